@@ -565,3 +565,57 @@ def test_read_loci__1_based_and_two_coordinate_systems_that_disagree(tmp_path):
     with pytest.raises(InputError, match=r"its -meta.yaml declares coordinate_system 0-based, but header line "
                                          r"'##coordinate_system=1-based' declares 1-based"):
         read_loci(path)
+
+
+@pytest.mark.parametrize("order", [("0-based", "1-based"), ("1-based", "0-based")])
+def test_read_loci__a_coordinate_system_column_is_read_row_by_row(tmp_path, order):
+    """Review of s39known (finding 3): a coordinate_system column mixing values was read by its last distinct
+    value for every row ([99 0-based, 200 1-based] -> [99, 200]; the other order -> [100, 201]). Each row by its
+    own value now, in either order; a row against the file's own declaration is refused naming both."""
+    path = tmp_path / "l.tsv"
+    rows = _loci([["1:100:A:G", "1", 99 if order[0] == "0-based" else 100, 1e-9],
+                  ["1:200:C:T", "1", 199 if order[1] == "0-based" else 200, 1e-8],
+                  ["1:300:C:T", "1", 300, 1e-8]])
+    rows["coordinate_system"] = [*order, "NR"]          # (NR: not reported, 1-based)
+    rows.to_csv(path, sep="\t", index=False)
+    assert read_loci(path)["base_pair_location"].tolist() == [100, 200, 300]
+    Path(f"{path}-meta.yaml").write_text("coordinate_system: 1-based\n")
+    with pytest.raises(InputError, match=r"column coordinate_system declares coordinate_system 0-based, but its "
+                                         r"-meta.yaml declares 1-based"):
+        read_loci(path)
+
+
+@pytest.mark.parametrize("where", ["meta", "header", "column"])
+def test_read_loci__a_coordinate_system_not_reported_is_read_1_based(tmp_path, caplog, where):
+    """Review of s39known (finding 1): ``NR`` (the GWAS Catalog's not reported) was refused; read 1-based, warned."""
+    path = tmp_path / "l.tsv"
+    rows = _loci([["1:100:A:G", "1", 100, 1e-9]])
+    if where == "column":
+        rows["coordinate_system"] = "NR"
+    text = ("##coordinate_system=NR\n" if where == "header" else "") + rows.to_csv(sep="\t", index=False)
+    path.write_text(text)
+    if where == "meta":
+        Path(f"{path}-meta.yaml").write_text("coordinate_system: NR\n")
+    with caplog.at_level("WARNING", logger="edfgen"):
+        assert read_loci(path)["base_pair_location"].tolist() == [100]
+    assert "declares coordinate_system 'NR' (not reported): positions read as 1-based" in caplog.text
+
+
+@pytest.mark.parametrize("where", ["meta", "header", "column"])
+def test_read_loci__annotate_finemap_and_coloc_read_one_loci_file_alike(tmp_path, where):
+    """Review of s39known (finding 4): finemap/coloc's loci reader honoured only the -meta.yaml: a 0-based
+    coordinate_system column read 100 in annotate and 99 in finemap, and a ``##coordinate_system=`` line made
+    finemap refuse the file ('6 fields, the header has 1'). One reader (loci_table, loci_positions) now."""
+    from edfgen.commands import coloc, finemap
+
+    path = tmp_path / "loci.tsv"
+    rows = _loci([["1:100:A:G", "1", 99, 1e-9], ["2:5:C:T", "2", 4, 1e-8]]).assign(locus=[1, 2], phenotypes="a")
+    if where == "column":
+        rows["coordinate_system"] = "0-based"
+    path.write_text(("##coordinate_system=0-based\n" if where == "header" else "")
+                    + rows.to_csv(sep="\t", index=False))
+    if where == "meta":
+        Path(f"{path}-meta.yaml").write_text("coordinate_system: 0-based\n")
+    assert coloc.read_loci is finemap.read_loci
+    assert (read_loci(path)["base_pair_location"].tolist() == finemap.read_loci(path)["base_pair_location"].tolist()
+            == [100, 5])

@@ -360,5 +360,5 @@ def test_read_loci__finemap_reads_a_0_based_meta_yaml_plus_one(tmp_path):
     Path(f"{path}-meta.yaml").write_text("coordinate_system: 0-based\n")
     assert finemap.read_loci(path)["base_pair_location"].tolist() == [1000]
     Path(f"{path}-meta.yaml").write_text("coordinate_system: 2-based\n")
-    with pytest.raises(InputError, match=r"loci.tsv-meta.yaml declares coordinate_system '2-based': give 0-based"):
+    with pytest.raises(InputError, match=r"loci.tsv: its -meta.yaml declares coordinate_system '2-based': give 0-based"):
         finemap.read_loci(path)

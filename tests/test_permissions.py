@@ -94,7 +94,7 @@ def test_environment_error__a_refused_read_says_cannot_be_read(tmp_path, monkeyp
 
 def test_meta_field__an_unreadable_meta_yaml_is_one_input_error(tmp_path, monkeypatch):
     """F4: the -meta.yaml beside a sumstats file was read unguarded (mr, clump and finemap said "cannot write")."""
-    from edfgen.formats.sumstats.read import meta_field
+    from edfgen.formats.sumstats.coordinates import meta_field
 
     ss = tmp_path / "edf_003.tsv.gz"
     meta = tmp_path / "edf_003.tsv.gz-meta.yaml"

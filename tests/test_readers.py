@@ -715,6 +715,51 @@ def test_check_bgen_for_hail__16_bit_refused_in_one_line(fileset):
         check_bgen_for_hail(str(fileset / "imp16.bgen"))
 
 
+def test_check_bgen_for_hail__reads_the_header_and_the_first_variant_only(fileset, tmp_path, monkeypatch):
+    """Review of s39known (finding 5): the 8-bit check before Hail (gwas, pca, --remove-related) walked every
+    variant header (scan_bgen: 1.5 s per 300k variants, minutes over UK Biobank's 90 million) for the depth the
+    first block says. Now the header and the first variant only: a 16-bit file cut after its first variant is
+    refused for its bits (was: 'truncated', from the walk), and the reads do not grow with the variant count."""
+    import os
+
+    from edfgen.engines.hail_import import check_bgen_for_hail
+    from edfgen.formats.genotypes.bgen_check import scan_bgen
+
+    full = scan_bgen(str(fileset / "imp16.bgen"))
+    cut = tmp_path / "cut16.bgen"
+    cut.write_bytes((fileset / "imp16.bgen").read_bytes()[:int(full.ends[0]) + 10])
+    with pytest.raises(InputError, match=r"cut16.bgen: 16 bits per probability; the Hail engine reads 8-bit"):
+        check_bgen_for_hail(str(cut))
+    assert full.n_variants > 20 and len(scan_bgen(str(cut), first=1).starts) == 1
+    reads, pread = [], os.pread
+    monkeypatch.setattr(os, "pread", lambda *a: reads.append(a) or pread(*a))
+    check_bgen_for_hail(str(fileset / "imp8_chr1.bgen"))
+    assert 0 < len(reads) <= 6, len(reads)      # (header, flags, sample ids, one variant; was one more per variant)
+
+
+def test_import_genotypes__hails_error_on_a_truncated_bgen_is_the_layout_walks_line(fileset, tmp_path, monkeypatch):
+    """With the check before Hail reading one variant (above), a BGEN cut short reached Hail, whose import said
+    'cannot import (AssertionError: assertion failed)' (Hail 0.2.139 on a plink2 BGEN cut at 2000 bytes, run by
+    hand). On Hail's error the file is walked whole: the line names the variant, byte offset and the truncation."""
+    from edfgen.engines import hail_import
+    from edfgen.formats.genotypes.source import GenotypeSource
+
+    cut = tmp_path / "cut.bgen"
+    cut.write_bytes((fileset / "imp8_chr1.bgen").read_bytes()[:5000])
+
+    def hail_fails(*a, **k):
+        raise AssertionError("assertion failed")
+    monkeypatch.setattr(hail_import, "_import_bgen", hail_fails)
+    with pytest.raises(InputError, match=r"cut.bgen: variant \d+ of \d+ \(byte offset \d+\): .* the file is truncated"):
+        hail_import.import_genotypes(GenotypeSource(bgen=str(cut)), hl=None)
+    with pytest.raises(InputError, match=r"cut.bgen: variant \d+ of \d+ .* truncated"):
+        with hail_import.input_errors(GenotypeSource(bgen=str(cut))):
+            raise RuntimeError("Hail's lazy pass")
+    ok = GenotypeSource(bgen=str(fileset / "imp8_chr1.bgen"))
+    with pytest.raises(InputError, match=r"imp8_chr1.bgen: cannot import \(assertion failed\)"):
+        hail_import.import_genotypes(ok, hl=None)          # (an intact file: Hail's own words, as before)
+
+
 def test_remove_related_on_the_fast_engine__16_bit_bgen_refused_before_the_run_and_x_left_out(fileset, tmp_path):
     """Review s32d F2: --remove-related reads the BGEN with Hail's KING on the fast engine too; a 16-bit file (or
     UK Biobank's haploid X) was a Python + Java traceback from inside hl.king. The autosomes' files are checked

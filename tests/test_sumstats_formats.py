@@ -553,3 +553,41 @@ def test_read_header__a_file_read_once_until_it_changes_and_a_fifo_each_time(tmp
     assert rd.read_header(f) == rd.read_header(f) == ["variant_id", "beta", "sd"] and len(reads) == 4
     path, within = fed_fifo("b.tsv", b"variant_id\tp_value\n1\t0.5\n")
     assert within(10, lambda: rd.read_header(path)) == ["variant_id", "p_value"] and len(reads) == 5
+
+
+@pytest.mark.parametrize("declared", ["NR", "null", "~", "", "''", "Null"])
+def test_read_sumstats__a_coordinate_system_not_reported_reads_1_based_with_one_warning(tmp_path, caplog,
+                                                                                          declared):
+    """Review of s39known (finding 1): the GWAS Catalog's ``coordinate_system: NR`` (not reported; gwas-sumstats-
+    tools' CoordinateSystemEnum, copied into -meta.yaml by its harmoniser) and YAML's null/~/empty were refused
+    (s39known) where they had been read 1-based; now read 1-based (the GWAS-SSF default), warned about once."""
+    from edfgen.formats.sumstats.read import read_sumstats_columns
+
+    path = tmp_path / "ss.tsv"
+    pd.DataFrame({"variant_id": ["rs1", "rs2"], "chromosome": ["1", "1"], "base_pair_location": [100, 200],
+                  "effect_allele": ["A", "A"], "other_allele": ["G", "G"], "beta": [0.1, 0.2],
+                  "standard_error": [0.05, 0.05], "p_value": [0.01, 0.02]}).to_csv(path, sep="\t", index=False)
+    Path(f"{path}-meta.yaml").write_text(f"coordinate_system: {declared}\ngenome_assembly: GRCh38\n")
+    with caplog.at_level("WARNING", logger="edfgen"):
+        assert read_sumstats(path)[0]["base_pair_location"].tolist() == [100, 200]
+        fast = read_sumstats_columns(path, required=("variant_id", "base_pair_location"))
+        assert fast["base_pair_location"].tolist() == [100, 200]
+    said = [r.getMessage() for r in caplog.records if "coordinate_system" in r.getMessage()]
+    assert len(said) == 1 and "ss.tsv-meta.yaml" in said[0] and "read as 1-based" in said[0], said
+
+
+def test_meta_field__a_key_without_a_value_is_empty_not_the_next_line(tmp_path):
+    """Review of s39known (finding 2): ``key:\\s*`` ran across the line break, so ``coordinate_system:`` with no
+    value before ``genome_assembly: GRCh38`` read as 'genome_assembly:' (refused, naming the wrong key), and an
+    empty ``genome_assembly:`` read the next key as the build. Now "" (nothing declared)."""
+    from edfgen.formats.sumstats.coordinates import meta_field
+    from edfgen.formats.sumstats.discovery import declared_build
+
+    path = tmp_path / "ss.tsv"
+    path.write_text("variant_id\tp_value\nrs1\t0.5\n")
+    Path(f"{path}-meta.yaml").write_text("coordinate_system:\ngenome_assembly: GRCh38\n")
+    assert meta_field(path, "coordinate_system") == "" and meta_field(path, "genome_assembly") == "GRCh38"
+    Path(f"{path}-meta.yaml").write_text("genome_assembly:   \ncoordinate_system: 0-based\n")
+    assert meta_field(path, "genome_assembly") == "" and meta_field(path, "coordinate_system") == "0-based"
+    assert declared_build([path]) is None
+    assert meta_field(path, "sex") is None

@@ -380,3 +380,17 @@ def test_malformed_vcf__fast_and_hail_engines_name_the_record_and_line_alike(tmp
     assert str(hail) == f"--vcf {bad}: record 2 (line 6): the Hail engine cannot read it (VCFParseError: unexpected " \
                         "end of line)"
     assert text_record_at(str(bad), 0) is None and text_record_at(str(bad), 10 ** 6) is None   # a header, past the end
+
+
+def test_text_record_at__a_bad_line_beyond_the_read_limit_keeps_hails_byte_offset(tmp_path):
+    """Review of s39known (finding 6): to turn Hail's byte offset into ``record K (line N)`` the plain VCF was read
+    up to the bad line, however far (minutes into a biobank's 100 GB file, on the error path). Past ``limit``
+    bytes (10 GiB by default) the record is not counted: Hail's offset stays in the message."""
+    from edfgen.formats.genotypes.vcf_check import RECORD_SCAN_LIMIT, text_record_at
+
+    ok = "1\t100\trs1\tA\tG\t.\t.\t.\tGT\t0/1\t1/1\t0/0"
+    bad = _small_vcf(tmp_path / "bad.vcf", [ok, "1\t200\trs2\tA\tG\t.\t.\t.\tGT\t0/1"])
+    offset = len("\n".join(bad.read_text().splitlines()[:5])) + 1
+    assert text_record_at(str(bad), offset, limit=offset) == "record 2 (line 6)"
+    assert text_record_at(str(bad), offset, limit=offset - 1) is None
+    assert RECORD_SCAN_LIMIT == 10 * 1024 ** 3 and text_record_at(str(bad), offset) == "record 2 (line 6)"

@@ -25,13 +25,13 @@ from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt, warn_panel_build)
 from edfgen.exceptions import InputError
+from edfgen.formats.catalog import loci_positions, loci_table
 from edfgen.formats.genotypes.panel import genotype_parameters, locate_in_panel, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import parse_column_option, reads_sub_folders
 from edfgen.formats.sumstats.layout import chromosome_labels
-from edfgen.formats.sumstats.read import one_based
 from edfgen.formats.sumstats.zscores import ZStats, has_n, read_zstats, zstats_files, zstats_test
-from edfgen.formats.tables import prepare_out_dir, read_table, write_table
+from edfgen.formats.tables import prepare_out_dir, write_table
 from edfgen.kernels.alleles import COMPLEMENT
 from edfgen.kernels.susie import kriging_rss, ld_eigen, susie_rss
 from edfgen.progress import progress
@@ -106,8 +106,8 @@ class FinemapRun:
 
 def read_loci(path) -> pd.DataFrame:
     """``loci.tsv`` (needs ``locus, chromosome, base_pair_location``; ``phenotypes`` or ``phenotype`` say who has a
-    lead). A row without a chromosome or a numeric position is left out, naming its locus in a warning (positions
-    + 1 when its -meta.yaml declares coordinate_system 0-based).
+    lead). A row without a chromosome or a numeric position is left out, naming its locus in a warning; positions
+    read 1-based as annotate reads them (:func:`~edfgen.formats.catalog.loci_positions`: a declared 0-based + 1).
 
     Parameters
     ----------
@@ -119,10 +119,10 @@ def read_loci(path) -> pd.DataFrame:
     DataFrame
         With ``phenotypes``, numeric ``base_pair_location`` and normalised ``chromosome`` labels.
     """
-    t = read_table(path, required=("locus", "chromosome", "base_pair_location"))
+    t, header = loci_table(path, required=("locus", "chromosome", "base_pair_location"))
     if "phenotypes" not in t.columns:
         t["phenotypes"] = t["phenotype"] if "phenotype" in t.columns else ""
-    t["base_pair_location"] = one_based(pd.to_numeric(t["base_pair_location"], errors="coerce"), path)
+    t["base_pair_location"] = loci_positions(t, path, header)       # (a non-number: missing)
     bad = t["base_pair_location"].isna() | t["chromosome"].isna()
     if bad.any():
         log.warning("%s: %d locus row(s) without a chromosome or base_pair_location left out (locus %s)", path,

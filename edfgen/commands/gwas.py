@@ -299,7 +299,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         check_plink_fileset(source.bfile)  # (the fast engine's BedReader makes the same checks as it opens)
     if source.skip_bad_variants and engine != "fast":
         raise InputError(f"--skip-bad-variants runs in the fast engine, not {engine}")
-    if source.bgen and engine != "fast":   # the BGEN layout checked before Hail reads it (BgenReader does it on open)
+    if source.bgen and engine != "fast":   # header, 1st variant, 8 bits checked before Hail (BgenReader: on open)
         for p in source.paths():
             if "://" not in p and p.endswith(".bgen"):
                 check_bgen_for_hail(p)

@@ -144,6 +144,7 @@ def input_errors(source: GenotypeSource, remedy: str = HAIL_BGEN_REMEDY, locus_r
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - re-raised unless it is an input problem
+        bgen_layouts(source)
         err = hail_input_error(exc, f"--{source.kind} {source.label}", remedy, locus_remedy)
         if err is None:
             raise
@@ -196,6 +197,7 @@ def import_genotypes(source: GenotypeSource, *, hl, tmp_dir: str | None = None, 
         raise
     except Exception as exc:  # Hail raises many exception types on unreadable input
         log.debug("Hail cannot import --%s %s: %s", source.kind, source.label, exc)
+        bgen_layouts(source)
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
         hint = f"; {locus_remedy}" if "Invalid locus" in lines[0] else ""
         raise InputError(f"--{source.kind} {source.label}: cannot import ({lines[0][:300]}){hint}") from None
@@ -343,14 +345,42 @@ def _gt_count(hl, gt):
     return hl.if_else(gt.ploidy == 1, 2 * n, n)
 
 
+def bgen_layouts(source: GenotypeSource) -> None:
+    """On a Hail error: each local BGEN of ``source`` walked whole (:func:`~edfgen.formats.genotypes.bgen_check.
+    scan_bgen`), so that a truncated or corrupt file is said in one line naming the variant and byte offset, not
+    Hail's ``AssertionError: assertion failed`` (:func:`check_bgen_for_hail`, before Hail, reads one variant).
+
+    Parameters
+    ----------
+    source : GenotypeSource
+        The genotypes Hail failed on (nothing is done unless they are BGEN files).
+
+    Raises
+    ------
+    InputError
+        The first layout problem found.
+    """
+    from edfgen.formats.genotypes.bgen_check import scan_bgen
+
+    for path, _ in source.bgen_files() if source.bgen else ():
+        if "://" not in path:
+            try:
+                scan_bgen(path)
+            except InputError as err:
+                raise err.with_traceback(None) from None
+
+
 def check_bgen_for_hail(path: str, remedy: str = "use --engine fast, or plink2 --export bgen-1.2 bits=8") -> None:
-    """The BGEN's layout (:func:`~edfgen.formats.genotypes.bgen_check.scan_bgen`) and, from its first variant,
+    """The BGEN's header and first variant (:func:`~edfgen.formats.genotypes.bgen_check.scan_bgen` with
+    ``first=1``: not a walk over every variant header, minutes over a biobank's) and, from that variant's block,
     the 8 bits per probability that Hail's ``import_bgen`` reads: a 16-bit file (plink2's default export, read
-    by the fast engine) gave a 259-line Java traceback. Raises :class:`InputError` naming the file and
-    ``remedy``."""
+    by the fast engine) gave a 259-line Java traceback. Each layout-2 block stores its own bits, so a file could
+    mix them; writers (plink2, qctool, UK Biobank) write one depth throughout, and a later block of another depth
+    is Hail's "Hail only supports 8-bit probabilities, found N", which :func:`input_errors` says in one line.
+    Raises :class:`InputError` naming the file and ``remedy``."""
     from edfgen.formats.genotypes.bgen_check import decompress, scan_bgen, split_block
 
-    layout = scan_bgen(path)
+    layout = scan_bgen(path, first=1)
     if layout.n_variants == 0 or layout.layout != 2:
         return
     with open(path, "rb") as fh:

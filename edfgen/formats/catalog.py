@@ -36,7 +36,7 @@ from edfgen.formats.tables import read_table
 from edfgen.formats.manifest import recorded_parameter
 from edfgen.formats.sumstats.discovery import declared_build
 from edfgen.formats.sumstats.layout import chromosome_labels
-from edfgen.formats.sumstats.read import meta_field, zero_based
+from edfgen.formats.sumstats.coordinates import coordinate_declaration, meta_field
 from edfgen.formats.textio import check_fields, read_text_bytes
 from edfgen.kernels.pvalues import neg_log10_text
 from edfgen.kernels.validate import numeric_values
@@ -247,31 +247,13 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
                              f"(lift the loci over to GRCh38, or give --reference-genome GRCh37)")
 
     declared = declared_build([path])       # the file's own -meta.yaml (summary statistics given as loci)
-    coordinates = [(meta_field(path, "coordinate_system"), f"--loci {path}: its -meta.yaml")]
     if declared:
         check(declared, f"--loci {path}: its -meta.yaml genome_assembly")
-    skip, data = 0, None
-    if not path.name.endswith((".parquet", ".pq")):
-        data = read_text_bytes(path)
-        for line in data.split(b"\n"):
-            if not line.startswith(b"##"):
-                break
-            skip += 1
-            text = line.decode("utf-8", "replace")
-            m = re.match(r"##\s*(genome_build|genome_assembly|build|assembly)\s*[=:]\s*(\S+)", text, re.I)
-            if m:
-                check(m.group(2), f"--loci {path}: header line {text.strip()!r}")
-            m = re.match(r"##\s*coordinate_system\s*[=:]\s*(\S+)", text, re.I)
-            if m:
-                coordinates.append((m.group(1), f"--loci {path}: header line {text.strip()!r}"))
-    if skip:
-        check_fields(data, f"--loci {path}", sep=b"\t", skip_lines=skip)
-        try:
-            df = pd.read_csv(io.BytesIO(data), sep="\t", skiprows=skip)
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
-            raise InputError(f"--loci {path}: cannot be read as a TSV ({str(exc).splitlines()[0][:200]})") from None
-    else:
-        df = read_table(path, text=data)       # (not read twice: a FIFO is read once)
+    df, header = loci_table(path)
+    for text in header:
+        m = re.match(r"##\s*(genome_build|genome_assembly|build|assembly)\s*[=:]\s*(\S+)", text, re.I)
+        if m:
+            check(m.group(2), f"--loci {path}: header line {text.strip()!r}")
     missing = [c for c in ("variant_id", "chromosome", "base_pair_location", "p_value") if c not in df.columns]
     if missing:
         raise InputError(f"--loci {path}: missing column(s) {', '.join(missing)} "
@@ -280,10 +262,6 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
         if c in df.columns:
             for v in df[c].dropna().astype(str).unique():
                 check(v, f"--loci {path}: column {c}")
-    if "coordinate_system" in df.columns:
-        coordinates += [(v, f"--loci {path}: column coordinate_system")
-                        for v in df["coordinate_system"].dropna().astype(str).unique()]
-    zero = {where: zero_based(value, where) for value, where in coordinates if value}
     build, command = recorded_parameter(path, "sumstats_genome_assembly")
     if build:      # the build the GWAS declared (-meta.yaml), which the clump run that wrote the loci recorded
         check(build, f"--loci {path}: the genome_assembly of the summary statistics its {command} run "
@@ -316,18 +294,110 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
                          f"{df['base_pair_location'].iloc[i]} is not a chromosome position (a whole number "
                          "from 0 to 2^31 - 1)")
     df["base_pair_location"] = pos.astype(np.int64)
-    if len(set(zero.values())) > 1:
-        a, b = (next(where for where, z in zero.items() if z == v) for v in (True, False))
-        raise InputError(f"{a} declares coordinate_system 0-based, but {b.removeprefix(f'--loci {path}: ')} "
-                         "declares 1-based: correct the one that is wrong")
-    if any(zero.values()):     # (BED-style positions: edfgen, GWAS-SSF, VCF and the catalog are 1-based)
-        df["base_pair_location"] += 1
-        log.info("%s declares coordinate_system 0-based: base_pair_location read + 1 (edfgen's positions are "
-                 "1-based)", next(iter(zero)))
+    df["base_pair_location"] = loci_positions(df, path, header)
     df["p_value"] = numeric_values(df["p_value"], source=f"--loci {path}", column="p_value", ids=df["variant_id"],
                                    id_name="variant", lo=0, hi=1)
     df.attrs.update(reference_genome=chosen["build"], build_declared=chosen["where"])
     return df
+
+
+def loci_table(path: str | Path, required: Sequence[str] = ()) -> tuple[pd.DataFrame, list[str]]:
+    """A loci file's table and its leading ``##`` lines (a ``##genome_build=`` or ``##coordinate_system=``
+    declaration; a parquet file has none): the one reader of annotate's, finemap's and coloc's ``--loci``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The loci file (TSV, CSV or parquet).
+    required : sequence of str
+        Columns it must have.
+
+    Returns
+    -------
+    (DataFrame, list of str)
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, a row has more or fewer fields than the header, or a required
+        column is missing.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"--loci {path}: file not found")
+    header: list[str] = []
+    data = None
+    if not path.name.endswith((".parquet", ".pq")):
+        data = read_text_bytes(path)
+        for line in data.split(b"\n"):
+            if not line.startswith(b"##"):
+                break
+            header.append(line.decode("utf-8", "replace"))
+    if not header:
+        df = read_table(path, text=data)        # (not read twice: a FIFO is read once)
+    else:
+        check_fields(data, f"--loci {path}", sep=b"\t", skip_lines=len(header))
+        try:
+            df = pd.read_csv(io.BytesIO(data), sep="\t", skiprows=len(header))
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+            raise InputError(f"--loci {path}: cannot be read as a TSV ({str(exc).splitlines()[0][:200]})") from None
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise InputError(f"--loci {path}: missing column(s) {', '.join(missing)} (has: "
+                         f"{', '.join(map(str, df.columns[:12]))})")
+    return df, header
+
+def loci_positions(df: pd.DataFrame, path: str | Path, header: Sequence[str] = ()) -> pd.Series:
+    """The loci's ``base_pair_location`` 1-based: + 1 where ``coordinate_system`` is declared 0-based (BED-style
+    positions; said once, INFO) by the file's ``-meta.yaml``, a ``##coordinate_system=`` line of ``header`` or, row
+    by row, a ``coordinate_system`` column (a row that declares nothing follows the file's declaration, else is
+    1-based). The rule (:func:`~edfgen.formats.sumstats.coordinates.coordinate_declaration`) annotate, finemap and
+    coloc share.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The loci (:func:`loci_table`); a ``base_pair_location`` that is not a number is read as missing.
+    path : str or Path
+        The loci file (named in messages; its ``-meta.yaml`` is read).
+    header : sequence of str
+        The file's leading ``##`` lines.
+
+    Returns
+    -------
+    Series
+
+    Raises
+    ------
+    InputError
+        For a value other than 0-based, 1-based or not declared, or a file declaration and another declaration
+        (a line, a row) that disagree (naming both).
+    """
+    where = [f"--loci {path}: its -meta.yaml"]
+    values = [meta_field(path, "coordinate_system")]
+    for text in header:
+        m = re.match(r"##\s*coordinate_system\s*[=:]\s*(\S*)", text, re.I)
+        if m:
+            where.append(f"--loci {path}: header line {text.strip()!r}")
+            values.append(m.group(1))
+    said = [(w, z) for w, z in ((w, coordinate_declaration(v, w)) for w, v in zip(where, values)) if z is not None]
+    rows = pd.Series(None, index=df.index, dtype=object)
+    if "coordinate_system" in df.columns:
+        column = f"--loci {path}: column coordinate_system"
+        rows = df["coordinate_system"].map({v: coordinate_declaration(v, column)
+                                            for v in df["coordinate_system"].dropna().unique()}).astype(object)
+        # rows that disagree with one another are read row by row; a row against the file's declaration is refused
+        said += [(column, z) for z in (True, False) if (rows == z).any() and said and said[0][1] != z]
+    if len({z for _, z in said}) > 1:
+        a, b = (next(w for w, z in said if z == v) for v in (True, False))
+        raise InputError(f"{a} declares coordinate_system 0-based, but {b.removeprefix(f'--loci {path}: ')} "
+                         "declares 1-based: correct the one that is wrong")
+    shift = rows.where(rows.notna(), bool(said and said[0][1])).astype(bool).to_numpy()
+    if shift.any():     # (BED-style positions: edfgen, GWAS-SSF, VCF and the catalog are 1-based)
+        log.info("%s declares coordinate_system 0-based: base_pair_location read + 1 (edfgen's positions are "
+                 "1-based)%s", said[0][0] if said else column, "" if shift.all() else
+                 f" in {int(shift.sum())} of {len(shift)} rows (its coordinate_system column)")
+    return pd.to_numeric(df["base_pair_location"], errors="coerce") + shift.astype(np.int64)
 
 
 def _check_build(value: str, where: str, reference_genome: str) -> None:

@@ -54,7 +54,8 @@ class BgenLayout:
     """What :func:`scan_bgen` found: header fields and, per variant, where its genotype block lies.
 
     ``starts[i]`` is the byte offset of variant ``i``'s genotype block (its length field; cbgen's
-    metafile offset), ``ends[i]`` the first byte after it; ``n_alleles[i]`` its allele count.
+    metafile offset), ``ends[i]`` the first byte after it; ``n_alleles[i]`` its allele count (of every variant,
+    or of the first ``first`` walked: ``n_variants`` is the header's count).
     """
 
     n_variants: int
@@ -75,8 +76,11 @@ def _fail(label: str, where: str, what: str) -> InputError:
     return InputError(f"{label}: {where}: {what}")
 
 
-def scan_bgen(path: str, *, label: str | None = None) -> BgenLayout:
-    """Walk the layout of the BGEN ``path`` (see the module docstring) without decoding a genotype.
+def scan_bgen(path: str, *, label: str | None = None, first: int | None = None) -> BgenLayout:
+    """Walk the layout of the BGEN ``path`` (see the module docstring) without decoding a genotype; with
+    ``first``, the header and the first ``first`` variants only (``starts``/``ends``/``n_alleles`` of those; the
+    file's end not checked): what one block says of the file, without a walk over every variant header (about
+    5 us each: minutes over a biobank's 90 million).
 
     Raises
     ------
@@ -90,12 +94,12 @@ def scan_bgen(path: str, *, label: str | None = None) -> BgenLayout:
         raise InputError(f"{label}: cannot be read ({exc.strerror or exc})") from None
     try:
         size = os.fstat(fd).st_size
-        return _scan(fd, size, label)
+        return _scan(fd, size, label, first)
     finally:
         os.close(fd)
 
 
-def _scan(fd: int, size: int, label: str) -> BgenLayout:
+def _scan(fd: int, size: int, label: str, first: int | None = None) -> BgenLayout:
     head = os.pread(fd, 24, 0)
     if len(head) < 24:
         raise _fail(label, "header", f"the file has {size} bytes, a BGEN header needs at least 24: not a BGEN "
@@ -119,11 +123,12 @@ def _scan(fd: int, size: int, label: str) -> BgenLayout:
         raise _fail(label, "header", "0 samples")
     if sample_ids:
         _check_sample_block(fd, 4 + lh, offset + 4, n, label)
-    starts = np.empty(m, dtype=np.int64)
-    ends = np.empty(m, dtype=np.int64)
-    nall = np.empty(m, dtype=np.int64)
+    k = m if first is None else min(m, first)
+    starts = np.empty(k, dtype=np.int64)
+    ends = np.empty(k, dtype=np.int64)
+    nall = np.empty(k, dtype=np.int64)
     pos = offset + 4
-    for i in range(m):
+    for i in range(k):
         try:
             nxt = _variant_common(fd, pos, size, compression, n, i, starts, ends, nall) if layout == 2 else None
             pos = nxt if nxt is not None else _variant(fd, pos, size, layout, compression, n, i, starts, ends, nall)
@@ -134,7 +139,7 @@ def _scan(fd: int, size: int, label: str) -> BgenLayout:
         except ValueError as exc:
             raise _fail(label, f"variant {i + 1} of {m} (byte offset {pos})", f"{exc} (misaligned or corrupt "
                         "variant block)") from None
-    if pos != size:
+    if k == m and pos != size:
         raise _fail(label, f"byte offset {pos}", f"{size - pos} bytes follow the {m} variants the header announces "
                     "(wrong variant count in the header, or data appended)")
     return BgenLayout(n_variants=m, n_samples=n, compression=compression, layout=layout, sample_ids=sample_ids,

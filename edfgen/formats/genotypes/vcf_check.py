@@ -113,11 +113,19 @@ def record_at(line: int, header_lines: int) -> str:
     return f"record {line - header_lines} (line {line})"
 
 
-def text_record_at(path: str, offset: int, *, chunk: int = 1 << 24) -> str | None:
+#: bytes :func:`text_record_at` reads at most to count the lines before Hail's offset (an error path: a bad line
+#: beyond it keeps Hail's byte offset, not a minute's read of a biobank's plain VCF)
+RECORD_SCAN_LIMIT = 10 * 1024 ** 3
+
+
+def text_record_at(path: str, offset: int, *, chunk: int = 1 << 24, limit: int | None = None) -> str | None:
     """:func:`record_at` of the line that starts at byte ``offset`` of the plain-text VCF ``path`` (Hail's
     errors name the byte offset of the line they cannot parse), or None when the file is compressed (Hail's
-    offset is then a BGZF virtual offset), not a local file, or ``offset`` is not inside its records. Reads the
-    file up to ``offset`` in ``chunk``-byte pieces (an error path: once)."""
+    offset is then a BGZF virtual offset), not a local file, ``offset`` is not inside its records or beyond
+    ``limit`` bytes (default :data:`RECORD_SCAN_LIMIT`; the caller keeps Hail's offset). Reads the file up to
+    ``offset`` in ``chunk``-byte pieces (an error path: once)."""
+    if offset > (RECORD_SCAN_LIMIT if limit is None else limit):
+        return None
     try:
         with open(path, "rb") as fh:
             if fh.read(2) == b"\x1f\x8b":

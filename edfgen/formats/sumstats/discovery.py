@@ -26,7 +26,8 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES
 from edfgen.formats.sumstats.layout import alias_clashes, ssf_chromosome_codes, sumstats_columns
-from edfgen.formats.sumstats.read import meta_field, read_header, read_sumstats, read_sumstats_columns
+from edfgen.formats.sumstats.coordinates import meta_field
+from edfgen.formats.sumstats.read import read_header, read_sumstats, read_sumstats_columns
 from edfgen.kernels.alleles import combined_codes, text_codes, variant_site_codes, variant_site_keys
 from edfgen.kernels.thresholds import build_name
 from edfgen.formats.sumstats.twosamplemr import MR_REQUIRED, twosamplemr_map

@@ -8,7 +8,6 @@ import contextlib
 import functools
 import logging
 import os
-import re
 import stat
 import time
 from dataclasses import dataclass, field
@@ -18,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.sumstats.coordinates import declares_zero_based
 from edfgen.formats.sumstats.gwasvcf import gwas_vcf_columns, is_gwas_vcf_name, read_gwas_vcf
 from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key, chromosome_labels
-from edfgen.formats.sumstats.write import meta_path
 from edfgen.formats.tables import PathLike, read_table
 from edfgen.formats.textio import read_text_bytes
 from edfgen.kernels.pvalues import neg_log10_text
@@ -363,79 +362,6 @@ def with_underflow_log10(df: pd.DataFrame, source: str | None, p_text) -> pd.Dat
     if not under.any():              # true zeros (written 0, -log10 p infinite) stay as they are
         return df
     return df.assign(neg_log_10_p_value=np.where(under, nlp, np.nan))
-
-
-def meta_field(path: PathLike, key: str) -> str | None:
-    """The value of ``key`` (``genome_assembly``, ``coordinate_system``) in the GWAS-SSF metadata beside
-    ``path`` (``<file>-meta.yaml``, a flat ``key: value`` line), or ``None`` without the file or the key."""
-    meta = meta_path(path)
-    if not meta.is_file():
-        return None
-    try:
-        text = meta.read_text(errors="replace")
-    except OSError as exc:                      # review s33a F4: one line, not a traceback or a "cannot write"
-        raise InputError(f"{meta}: cannot be read ({exc.strerror or exc})") from exc
-    m = re.search(rf"^{re.escape(key)}:\s*['\"]?([^'\"\s]+)", text, re.MULTILINE)
-    return m.group(1) if m else None
-
-
-def zero_based(value: str | None, where: str) -> bool:
-    """Whether a declared ``coordinate_system`` value says 0-based (``0-based``, ``zero-based``, BED's
-    ``0-based half-open``) rather than 1-based (``1-based``, ``one-based``); ``None`` or empty: 1-based.
-
-    Parameters
-    ----------
-    value : str or None
-        The declared value (a GWAS-SSF ``-meta.yaml`` ``coordinate_system``, a ``##coordinate_system=`` line).
-    where : str
-        What declared it, for the error (names the file).
-
-    Returns
-    -------
-    bool
-
-    Raises
-    ------
-    InputError
-        For any other value (which way to read the positions cannot be told).
-    """
-    text = str(value or "").strip().strip("'\"").lower()
-    if not text:
-        return False
-    if re.match(r"(?:0|zero)[-_ ]?based\b", text):
-        return True
-    if re.match(r"(?:1|one)[-_ ]?based\b", text):
-        return False
-    raise InputError(f"{where} declares coordinate_system {value!r}: give 0-based or 1-based")
-
-
-def declares_zero_based(path: PathLike) -> bool:
-    """Whether the GWAS-SSF metadata beside ``path`` declares ``coordinate_system: 0-based``: its positions are
-    then read + 1 (GWAS-SSF, VCF and the genotype panels are 1-based); another value than 0-based or 1-based is
-    an :class:`InputError` naming the metadata file (:func:`zero_based`)."""
-    return zero_based(meta_field(path, "coordinate_system"), str(meta_path(path)))
-
-
-def one_based(positions: pd.Series, path: PathLike) -> pd.Series:
-    """``positions`` + 1 when the GWAS-SSF metadata beside ``path`` declares ``coordinate_system: 0-based``
-    (BED-style positions; said once, INFO), else as they are.
-
-    Parameters
-    ----------
-    positions : Series
-        The file's ``base_pair_location`` values.
-    path : str or Path
-        The file (its ``-meta.yaml`` is read).
-
-    Returns
-    -------
-    Series
-    """
-    if not declares_zero_based(path):
-        return positions
-    log.info("%s: its -meta.yaml declares coordinate_system 0-based: base_pair_location read + 1 (edfgen's "
-             "positions are 1-based)", path)
-    return positions + 1
 
 
 def _values_ok(v: np.ndarray, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False,

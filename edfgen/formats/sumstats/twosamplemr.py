@@ -15,8 +15,8 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.layout import ALIASES, _column_mapping
-from edfgen.formats.sumstats.read import (SumstatsMapping, declares_zero_based, fast_sumstats_columns, read_header,
-                                          read_sumstats)
+from edfgen.formats.sumstats.coordinates import declares_zero_based
+from edfgen.formats.sumstats.read import SumstatsMapping, fast_sumstats_columns, read_header, read_sumstats
 from edfgen.kernels.alleles import variant_site_codes
 from edfgen.formats.tables import PathLike, read_table
 
