@@ -789,3 +789,24 @@ def test_segment_headers__record_line_cut_by_the_first_4_kb_read_whole(tmp_path:
     assert [p.name for p in segment_headers(tmp_path / "MS.hea")] == ["MS_layout.hea", "MS_1.hea", "MS_2.hea"]
     (tmp_path / "R.hea").write_text("#" * 4094 + "\nR 12 500 5000\n")
     assert segment_headers(tmp_path / "R.hea") == []
+
+
+# --------------------------------------------------------------------------- the CLI matrix of stop 39
+# (benchmarks/fuzz_cli_matrix.py: every command x path option x hostile variant; each test below is a cell of
+# its table that was a defect)
+
+@pytest.mark.parametrize("option", ["--pheno", "--keep", "--extract"])
+def test_text_input__one_enormous_line_is_refused_before_it_is_split(cohort: Path, monkeypatch, option: str):
+    """A file of one 50 MB line without a line end (a binary dump, a wrong file) as --pheno was split into 25
+    million column names: 2.4 GB and 45 s before 'duplicate column name(s)'; as --keep/--remove it was a list of
+    one id, used silently. A first line longer than any header (textio.MAX_FIRST_LINE, lowered here to 1 MiB so
+    the test is fast) is now refused at once, naming the file."""
+    from edfgen.formats import textio
+
+    monkeypatch.setattr(textio, "MAX_FIRST_LINE", 1 << 20, raising=False)
+    big = cohort / "big.tsv"
+    big.write_bytes(b"A\t1\t" * (3 << 18))                  # 3 MiB, no line end
+    args = _gwas(cohort) if option != "--pheno" else [a if a != cohort / "pheno.tsv" else big for a in _gwas(cohort)]
+    r = _run([*args, option, big] if option != "--pheno" else args)
+    _one_line_error(r, str(big), "first line is 3 MiB without a line end")
+    assert not (cohort / "out").exists()
