@@ -918,3 +918,18 @@ def test_runner_drop_stale__an_output_that_may_not_be_removed_keeps_the_stage_an
         pl._Runner(cfg, force=True).drop_stale()
     assert (out / "mr" / "result.tsv").exists()
     assert "its earlier outputs were kept" in caplog.text and "cannot remove" in caplog.text
+
+
+def test_run_config__a_symlink_loop_is_one_line(tmp_path):
+    """`edfgen run --config` of a symlink loop was an OSError traceback (stop 39 matrix,
+    benchmarks/results/fuzz_cli_matrix.md); now one line naming the file and the system's reason."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    (tmp_path / "a.toml").symlink_to(tmp_path / "b.toml")
+    (tmp_path / "b.toml").symlink_to(tmp_path / "a.toml")
+    r = CliRunner().invoke(cli, ["run", "--config", str(tmp_path / "a.toml")], prog_name="edfgen")
+    assert r.exit_code == 2 and r.output.strip().splitlines() == [
+        f"edfgen run: error: --config {tmp_path / 'a.toml'}: cannot be read (Too many levels of symbolic links)"], \
+        r.output[-2000:]
