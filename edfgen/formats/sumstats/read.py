@@ -22,7 +22,7 @@ from edfgen.formats.sumstats.gwasvcf import gwas_vcf_columns, is_gwas_vcf_name, 
 from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key, chromosome_labels
 from edfgen.formats.sumstats.write import meta_path
 from edfgen.formats.tables import PathLike, read_table
-from edfgen.formats.textio import read_text_bytes
+from edfgen.formats.textio import GZIP_MAGIC, read_text_bytes
 from edfgen.kernels.pvalues import neg_log10_text
 from edfgen.kernels.alleles import upper_text
 from edfgen.kernels.validate import numeric_values
@@ -92,10 +92,45 @@ def _read_header(path: PathLike) -> list[str]:
     if is_gwas_vcf_name(path):
         return gwas_vcf_columns(path)
     sep = "," if ".csv" in path.name.lower() else "\t"
-    cols = list(pd.read_csv(path, sep=sep, nrows=0).columns)
+    compression = "infer"
+    if path.name.lower().endswith(".gz") and path.is_file():   # (a FIFO is not peeked at: it is read once)
+        with open(path, "rb") as fh:      # plain text under a '.gz' name is read as the readers read it: as text
+            compression = "gzip" if fh.read(2) == GZIP_MAGIC else None
+    cols = list(pd.read_csv(path, sep=sep, nrows=0, compression=compression).columns)
     if len(cols) == 1 and " " in str(cols[0]):  # space-separated (REGENIE, SAIGE)
-        cols = list(pd.read_csv(path, sep=r"\s+", nrows=0).columns)
+        cols = list(pd.read_csv(path, sep=r"\s+", nrows=0, compression=compression).columns)
     return cols
+
+
+def checked_header(path: PathLike) -> list[str]:
+    """:func:`read_header`, every failure one line naming the file (the reasons of
+    :func:`~edfgen.formats.textio.read_text_bytes` where it gives one: truncated, UTF-16, not text ...).
+
+    Parameters
+    ----------
+    path : str or Path
+        Summary-statistics file.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    InputError
+        An empty file, a folder, a symlink loop, a file that is not text or not a table.
+    """
+    try:
+        return read_header(path)
+    except InputError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: empty (no header line): not summary statistics") from None
+    except Exception as exc:  # noqa: BLE001 - pandas' parser, gzip, zlib, codec and OS errors alike: one line
+        if Path(path).is_file():
+            read_text_bytes(path)                    # its own reason first, where it has one
+        why = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: cannot be read as summary statistics ({why})") from None
 
 
 def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
