@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
 import os
 import re
@@ -22,7 +23,7 @@ from edfgen.formats.sumstats.gwasvcf import gwas_vcf_columns, is_gwas_vcf_name, 
 from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key, chromosome_labels
 from edfgen.formats.sumstats.write import meta_path
 from edfgen.formats.tables import PathLike, read_table
-from edfgen.formats.textio import GZIP_MAGIC, read_text_bytes
+from edfgen.formats.textio import GZIP_MAGIC, _stream_key, read_text_bytes
 from edfgen.kernels.pvalues import neg_log10_text
 from edfgen.kernels.alleles import upper_text
 from edfgen.kernels.validate import numeric_values
@@ -92,8 +93,10 @@ def _read_header(path: PathLike) -> list[str]:
     if is_gwas_vcf_name(path):
         return gwas_vcf_columns(path)
     sep = "," if ".csv" in path.name.lower() else "\t"
+    if _stream_key(path) is not None:      # a FIFO or pipe: read once, its rows from the same bytes later
+        path = io.BytesIO(read_text_bytes(path))
     compression = "infer"
-    if path.name.lower().endswith(".gz") and path.is_file():   # (a FIFO is not peeked at: it is read once)
+    if isinstance(path, Path) and path.name.lower().endswith(".gz") and path.is_file():   # (a FIFO is not peeked at: it is read once)
         with open(path, "rb") as fh:      # plain text under a '.gz' name is read as the readers read it: as text
             compression = "gzip" if fh.read(2) == GZIP_MAGIC else None
     cols = list(pd.read_csv(path, sep=sep, nrows=0, compression=compression).columns)
