@@ -810,3 +810,23 @@ def test_text_input__one_enormous_line_is_refused_before_it_is_split(cohort: Pat
     r = _run([*args, option, big] if option != "--pheno" else args)
     _one_line_error(r, str(big), "first line is 3 MiB without a line end")
     assert not (cohort / "out").exists()
+
+
+@pytest.mark.parametrize("table,value", [("edf", "inf"), ("bio", "-inf")])
+def test_interpret__an_infinite_edf_or_biomarker_is_one_line(tmp_path: Path, table: str, value: str):
+    """`interpret` with inf in an EDF or biomarker column left that participant out without a word ('7
+    participants' instead of 8; stop 39 matrix, benchmarks/results/fuzz_cli_matrix.md): ±inf is no measurement,
+    and gwas refuses it in --pheno the same way. Now the one-line error naming file, column, row and value."""
+    ids = [f"R{i}" for i in range(8)]
+    rng = np.random.default_rng(3)
+    edf = pd.DataFrame({"IID": ids, "edf_001": rng.normal(size=8), "edf_002": rng.normal(size=8)})
+    bio = pd.DataFrame({"IID": ids, "hr": np.linspace(55, 90, 8), "qt": np.linspace(380, 440, 8)})
+    frame, column = (edf, "edf_001") if table == "edf" else (bio, "hr")
+    frame[column] = frame[column].astype(object)
+    frame.loc[1, column] = value
+    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
+    bio.to_csv(tmp_path / "bio.tsv", sep="\t", index=False)
+    r = _run(["interpret", "--edf", tmp_path / "edfs.tsv", "--biomarkers", tmp_path / "bio.tsv", "--clusters", 2,
+              "--out", tmp_path / "i"])
+    _one_line_error(r, f"column '{column}', row 2 (IID R1): value {value} is not finite")
+    assert not (tmp_path / "i" / "associations.tsv").exists()
