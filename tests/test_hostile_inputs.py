@@ -830,3 +830,14 @@ def test_interpret__an_infinite_edf_or_biomarker_is_one_line(tmp_path: Path, tab
               "--out", tmp_path / "i"])
     _one_line_error(r, f"column '{column}', row 2 (IID R1): value {value} is not finite")
     assert not (tmp_path / "i" / "associations.tsv").exists()
+
+
+@pytest.mark.parametrize("option,content", [("--pheno", b""), ("--covar", b"\n\n")])
+def test_read_table__an_empty_file_says_empty(cohort: Path, option: str, content: bytes):
+    """An empty --pheno/--covar said "cannot be read as a tsv table (No columns to parse from file)", pandas'
+    words (stop 39 matrix wording); now that the file is empty."""
+    empty = cohort / "empty.tsv"
+    empty.write_bytes(content)
+    args = _gwas(cohort) if option == "--covar" else [empty if a == cohort / "pheno.tsv" else a for a in _gwas(cohort)]
+    r = _run([*args, option, empty] if option == "--covar" else args)
+    _one_line_error(r, f"{empty}: empty file ({'0 bytes' if not content else 'blank lines only'})")
