@@ -859,3 +859,15 @@ def test_mr_sumstats__one_enormous_line_is_refused_before_pandas_splits_it(tmp_p
     files = {"--exposure": tmp_path / "exposure.tsv", "--outcome": tmp_path / "outcome.tsv", option: big}
     r = _run(["mr", "--no-clump", *sum(([k, v] for k, v in files.items()), []), "--no-plots", "--out", tmp_path / "o"])
     _one_line_error(r, "big.tsv", "first line is longer than 1 MiB")
+
+
+def test_annotate__loci_with_a_header_only_warn(tmp_path: Path):
+    """`annotate --loci` of a header-only file exited 0 with an empty table and only '0 loci' on stdout (stop 39
+    matrix: a 'silent success'). An empty result stays right (clump may find no locus), and is now a warning."""
+    from test_bad_input import CATALOG
+
+    (tmp_path / "loci.tsv").write_text("variant_id\tchromosome\tbase_pair_location\tp_value\n")
+    r = _run(["annotate", "--loci", tmp_path / "loci.tsv", "--catalog", CATALOG, "--any-trait",
+              "--out", tmp_path / "a" / "annotated.tsv"])
+    assert r.exit_code == 0, r.output
+    assert "holds no locus (a header line only): the annotated table is empty" in r.output, r.output
