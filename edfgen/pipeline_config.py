@@ -113,6 +113,8 @@ def load_config(path: str | Path) -> PipelineConfig:
         raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))    # a BOM (Windows editors) is not TOML's
     except FileNotFoundError:
         raise InputError(f"--config {path}: file not found") from None
+    except OSError as exc:      # a folder, a symlink loop, unreadable: was a traceback (stop 39 matrix)
+        raise InputError(f"--config {path}: cannot be read ({exc.strerror or exc})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid TOML ({exc})") from None
     return config_from_dict(raw, base=path.parent, source=path)

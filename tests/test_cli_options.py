@@ -370,3 +370,20 @@ def test_an_option_without_the_option_it_serves_warns_that_it_is_ignored(monkeyp
         gwas.run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), __file__, None, tmp_path / "g2",
                       qc=QCSettings(kinship=0.2, remove_related=True))
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+@pytest.mark.parametrize("kind", ["loop", "dangling"])
+@pytest.mark.parametrize("command,option", [("gwas", "--pheno"), ("mr", "--exposure")])
+def test_a_path_option_given_a_broken_symlink_says_so(tmp_path, kind, command, option):
+    """A symlink loop or a link to a moved file was 'file ... does not exist' while ls shows the name (stop 39
+    matrix, benchmarks/results/fuzz_cli_matrix.md): the line now says it is a link that leads nowhere, and why."""
+    link = tmp_path / "in.tsv"
+    if kind == "loop":
+        (tmp_path / "other.tsv").symlink_to(link)
+    link.symlink_to(tmp_path / ("other.tsv" if kind == "loop" else "moved.tsv"))
+    args = {"gwas": ["--bfile", "g", "--out", "o"], "mr": ["--outcome", __file__, "--out", "o"]}[command]
+    r = CliRunner().invoke(cli, [command, option, str(link), *args], prog_name="edfgen")
+    why = "the links loop" if kind == "loop" else f"its target '{tmp_path / 'moved.tsv'}' does not exist"
+    assert r.exit_code == 2 and r.output.strip().splitlines() == [
+        f"Error: {option}: {'path' if command == 'mr' else 'file'} '{link}' is a symbolic link that leads nowhere "
+        f"({why}) (try 'edfgen {command} -h')"], r.output

@@ -436,3 +436,56 @@ def test_coloc_region__a_later_pair_names_only_the_variants_without_variation_no
     assert "1 variant(s) without" in said[0] and "the strongest: 1:1001:A:G" in said[0] and "earlier" not in said[0]
     assert "1 variant(s) without" in said[1] and "(and the 1 named in an earlier warning)" in said[1]
     assert "the strongest: 1:1007:A:G" in said[1]
+
+
+def _small_coloc_inputs(d: Path) -> list[str]:
+    """A 60-variant PLINK panel, exposure/outcome sumstats on it and a loci table: `coloc` runs in < 1 s."""
+    from test_bad_input import _sumstats, _write_bfile
+
+    rng = np.random.default_rng(11)
+    _write_bfile(d / "g")
+    ss = _sumstats(rng)
+    ss.to_csv(d / "exp.tsv", sep="\t", index=False, na_rep="NA")
+    ss.assign(beta=ss["beta"] * 0.5).to_csv(d / "out.tsv", sep="\t", index=False, na_rep="NA")
+    pd.DataFrame({"locus": [1], "variant_id": ["rs10"], "chromosome": ["1"], "base_pair_location": [10000],
+                  "p_value": [1e-12], "phenotypes": ["exp"]}).to_csv(d / "loci.tsv", sep="\t", index=False)
+    return ["coloc", "--outcome", str(d / "out.tsv"), "--loci", str(d / "loci.tsv"), "--bfile", str(d / "g")]
+
+
+@pytest.mark.parametrize("variant,expect", [
+    ("empty", "empty (no header line)"), ("binary", "NUL bytes"), ("utf16", "UTF-16 text"),
+    ("symlink_loop", "a symbolic link that leads nowhere")])
+def test_cli_coloc__an_unreadable_exposure_file_is_one_line(tmp_path, variant, expect):
+    """`coloc --exposure` of an empty, binary or UTF-16 file, or of a symlink loop, was a Python traceback
+    (EmptyDataError, UnicodeDecodeError, RuntimeError: the header was read by pandas unchecked; stop 39 matrix,
+    benchmarks/results/fuzz_cli_matrix.md). Now one line naming the file and what it is."""
+    args = _small_coloc_inputs(tmp_path)
+    bad = tmp_path / "bad.tsv"
+    if variant == "empty":
+        bad.write_bytes(b"")
+    elif variant == "binary":
+        bad.write_bytes(bytes(range(256)) * 4)
+    elif variant == "utf16":
+        bad.write_bytes((tmp_path / "exp.tsv").read_text().encode("utf-16"))
+    else:
+        (tmp_path / "loop.tsv").symlink_to(bad)
+        bad.symlink_to(tmp_path / "loop.tsv")
+    r = CliRunner().invoke(cli, [*args, "--exposure", str(bad), "--out", str(tmp_path / "o")])
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and len(lines) == 1 and str(bad) in lines[0] and expect in lines[0], r.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_coloc__plain_text_under_a_gz_name_reads_as_the_plain_file(tmp_path):
+    """A '.gz' name over plain text (a renamed file) was a BadGzipFile traceback from the header read while every
+    other reader sniffs the bytes (stop 39 matrix): the same coloc.tsv as the plain file now."""
+    args = _small_coloc_inputs(tmp_path)
+    (tmp_path / "renamed").mkdir()
+    (tmp_path / "renamed" / "exp.tsv.gz").write_bytes((tmp_path / "exp.tsv").read_bytes())
+    for name, exposure in (("plain", tmp_path / "exp.tsv"), ("gz", tmp_path / "renamed" / "exp.tsv.gz")):
+        r = CliRunner().invoke(cli, [*args, "--exposure", str(exposure), "--out", str(tmp_path / name)])
+        assert r.exit_code == 0, r.output
+    plain, gz = (pd.read_csv(tmp_path / n / "coloc.tsv", sep="\t") for n in ("plain", "gz"))
+    assert len(plain) == 1
+    pd.testing.assert_frame_equal(plain, gz)

@@ -370,6 +370,21 @@ def test_annotate__a_fifo_loci_file_is_read_once(tmp_path, fed_fifo):
     assert read_manifest(out.parent, name="annotated.tsv.manifest.json")["inputs"][os.path.abspath(fifo)] == STREAM
 
 
+def test_annotate__a_fifo_genes_file_is_read_once(tmp_path, fed_fifo):
+    """`annotate --genes FIFO` hung for ever (stop 39 matrix, benchmarks/results/fuzz_cli_matrix.md): the genome
+    build check read the FIFO's head, then read_genes opened it again with no writer left. Read once now, and its
+    genes are the nearest genes."""
+    from edfgen.commands.annotate import run_annotate
+    from edfgen.pipeline import packaged_catalog
+
+    fifo, within = fed_fifo("genes.bed", b"chr1\t500\t20000\tGENEA\t0\t+\nchr1\t30000\t61000\tGENEB\t0\t-\n")
+    (tmp_path / "loci.tsv").write_text("variant_id\tchromosome\tbase_pair_location\tp_value\n"
+                                       "1:1000:A:G\t1\t1000\t1e-9\n")
+    out = tmp_path / "a" / "annotated.tsv"
+    res = within(60, lambda: run_annotate(tmp_path / "loci.tsv", packaged_catalog(), out, genes=fifo))
+    assert res["nearest_gene"].tolist() == ["GENEA"], res.columns.tolist()
+
+
 def _lock_holder(folder: Path, command: str):
     """Another process holding ``folder``'s write lock (as a running command does), started and holding it."""
     import os

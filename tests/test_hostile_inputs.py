@@ -789,3 +789,85 @@ def test_segment_headers__record_line_cut_by_the_first_4_kb_read_whole(tmp_path:
     assert [p.name for p in segment_headers(tmp_path / "MS.hea")] == ["MS_layout.hea", "MS_1.hea", "MS_2.hea"]
     (tmp_path / "R.hea").write_text("#" * 4094 + "\nR 12 500 5000\n")
     assert segment_headers(tmp_path / "R.hea") == []
+
+
+# --------------------------------------------------------------------------- the CLI matrix of stop 39
+# (benchmarks/fuzz_cli_matrix.py: every command x path option x hostile variant; each test below is a cell of
+# its table that was a defect)
+
+@pytest.mark.parametrize("option", ["--pheno", "--keep", "--extract"])
+def test_text_input__one_enormous_line_is_refused_before_it_is_split(cohort: Path, monkeypatch, option: str):
+    """A file of one 50 MB line without a line end (a binary dump, a wrong file) as --pheno was split into 25
+    million column names: 2.4 GB and 45 s before 'duplicate column name(s)'; as --keep/--remove it was a list of
+    one id, used silently. A first line longer than any header (textio.MAX_FIRST_LINE, lowered here to 1 MiB so
+    the test is fast) is now refused at once, naming the file."""
+    from edfgen.formats import textio
+
+    monkeypatch.setattr(textio, "MAX_FIRST_LINE", 1 << 20, raising=False)
+    big = cohort / "big.tsv"
+    big.write_bytes(b"A\t1\t" * (3 << 18))                  # 3 MiB, no line end
+    args = _gwas(cohort) if option != "--pheno" else [a if a != cohort / "pheno.tsv" else big for a in _gwas(cohort)]
+    r = _run([*args, option, big] if option != "--pheno" else args)
+    _one_line_error(r, str(big), "first line is 3 MiB without a line end")
+    assert not (cohort / "out").exists()
+
+
+@pytest.mark.parametrize("table,value", [("edf", "inf"), ("bio", "-inf")])
+def test_interpret__an_infinite_edf_or_biomarker_is_one_line(tmp_path: Path, table: str, value: str):
+    """`interpret` with inf in an EDF or biomarker column left that participant out without a word ('7
+    participants' instead of 8; stop 39 matrix, benchmarks/results/fuzz_cli_matrix.md): ±inf is no measurement,
+    and gwas refuses it in --pheno the same way. Now the one-line error naming file, column, row and value."""
+    ids = [f"R{i}" for i in range(8)]
+    rng = np.random.default_rng(3)
+    edf = pd.DataFrame({"IID": ids, "edf_001": rng.normal(size=8), "edf_002": rng.normal(size=8)})
+    bio = pd.DataFrame({"IID": ids, "hr": np.linspace(55, 90, 8), "qt": np.linspace(380, 440, 8)})
+    frame, column = (edf, "edf_001") if table == "edf" else (bio, "hr")
+    frame[column] = frame[column].astype(object)
+    frame.loc[1, column] = value
+    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
+    bio.to_csv(tmp_path / "bio.tsv", sep="\t", index=False)
+    r = _run(["interpret", "--edf", tmp_path / "edfs.tsv", "--biomarkers", tmp_path / "bio.tsv", "--clusters", 2,
+              "--out", tmp_path / "i"])
+    _one_line_error(r, f"column '{column}', row 2 (IID R1): value {value} is not finite")
+    assert not (tmp_path / "i" / "associations.tsv").exists()
+
+
+@pytest.mark.parametrize("option,content", [("--pheno", b""), ("--covar", b"\n\n")])
+def test_read_table__an_empty_file_says_empty(cohort: Path, option: str, content: bytes):
+    """An empty --pheno/--covar said "cannot be read as a tsv table (No columns to parse from file)", pandas'
+    words (stop 39 matrix wording); now that the file is empty."""
+    empty = cohort / "empty.tsv"
+    empty.write_bytes(content)
+    args = _gwas(cohort) if option == "--covar" else [empty if a == cohort / "pheno.tsv" else a for a in _gwas(cohort)]
+    r = _run([*args, option, empty] if option == "--covar" else args)
+    _one_line_error(r, f"{empty}: empty file ({'0 bytes' if not content else 'blank lines only'})")
+
+
+@pytest.mark.parametrize("option", ["--exposure", "--outcome"])
+def test_mr_sumstats__one_enormous_line_is_refused_before_pandas_splits_it(tmp_path: Path, monkeypatch, option: str):
+    """`mr --exposure` of a 50 MB one-line file took over 30 s and 2.1 GB in the header read (pandas split it into
+    25 million names; stop 39 matrix): now refused at once naming the file (MAX_FIRST_LINE lowered to 1 MiB)."""
+    from edfgen.formats import textio
+    from test_bad_input import _mr_pair
+
+    monkeypatch.setattr(textio, "MAX_FIRST_LINE", 1 << 20, raising=False)
+    exp, out = _mr_pair(np.random.default_rng(5))
+    exp.to_csv(tmp_path / "exposure.tsv", sep="\t", index=False)
+    out.to_csv(tmp_path / "outcome.tsv", sep="\t", index=False)
+    big = tmp_path / "big.tsv"
+    big.write_bytes(b"A\t1\t" * (3 << 18))
+    files = {"--exposure": tmp_path / "exposure.tsv", "--outcome": tmp_path / "outcome.tsv", option: big}
+    r = _run(["mr", "--no-clump", *sum(([k, v] for k, v in files.items()), []), "--no-plots", "--out", tmp_path / "o"])
+    _one_line_error(r, "big.tsv", "first line is longer than 1 MiB")
+
+
+def test_annotate__loci_with_a_header_only_warn(tmp_path: Path):
+    """`annotate --loci` of a header-only file exited 0 with an empty table and only '0 loci' on stdout (stop 39
+    matrix: a 'silent success'). An empty result stays right (clump may find no locus), and is now a warning."""
+    from test_bad_input import CATALOG
+
+    (tmp_path / "loci.tsv").write_text("variant_id\tchromosome\tbase_pair_location\tp_value\n")
+    r = _run(["annotate", "--loci", tmp_path / "loci.tsv", "--catalog", CATALOG, "--any-trait",
+              "--out", tmp_path / "a" / "annotated.tsv"])
+    assert r.exit_code == 0, r.output
+    assert "holds no locus (a header line only): the annotated table is empty" in r.output, r.output

@@ -285,3 +285,18 @@ def test_run_pca__hails_bgen_errors_get_pcas_advice_not_an_engine_switch(tmp_pat
                               "supports ") and "; edfgen pca runs on Hail, which reads 8-bit BGEN" in msg, msg
         assert "--engine" not in msg, msg
         assert "--engine fast reads haploid" in str(hail_input_error(fatal(text), "--bgen x.bgen"))   # (gwas on Hail)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01\x02 not text" * 50])
+def test_run_pca__a_bad_extract_list_is_refused_before_hail_starts(tmp_path, monkeypatch, content):
+    """`pca --extract` of an empty or binary file was refused only after Hail's JVM started (30-50 s on a busy
+    machine, stop 39 matrix: benchmarks/results/fuzz_cli_matrix.md); --keep was read first already. Now both."""
+    import edfgen.commands.pca as pca
+    from edfgen.exceptions import InputError
+    from test_bad_input import _write_bfile
+
+    _write_bfile(tmp_path / "g")
+    (tmp_path / "extract.txt").write_bytes(content)
+    monkeypatch.setattr(pca, "init_hail", lambda *a, **k: pytest.fail("Hail started before --extract was read"))
+    with pytest.raises(InputError, match="extract.txt"):
+        run_pca(GenotypeSource(bfile=str(tmp_path / "g"), extract=str(tmp_path / "extract.txt")), tmp_path / "o")

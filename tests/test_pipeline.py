@@ -939,3 +939,18 @@ def test_study_loci__a_lead_below_a_doubles_range_keeps_its_neg_log10_p(tmp_path
     assert np.isnan(out["neg_log_10_p_value"].iloc[2])
     loci.drop(columns="neg_log_10_p_value").to_csv(tmp_path / "old.tsv", sep="\t", index=False, na_rep="NA")
     np.testing.assert_allclose(study_loci(tmp_path / "old.tsv", tmp_path)["neg_log_10_p_value"].to_numpy()[1], 9.0)
+
+
+def test_run_config__a_symlink_loop_is_one_line(tmp_path):
+    """`edfgen run --config` of a symlink loop was an OSError traceback (stop 39 matrix,
+    benchmarks/results/fuzz_cli_matrix.md); now one line naming the file and the system's reason."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    (tmp_path / "a.toml").symlink_to(tmp_path / "b.toml")
+    (tmp_path / "b.toml").symlink_to(tmp_path / "a.toml")
+    r = CliRunner().invoke(cli, ["run", "--config", str(tmp_path / "a.toml")], prog_name="edfgen")
+    assert r.exit_code == 2 and r.output.strip().splitlines() == [
+        f"edfgen run: error: --config {tmp_path / 'a.toml'}: cannot be read (Too many levels of symbolic links)"], \
+        r.output[-2000:]

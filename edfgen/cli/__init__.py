@@ -64,6 +64,12 @@ def usage_error_line(exc: click.UsageError) -> str:
         msg = exc.message.rstrip(".")
         if msg.startswith(("File ", "Directory ", "Path ")):      # click.Path: "File 'x' does not exist."
             msg = msg[0].lower() + msg[1:]
+        gone = re.fullmatch(r"(\w+) '(.*)' does not exist", msg)
+        if gone and os.path.islink(gone[2]):      # a symlink loop or a dangling link: "does not exist" misleads
+            target = os.readlink(gone[2])
+            loop = os.path.lexists(os.path.join(os.path.dirname(gone[2]), target))
+            msg = (f"{gone[1]} '{gone[2]}' is a symbolic link that leads nowhere ("
+                   + ("the links loop)" if loop else f"its target {target!r} does not exist)"))
         text = f"{hint}: {msg}"
     if text.startswith("Got unexpected extra argument"):   # most often a glob the shell expanded after an option
         text += ("; an option takes one path each and an unquoted glob (gwas/*.tsv.gz) gives it several: pass the "

@@ -108,6 +108,8 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
         raise InputError(f"--reference-genome {reference_genome!r}: choose GRCh37 or GRCh38")
     given = reference_genome
     loci = read_loci(loci_path, reference_genome=reference_genome)   # None: the build --loci declares, else GRCh38
+    if loci.empty:    # (clump found no locus: an empty table is right, but said, not only counted; stop 39 matrix)
+        log.warning("--loci %s holds no locus (a header line only): the annotated table is empty", loci_path)
     reference_genome, declared = loci.attrs["reference_genome"], loci.attrs["build_declared"]
     # where the loci's build came from, and how to change it: --reference-genome against a declaration is refused by
     # read_loci, so a declared build is corrected (or the loci lifted), not overridden

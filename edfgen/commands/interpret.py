@@ -221,7 +221,7 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     if not edf_cols:
         raise InputError(f"--edf {edf}: no edf_* columns")
     for c in edf_cols:  # a word in an EDF column: one line naming file, column, row and value
-        edf_df[c] = numeric_values(edf_df[c], source=f"--edf {edf}", column=c, ids=edf_df["IID"], finite=False)
+        edf_df[c] = numeric_values(edf_df[c], source=f"--edf {edf}", column=c, ids=edf_df["IID"])   # ±inf: error
     measured_path = rejects_path = None
     if measure_from is not None:
         bio_df, rejects = measure_biomarker_table(measure_from)
@@ -265,6 +265,8 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     if not bcols:
         hint = " (only EDF-named columns: is this the EDF table?)" if edf_named else ""
         raise InputError(f"{bio_src}: no numeric biomarker columns{hint}")
+    for c in bcols:     # ±inf is no measurement: an EDF or biomarker row holding one was left out without a word
+        bio_df[c] = numeric_values(bio_df[c], source=bio_src, column=c, ids=bio_df["IID"])
     df = edf_df[["IID", *edf_cols]].merge(bio_df[["IID", *bcols]], on="IID", how="inner")
     if covar is not None:
         df = df.merge(cov_df[["IID", *cov_cols]], on="IID", how="inner")

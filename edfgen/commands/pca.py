@@ -30,7 +30,7 @@ from edfgen.engines.hail_import import (PCA_BGEN_REMEDY, PCA_LOCUS_REMEDY, check
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.base import check_unique_iids
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
-from edfgen.formats.genotypes.selection import read_id_list
+from edfgen.formats.genotypes.selection import read_id_list, read_variant_list
 from edfgen.formats.manifest import recording
 from edfgen.formats.tables import prepare_out_dir, write_table
 
@@ -109,6 +109,8 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     _check_source(source)
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen pca")
     ids = read_id_list(keep, what="--keep") if keep is not None else None
+    if getattr(source, "extract", None) is not None:    # its errors before Hail's 30-50 s start (stop 39 matrix)
+        read_variant_list(source.extract)
     geno_ids = None
     if source.bfile:  # checked before Hail starts: duplicated IIDs (as gwas), a truncated/foreign .bed
         geno_ids = check_plink_fileset(source.bfile)["IID"].to_numpy(str)

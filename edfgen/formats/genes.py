@@ -17,7 +17,9 @@ by default, or GRCh37).
 from __future__ import annotations
 
 import gzip
+import os
 import re
+import stat
 import zlib
 from pathlib import Path
 
@@ -138,10 +140,14 @@ def declared_genes_build(path: str | Path) -> tuple[str | None, str]:
     -------
     (str or None, str)
         ``GRCh37``/``GRCh38`` (as :func:`~edfgen.kernels.thresholds.build_name` spells it) or ``None`` when the
-        file says nothing, and the text that said it.
+        file says nothing, and the text that said it. A stream (FIFO, ``<(zcat ...)``) is judged by its name only:
+        it can be read once, by :func:`read_genes` (reading its head here left ``annotate --genes FIFO`` waiting
+        forever for a second writer; stop 39 matrix).
     """
     path = Path(path)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise OSError("not a regular file: read once, by read_genes")
         with open(path, "rb") as fh:
             head = fh.read(2)
         with (gzip.open if head == b"\x1f\x8b" else open)(path, "rb") as fh:   # the head only: a GTF is large

@@ -138,6 +138,9 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
                 df[id_column] = df[id_column].astype(str)
         else:
             raw = read_text_bytes(path) if text is None else text
+            if not raw.strip():     # was "cannot be read as a tsv table (No columns to parse from file)"
+                raise InputError(f"{path}: empty file ({'0 bytes' if not raw else 'blank lines only'}): no header "
+                                 "line, no rows")
             sep = b"," if fmt == "csv" else b"\t"
             if fmt == "tsv" and b" " in raw[:raw.find(b"\n")] and b"\t" not in raw[:raw.find(b"\n")]:
                 sep = None                   # space-separated (.txt from PLINK, REGENIE, SAIGE ...)

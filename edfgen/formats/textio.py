@@ -27,6 +27,7 @@ import codecs
 import csv
 import io
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 #: bytes per chunk when counting fields (bounds the temporary arrays)
 _CHUNK = 32 << 20
+#: the longest first line of a text input: a header of 10^5 columns is ~2 MiB; a longer one is not a table (a
+#: 50 MB line without a line end was split into 25 million names: 2.4 GB and 45 s before any error, stop 39)
+MAX_FIRST_LINE = 16 << 20
 
 
 def is_bgzf(head: bytes) -> bool:
@@ -79,15 +83,35 @@ def decompress_checked(raw: bytes, path: str | os.PathLike) -> bytes:
         raise InputError(f"{path}: corrupt gzip data ({exc})") from None
 
 
+#: the text of each stream (FIFO, pipe, ``<(zcat ...)``) read by this process: a stream can be read only once, and a
+#: command may read one input twice (a summary-statistics header, then its rows: mr/coloc/finemap waited for ever
+#: for a second writer, stop 39 matrix); the second read gets the same bytes
+_STREAM_TEXT: dict[str, bytes] = {}
+
+
+def _stream_key(path: str | os.PathLike) -> str | None:
+    """The key of ``path`` in :data:`_STREAM_TEXT` when it is a stream (neither a regular file nor a folder)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else os.path.abspath(path)
+
+
 def read_text_bytes(path: str | os.PathLike) -> bytes:
     """The whole content of a text file, decompressed (:func:`decompress_checked`); UTF-16 text (a byte-order
     mark, or NUL bytes in the first 4096 bytes, as Excel's "Unicode text" export) and other compressions (xz,
     zip, zstd) are refused naming what they are, where the parser would name a short row or a strange
-    value instead."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    value instead. A stream (FIFO, pipe) is read once: a second call returns the same bytes (:data:`_STREAM_TEXT`)."""
+    key = _stream_key(path)
+    raw = _STREAM_TEXT.get(key) if key is not None else None
+    if raw is None:
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        if key is not None:
+            _STREAM_TEXT[key] = raw      # (checked below at each read: a refused stream is refused again)
     data = decompress_checked(raw, path)
     for magic, kind in _OTHER_COMPRESSION:
         if data.startswith(magic):
@@ -97,6 +121,11 @@ def read_text_bytes(path: str | os.PathLike) -> bytes:
     if b"\x00" in data[:4096]:
         raise InputError(f"{path}: NUL bytes in its first 4096 bytes: UTF-16 without a byte-order mark, or not text; "
                          "save the file as UTF-8 (or plain ASCII) text")
+    if len(data) > MAX_FIRST_LINE and data.find(b"\n", 0, MAX_FIRST_LINE) < 0:
+        end = data.find(b"\n")
+        size = f"{(len(data) if end < 0 else end) / 2 ** 20:.0f} MiB{' without a line end' if end < 0 else ''}"
+        raise InputError(f"{path}: its first line is {size}: not a text table (a header line holds at most "
+                         f"{MAX_FIRST_LINE >> 20} MiB); is it the right file?")
     return data
 
 

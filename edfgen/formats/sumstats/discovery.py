@@ -226,6 +226,8 @@ def expand_sumstats(paths: Sequence[PathLike], option: str = "--sumstats", *,
             out += sumstats_in_directory(path, option, required=required, columns=columns, hint=hint, test=test)
         elif path.exists():
             out.append(path)
+        elif path.is_symlink():      # (glob "finds" a symlink loop: a RuntimeError traceback later, stop 39 matrix)
+            raise InputError(f"{option} {p}: a symbolic link that leads nowhere (a loop, or its target is gone)")
         else:
             found = sorted(Path(f) for f in glob.glob(str(p)))
             if not found:

@@ -22,7 +22,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.discovery import (MR_REQUIRED, FileTest, combine_phenotype, expand_sumstats,
                                                group_by_phenotype, header_maps)
 from edfgen.formats.sumstats.layout import sumstats_columns
-from edfgen.formats.sumstats.read import read_header, read_sumstats, read_sumstats_columns
+from edfgen.formats.sumstats.read import checked_header, read_sumstats, read_sumstats_columns
 from edfgen.kernels.alleles import upper_text, variant_allele_codes
 from edfgen.kernels.validate import numeric_values
 
@@ -53,7 +53,7 @@ def _z_column_map(header: list[str], columns: dict[str, str] | None, allow_z: bo
 def _read_file(path: Path, columns: dict[str, str] | None, allow_z: bool) -> pd.DataFrame:
     """One file's columns :data:`MR_REQUIRED` (or :data:`Z_REQUIRED`) and :data:`Z_OPTIONAL`: fast without a
     column map (:func:`read_sumstats_columns`), else :func:`read_sumstats` with it."""
-    header = read_header(path)
+    header = checked_header(path)
     cmap = _z_column_map(header, columns, allow_z)
     if allow_z and "z" not in cmap.values() and not {"beta", "standard_error"} <= sumstats_columns(header, cmap,
                                                                                                    need=()):
