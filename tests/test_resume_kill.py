@@ -47,3 +47,59 @@ def test_annotate_rerun__keeps_a_users_file_in_its_regional_plots_folder(tiny_si
     mine.unlink()
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
+
+
+def _foreign_lock(folder: Path, *, age_s: float, heartbeat: bool) -> Path:
+    """The lock of a writer on another host (a cluster node), last refreshed ``age_s`` seconds ago."""
+    import json
+    import os
+    import time
+
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / ".edfgen.lock"
+    info = {"host": "node-that-ran-the-job", "pid": 4242, "started_ticks": "123", "command": "edfgen gwas",
+            "since": "2026-12-07T01:00:00", **({"heartbeat_s": 60} if heartbeat else {})}
+    lock.write_text(json.dumps(info))
+    os.utime(lock, (time.time() - age_s, time.time() - age_s))
+    return lock
+
+
+def test_folder_lock__a_killed_job_on_another_node_stops_blocking_once_its_heartbeat_stops(tmp_path):
+    """A cluster job killed by its time limit (SIGKILL) left its lock, and the resubmitted job, on another node,
+    was refused forever ("remove .edfgen.lock by hand"): another host's pid cannot be checked. A writer now refreshes
+    its lock's time every minute; a lock from another host whose heartbeat stopped long ago is stale and taken over."""
+    import pytest
+
+    from edfgen.exceptions import InputError
+    from edfgen.formats.lock import folder_lock
+
+    _foreign_lock(tmp_path / "killed", age_s=3600, heartbeat=True)
+    with folder_lock(tmp_path / "killed", "edfgen gwas") as lock:     # taken over
+        assert '"node-that-ran-the-job"' not in lock.read_text()
+    _foreign_lock(tmp_path / "alive", age_s=30, heartbeat=True)       # refreshed a moment ago: that job runs
+    with pytest.raises(InputError, match="in use by 'edfgen gwas' .pid 4242 on node-that-ran-the-job"):
+        with folder_lock(tmp_path / "alive", "edfgen gwas"):
+            pass
+    _foreign_lock(tmp_path / "old", age_s=3600, heartbeat=False)      # an older edfgen's lock: no heartbeat to judge
+    with pytest.raises(InputError, match="remove .*edfgen.lock"):
+        with folder_lock(tmp_path / "old", "edfgen gwas"):
+            pass
+
+
+def test_folder_lock__a_held_lock_is_refreshed_while_its_command_runs(tmp_path, monkeypatch):
+    """The heartbeat that tells other hosts the writer is alive: the lock's modification time moves on while held."""
+    import json
+    import os
+    import time
+
+    import edfgen.formats.lock as lk
+
+    monkeypatch.setattr(lk, "HEARTBEAT_S", 0.05)
+    with lk.folder_lock(tmp_path, "edfgen gwas") as lock:
+        assert json.loads(lock.read_text())["heartbeat_s"] == 0.05
+        os.utime(lock, (time.time() - 3600, time.time() - 3600))
+        deadline = time.time() + 5
+        while time.time() - lock.stat().st_mtime > 60 and time.time() < deadline:
+            time.sleep(0.02)
+        assert time.time() - lock.stat().st_mtime < 60
+    assert not lock.exists()
