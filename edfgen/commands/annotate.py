@@ -183,7 +183,9 @@ def _annotate(loci_path, loci: pd.DataFrame, catalog_path, out: Path, *, traits,
                 lo = loci.assign(locus=res["locus"], phenotype=loci.get("phenotype", res["phenotypes"]))
                 write_regional_plots(lo.head(regional_plots), sumstats, panel, plots, genes=gtab,
                                      window_kb=settings.window_kb, r2_method=settings.r2_method, columns=columns)
-            m.outputs = [out.name, *([plots.name] if plots is not None and plots.exists() else [])]
+            # the plots drawn, one by one: the folder as a whole made a rerun remove a user's file put there
+            drawn = sorted(p for p in plots.rglob("*") if p.is_file()) if plots is not None and plots.is_dir() else []
+            m.outputs = [out.name, *(p.relative_to(out.parent).as_posix() for p in drawn)]
             m.extra = {"n_loci": int(len(res)), "n_novel": int(res["novel"].sum()),
                        "n_catalog_associations": int(len(cat))}
     finally:

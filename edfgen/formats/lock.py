@@ -7,8 +7,12 @@ one's. The lock file is created with ``O_CREAT | O_EXCL`` (atomic on local file 
 and holds the writer's host name, process id, process start time and command. A lock left by a
 process that is gone (killed) is *stale*: on the same host, a process id that no longer exists, or
 that now belongs to a process started at another time (a reused id), is taken over with a log line.
-A lock from another host cannot be checked and is refused with the instruction to remove it once
-that host's command is known to be gone.
+A lock from another host cannot be checked by its pid: while it holds the lock, a writer refreshes the lock
+file's modification time every :data:`HEARTBEAT_S` seconds (a daemon thread; the lock records ``heartbeat_s``), and
+a lock from another host whose heartbeat stopped more than :func:`stale_after` ago (a cluster job killed by its time
+limit, resubmitted on another node) is stale and taken over with a log line. A lock from another host without a
+heartbeat (an older edfgen) is refused with the instruction to remove it once that host's command is known to be
+gone.
 
 Within one process the lock is re-entrant (``edfgen run`` holds its folder while a stage locks
 its own sub-folder; a nested :func:`folder_lock` of the same folder only counts).
@@ -21,6 +25,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -33,6 +38,29 @@ log = logging.getLogger(__name__)
 LOCK_NAME = ".edfgen.lock"
 
 _HELD: dict[str, int] = {}  # resolved folder -> nesting depth, in this process
+
+#: seconds between two refreshes of a held lock's modification time (its heartbeat, read by other hosts)
+HEARTBEAT_S = 60.0
+#: a lock from another host is stale when its heartbeat stopped for this many beats, and at least
+#: :data:`STALE_MIN_S` seconds (clock differences between hosts, a writer starved of CPU for a while)
+STALE_BEATS = 10
+STALE_MIN_S = 900.0
+
+
+def stale_after(heartbeat_s: float) -> float:
+    """Seconds without a heartbeat after which another host's lock, refreshed every ``heartbeat_s``, is stale.
+
+    Parameters
+    ----------
+    heartbeat_s
+        The ``heartbeat_s`` its lock file records.
+
+    Returns
+    -------
+    float
+        ``max(STALE_BEATS * heartbeat_s, STALE_MIN_S)``.
+    """
+    return max(STALE_BEATS * heartbeat_s, STALE_MIN_S)
 
 
 def _start_time(pid: int) -> str | None:
@@ -75,7 +103,7 @@ def lock_owner(folder: str | os.PathLike) -> dict | None:
     """The live writer holding ``folder``'s lock (the lock file's content), or ``None`` when the folder
     is not locked, locked by this process, or the lock is stale."""
     info = _read(Path(folder) / LOCK_NAME)
-    if info is None or _stale(info) or _mine(info):
+    if info is None or _stale(info, Path(folder) / LOCK_NAME) or _mine(info):
         return None
     return info
 
@@ -97,11 +125,21 @@ def _mine(info: dict) -> bool:
     return info.get("host") == socket.gethostname() and info.get("pid") == os.getpid()
 
 
-def _stale(info: dict) -> bool:
+def _silent_for(path: Path | None) -> float:
+    """Seconds since the lock file ``path`` was last written or refreshed (0 when it cannot be told)."""
+    try:
+        return time.time() - path.stat().st_mtime if path is not None else 0.0
+    except OSError:
+        return 0.0
+
+
+def _stale(info: dict, path: Path | None = None) -> bool:
     if "pid" not in info:             # unreadable: a writer killed between create and write
         return time.time() - info.get("_mtime", 0.0) > 5.0
-    if info.get("host") != socket.gethostname():
-        return False
+    if info.get("host") != socket.gethostname():   # another host: judged by its heartbeat, where it keeps one
+        beat = info.get("heartbeat_s")
+        return (isinstance(beat, (int, float)) and not isinstance(beat, bool) and beat > 0
+                and _silent_for(path) > stale_after(float(beat)))
     pid = info.get("pid")
     return not isinstance(pid, int) or not _alive(pid, info.get("started_ticks"))
 
@@ -152,7 +190,7 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
         return
     path = folder / LOCK_NAME
     info = {"host": socket.gethostname(), "pid": os.getpid(), "started_ticks": _start_time(os.getpid()),
-            "command": command, "since": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            "command": command, "since": time.strftime("%Y-%m-%dT%H:%M:%S"), "heartbeat_s": HEARTBEAT_S}
     for attempt in range(3):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -163,12 +201,17 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
             other = _read(path)
             if other is None:
                 continue              # removed meanwhile: try again
-            if not _stale(other):
+            if not _stale(other, path):
                 where = "" if other.get("host") == socket.gethostname() else (
                     f"; if no edfgen runs there any more, remove {path}")
                 raise InputError(f"{option} {folder}: in use by {_describe(other)}; wait for it to finish or "
                                  f"choose another {option}{where}") from None
-            log.warning("%s: taking over the stale lock of %s, which is no longer running", folder, _describe(other))
+            if other.get("host") == socket.gethostname() or "pid" not in other:
+                log.warning("%s: taking over the stale lock of %s, which is no longer running", folder,
+                            _describe(other))
+            else:
+                log.warning("%s: taking over the stale lock of %s: its heartbeat stopped %.0f min ago (killed)",
+                            folder, _describe(other), _silent_for(path) / 60)
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             continue
@@ -177,13 +220,27 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
     else:
         raise InputError(f"{option} {folder}: cannot take its lock {path} (another command keeps creating it)")
     _HELD[key] = 1
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(path, stop, info["heartbeat_s"]), daemon=True,
+                            name=f"edfgen-lock-heartbeat {folder}")
+    beat.start()
     try:
         yield path
     finally:
+        stop.set()
+        beat.join(timeout=5)
         _HELD.pop(key, None)
         if _read(path) == info:
             with contextlib.suppress(OSError):
                 path.unlink()
+
+
+def _heartbeat(path: Path, stop: threading.Event, every: float) -> None:
+    """Refresh the modification time of the held lock ``path`` every ``every`` seconds until ``stop`` is set: other
+    hosts, which cannot check the pid, tell a live writer from a killed one by it (:func:`_stale`)."""
+    while not stop.wait(every):
+        with contextlib.suppress(OSError):
+            os.utime(path)
 
 
 def check_unlocked(folder: str | os.PathLike, *, option: str = "--out") -> None:

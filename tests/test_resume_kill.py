@@ -1,0 +1,105 @@
+"""Kills, reruns and ``--force`` against a user's files (benchmarks/kill_resume.py found these; each case is
+deterministic: the kill is a chosen hook, not a timer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+
+from edfgen.cli import cli
+
+
+def test_annotate_rerun__keeps_a_users_file_in_its_regional_plots_folder(tiny_sim_cohort, tmp_path, monkeypatch):
+    """annotate listed its regional-plot folder as a whole in <out>.manifest.json, so a rerun removed everything in
+    it, a user's notes put there included (benchmarks/kill_resume.py, --force trial); it lists the plots it drew, so
+    that the rerun refuses in one line (the notes kept), as for a user's file in gwas's plots/."""
+    import edfgen.commands.annotate as an
+    from edfgen.pipeline import packaged_catalog
+
+    bim = pd.read_csv(tiny_sim_cohort / "genotypes.bim", sep="\t", header=None)
+    loci = tmp_path / "loci.tsv"
+    pd.DataFrame({"variant_id": [bim[1][0]], "chromosome": [str(bim[0][0])], "base_pair_location": [bim[3][0]],
+                  "p_value": [1e-9], "phenotype": ["edf_001"]}).to_csv(loci, sep="\t", index=False)
+    sumstats = tmp_path / "edf_001.tsv"
+    pd.DataFrame({"variant_id": bim[1][:3], "chromosome": bim[0][:3].astype(str), "base_pair_location": bim[3][:3],
+                  "effect_allele": bim[4][:3], "other_allele": bim[5][:3], "beta": 0.1, "standard_error": 0.1,
+                  "p_value": 0.5}).to_csv(sumstats, sep="\t", index=False)
+
+    def draw(loci, sumstats, panel, folder, **kw):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "1_edf_001.png").write_bytes(b"png")
+        return [folder / "1_edf_001.png"]
+
+    monkeypatch.setattr(an, "write_regional_plots", draw)
+    out = tmp_path / "res" / "annotated.tsv"
+    args = ["annotate", "--loci", str(loci), "--catalog", str(packaged_catalog()), "--any-trait", "--ld-bfile",
+            str(tiny_sim_cohort / "genotypes"), "--regional-plots", "1", "--sumstats", str(sumstats), "--out", str(out)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    mine = tmp_path / "res" / "annotated_regional" / "my_notes.txt"
+    mine.write_text("mine")
+    res = CliRunner().invoke(cli, args)            # refused in one line, as gwas refuses a user's file in its plots/
+    assert res.exit_code == 2 and "annotated_regional/my_notes.txt exists and was not written" in res.output
+    assert mine.read_text() == "mine"
+    assert (tmp_path / "res" / "annotated_regional" / "1_edf_001.png").exists()
+    mine.unlink()
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+
+
+def _foreign_lock(folder: Path, *, age_s: float, heartbeat: bool) -> Path:
+    """The lock of a writer on another host (a cluster node), last refreshed ``age_s`` seconds ago."""
+    import json
+    import os
+    import time
+
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / ".edfgen.lock"
+    info = {"host": "node-that-ran-the-job", "pid": 4242, "started_ticks": "123", "command": "edfgen gwas",
+            "since": "2026-12-07T01:00:00", **({"heartbeat_s": 60} if heartbeat else {})}
+    lock.write_text(json.dumps(info))
+    os.utime(lock, (time.time() - age_s, time.time() - age_s))
+    return lock
+
+
+def test_folder_lock__a_killed_job_on_another_node_stops_blocking_once_its_heartbeat_stops(tmp_path):
+    """A cluster job killed by its time limit (SIGKILL) left its lock, and the resubmitted job, on another node,
+    was refused forever ("remove .edfgen.lock by hand"): another host's pid cannot be checked. A writer now refreshes
+    its lock's time every minute; a lock from another host whose heartbeat stopped long ago is stale and taken over."""
+    import pytest
+
+    from edfgen.exceptions import InputError
+    from edfgen.formats.lock import folder_lock
+
+    _foreign_lock(tmp_path / "killed", age_s=3600, heartbeat=True)
+    with folder_lock(tmp_path / "killed", "edfgen gwas") as lock:     # taken over
+        assert '"node-that-ran-the-job"' not in lock.read_text()
+    _foreign_lock(tmp_path / "alive", age_s=30, heartbeat=True)       # refreshed a moment ago: that job runs
+    with pytest.raises(InputError, match="in use by 'edfgen gwas' .pid 4242 on node-that-ran-the-job"):
+        with folder_lock(tmp_path / "alive", "edfgen gwas"):
+            pass
+    _foreign_lock(tmp_path / "old", age_s=3600, heartbeat=False)      # an older edfgen's lock: no heartbeat to judge
+    with pytest.raises(InputError, match="remove .*edfgen.lock"):
+        with folder_lock(tmp_path / "old", "edfgen gwas"):
+            pass
+
+
+def test_folder_lock__a_held_lock_is_refreshed_while_its_command_runs(tmp_path, monkeypatch):
+    """The heartbeat that tells other hosts the writer is alive: the lock's modification time moves on while held."""
+    import json
+    import os
+    import time
+
+    import edfgen.formats.lock as lk
+
+    monkeypatch.setattr(lk, "HEARTBEAT_S", 0.05)
+    with lk.folder_lock(tmp_path, "edfgen gwas") as lock:
+        assert json.loads(lock.read_text())["heartbeat_s"] == 0.05
+        os.utime(lock, (time.time() - 3600, time.time() - 3600))
+        deadline = time.time() + 5
+        while time.time() - lock.stat().st_mtime > 60 and time.time() < deadline:
+            time.sleep(0.02)
+        assert time.time() - lock.stat().st_mtime < 60
+    assert not lock.exists()
