@@ -267,11 +267,11 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
     if skip:
         check_fields(data, f"--loci {path}", sep=b"\t", skip_lines=skip)
         try:
-            df = pd.read_csv(io.BytesIO(data), sep="\t", skiprows=skip)
+            df = pd.read_csv(io.BytesIO(data), sep="\t", skiprows=skip, dtype={"p_value": str})
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
             raise InputError(f"--loci {path}: cannot be read as a TSV ({str(exc).splitlines()[0][:200]})") from None
     else:
-        df = read_table(path, text=data)       # (not read twice: a FIFO is read once)
+        df = read_table(path, text=data, dtype={"p_value": str})   # (not read twice: a FIFO is read once)
     missing = [c for c in ("variant_id", "chromosome", "base_pair_location", "p_value") if c not in df.columns]
     if missing:
         raise InputError(f"--loci {path}: missing column(s) {', '.join(missing)} "
@@ -324,10 +324,27 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
         df["base_pair_location"] += 1
         log.info("%s declares coordinate_system 0-based: base_pair_location read + 1 (edfgen's positions are "
                  "1-based)", next(iter(zero)))
-    df["p_value"] = numeric_values(df["p_value"], source=f"--loci {path}", column="p_value", ids=df["variant_id"],
+    p_text = df["p_value"]          # (read as text: "1e-400" is 0 as a double)
+    df["p_value"] = numeric_values(p_text, source=f"--loci {path}", column="p_value", ids=df["variant_id"],
                                    id_name="variant", lo=0, hi=1)
+    _neg_log10_from_text(df, p_text)
     df.attrs.update(reference_genome=chosen["build"], build_declared=chosen["where"])
     return df
+
+
+def _neg_log10_from_text(df: pd.DataFrame, p_text: pd.Series) -> None:
+    """Fill ``df``'s ``neg_log_10_p_value`` (added when absent) from the p text where ``p_value`` is below 1e-300
+    and the file gives none (a lead list not written by clump: FUMA, a consortium's table); a literal 0 stays
+    NA."""
+    p = df["p_value"].to_numpy(dtype=float)
+    given = (pd.to_numeric(df["neg_log_10_p_value"], errors="coerce").to_numpy(dtype=float)
+             if "neg_log_10_p_value" in df.columns else np.full(len(df), np.nan))
+    tiny = (p < 1e-300) & ~np.isfinite(given)
+    if not tiny.any():
+        return
+    nlp = neg_log10_text(p_text[tiny].astype(str)).to_numpy(dtype=float)
+    given[np.flatnonzero(tiny)] = np.where(np.isfinite(nlp), nlp, np.nan)
+    df["neg_log_10_p_value"] = given
 
 
 def _check_build(value: str, where: str, reference_genome: str) -> None:
