@@ -678,3 +678,44 @@ def test_ridge_loco__calibrated_on_a_null_chromosome_with_siblings_where_linear_
     r1 = ridge.test_block(state, G[:, chrom == "1"], chromosome="1")
     chi_ridge = ((r1.beta / r1.standard_error) ** 2).mean()
     assert chi_ridge > 1.02 * chi_lin / lam_lin
+
+
+@pytest.mark.skipif(__import__("shutil").which("plink2") is None, reason="plink2 not installed")
+def test_linear_association__a_genotype_collinear_with_the_covariates_is_na_as_plink2(tmp_path):
+    """Review s39edgefix: a genotype 99.98% correlated with a covariate got an OLS estimate (beta -1.57, SE 3.80:
+    its variance inflated 2,500-fold) where plink2 --glm writes NA with CORR_TOO_HIGH (|r| > --max-corr 0.999),
+    and one 99.64% correlated (VIF 140) NA with VIF_TOO_HIGH (--vif 50). Now the genotype's VIF on the covariates
+    (centred sum of squares / residual sum of squares, from the residualised quantities) above 50 gives NA, as
+    plink2 on the same files; an |r| of 0.999 is a VIF of 500, so CORR_TOO_HIGH is inside the rule."""
+    import subprocess
+
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(1)
+    n = 400
+    iid = np.array([f"S{i:03d}" for i in range(n)])
+    G = rng.binomial(2, 0.3, (n, 5)).astype(np.float32)
+    a = G[:, 0] + rng.normal(0, 0.02 * G[:, 0].std(), n)               # corr 0.9998 with v0
+    b = rng.normal(size=n)
+    c = G[:, 1] + rng.normal(0, 0.085 * G[:, 1].std(), n)              # corr ~0.996 with v1
+    G[:, 2] = np.clip(np.round(b * 0.7 + 0.6), 0, 2)                   # corr 0.87 with b: tested
+    to_bed(tmp_path / "g.bed", G, count_A1=True, properties={"iid": iid, "fid": iid,
+                                                             "sid": [f"v{j}" for j in range(5)]})
+    y = rng.normal(size=n) + 0.2 * G[:, 0]
+    pd.DataFrame({"#FID": iid, "IID": iid, "y": y}).to_csv(tmp_path / "p.txt", sep="\t", index=False)
+    pd.DataFrame({"#FID": iid, "IID": iid, "a": a, "b": b, "c": c}).to_csv(tmp_path / "c.txt", sep="\t",
+                                                                           index=False)
+    subprocess.run(["plink2", "--bfile", str(tmp_path / "g"), "--pheno", str(tmp_path / "p.txt"), "--covar",
+                    str(tmp_path / "c.txt"), "--glm", "hide-covar", "--threads", "1", "--out", str(tmp_path / "o")],
+                   check=True, capture_output=True)
+    ref = pd.read_csv(tmp_path / "o.y.glm.linear", sep="\t").set_index("ID")
+    assert ref["ERRCODE"].tolist()[:2] == ["CORR_TOO_HIGH", "VIF_TOO_HIGH"] and (ref["ERRCODE"][2:] == ".").all()
+    res = linear_association(G.astype(float), prepare_phenotypes(y[:, None], np.column_stack([np.ones(n), a, b, c])))
+    assert np.isnan(res.beta[:2, 0]).all() and np.isnan(res.p_value[:2, 0]).all()
+    np.testing.assert_allclose(res.beta[2:, 0], ref["BETA"].to_numpy()[2:], rtol=1e-4)
+    np.testing.assert_allclose(res.p_value[2:, 0], ref["P"].to_numpy()[2:], rtol=1e-3)
+    Gm = G.astype(float)
+    Gm[5, :3] = np.nan                          # --missing-genotypes drop: the same rule on the called samples
+    drop = linear_association(Gm, prepare_phenotypes(y[:, None], np.column_stack([np.ones(n), a, b, c])),
+                              missing_genotypes="drop")
+    assert np.isnan(drop.beta[:2, 0]).all() and np.isfinite(drop.beta[2:, 0]).all()
