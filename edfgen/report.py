@@ -20,6 +20,7 @@ import pandas as pd
 
 from edfgen.commands.study_loci import STUDY_LOCI_COLUMNS
 from edfgen.formats.tables import atomic_write, read_table, safe_filename
+from edfgen.kernels.pvalues import neg_log10_or_given
 from edfgen.plots.manhattan import LEGIBLE_PT, manhattan_from_points, manhattan_plot
 from edfgen.plots.qq import qq_plot
 from edfgen.report_mr import mr_section, read_truth_summary
@@ -40,18 +41,23 @@ def _img(path: Path, caption: str, *, half: bool = False, small: bool = False) -
 
 
 def _p_text(v) -> str:
-    """A p-value as people read it: scientific with 3 digits; 0 (underflow) as "< 1e-300"."""
+    """A p-value as people read it: scientific with 3 digits; 0 (underflow) as "< 1e-300", unless it is the text
+    of a p below a double's range (kept)."""
     try:
         f = float(v)
     except (TypeError, ValueError):
         return str(v)
     if f != f:
         return ""
+    if f == 0 and isinstance(v, str) and any(ch in "123456789" for ch in v.lower().split("e")[0]):
+        return v.strip()        # text of a p below a double's range ("3.72e-1212"): as written
     return "< 1e-300" if f == 0 else f"{f:.2e}" if f < 1e-3 else f"{f:.3g}"
 
 
 def _is_p(column: str) -> bool:
     c = str(column).lower()
+    if c.startswith("neg_log"):     # neg_log_10_p_value is a -log10, not a p (1211.43, not "1.21e+03")
+        return False
     return c in ("p", "pval", "p_value", "pvalue") or c.endswith(("_p_value", "_pval", ".pval")) or c.startswith("p_")
 
 
@@ -88,6 +94,19 @@ def _table(df: pd.DataFrame, max_rows: int = 40) -> str:
 LOCI_COLUMNS = [c for c in STUDY_LOCI_COLUMNS if c not in ("n_phenotypes",)] + ["known_by", "nearest_catalog_trait"]
 
 
+def _p_from_neg_log10(p: float, nlp: float) -> str:
+    """A lead's p with 3 digits (``3.20e-12``); below a double's range from its ``-log10`` (``3.72e-1212``)."""
+    if p != p:
+        return ""
+    if p >= 1e-300 or nlp != nlp:
+        return f"{p:.2e}"
+    e = int(np.floor(-nlp))
+    m = 10.0 ** (-nlp - e)
+    if m >= 9.995:
+        m, e = m / 10.0, e + 1
+    return f"{m:.2f}e{e:d}"
+
+
 def _loci_table(loci: pd.DataFrame, max_rows: int = 40, max_phenotypes: int = 3) -> str:
     """The loci table with ``novel`` and the nearest known association next to the lead variant, and
     the comma-joined ``phenotypes`` cut to the first few names (``+N more``)."""
@@ -105,9 +124,13 @@ def _loci_table(loci: pd.DataFrame, max_rows: int = 40, max_phenotypes: int = 3)
         pos = d["chromosome"].astype(str) + ":" + d["base_pair_location"].map(lambda v: _fmt(v).replace(",", ""))
         d.insert(d.columns.get_loc("chromosome"), "position", pos)
         d = d.drop(columns=["chromosome", "base_pair_location"])
-    if "p_value" in d:
-        d = d.sort_values("p_value", kind="stable")
-        d["p_value"] = [f"{v:.2e}" if v == v else "" for v in d["p_value"].astype(float)]
+    if "p_value" in d:      # ranked by -log10 p: the file's neg_log_10_p_value tells apart leads at p 0
+        nlp = neg_log10_or_given(d["p_value"], d.get("neg_log_10_p_value"))
+        order = np.argsort(-nlp, kind="stable")           # (NaN last)
+        d, nlp = d.iloc[order], nlp[order]
+        d["p_value"] = [_p_from_neg_log10(v, nl) for v, nl in zip(d["p_value"].astype(float), nlp)]
+    if "neg_log_10_p_value" in d:
+        d["neg_log_10_p_value"] = [f"{v:.2f}" if v == v else "" for v in nlp]
     if "nearest_catalog_trait" in d:
         d["nearest_catalog_trait"] = d["nearest_catalog_trait"].map(
             lambda v: v if not isinstance(v, str) or len(v) <= 28 else v[:27] + "…")

@@ -504,21 +504,16 @@ def test_z_scores__a_p_below_a_doubles_range_gives_the_z_of_its_t_statistic_not_
     assert np.isinf(z_scores(beta[:1], p[:1])[0])              # without the SE: as before
 
 
-def test_write_multivariate__the_strongest_hit_with_an_underflowed_p_is_tested_not_na(tmp_path):
-    """Review s39edge: ``gwas --multivariate`` wrote the study's strongest variant (p 0 as a double) with
-    n_phenotypes 1 and statistic NA. Now it has both phenotypes and T = z C0⁻¹ z from the t-test's z-scores: here
-    with C0 near the identity, T within 1 % of z1² + z2² (the z of the first phenotype from log p, 73.7 at
-    beta/SE 101 and df 4,996, not 101), and the other rows as before."""
-    from edfgen.commands.gwas_output import write_multivariate
+def _underflow_inputs(M: int = 400, n: int = 5000):
+    """A two-phenotype result whose first variant has p 0 as a double (beta/SE 101, df n - 4) and its permuted
+    twin: ``(variants, res, perm, Y)`` for :func:`write_multivariate`."""
     from edfgen.kernels.association import AssociationResult
 
     rng = np.random.default_rng(3)
-    M, n = 400, 5000
     se = np.full((M, 2), 0.03)
     beta = rng.normal(0, 0.03, (M, 2))
     beta[0] = [2.9729962, 0.1]
-    t = beta / se
-    p = 2 * special.stdtr(n - 4, -np.abs(t))
+    p = 2 * special.stdtr(n - 4, -np.abs(beta / se))
     assert p[0, 0] == 0.0
     res = AssociationResult(beta=beta, standard_error=se, p_value=p, n=np.full((M, 2), n),
                             effect_allele_frequency=np.full((M, 2), 0.3))
@@ -527,7 +522,18 @@ def test_write_multivariate__the_strongest_hit_with_an_underflowed_p_is_tested_n
                              n=np.full((M, 2), n), effect_allele_frequency=np.full((M, 2), 0.3))
     variants = pd.DataFrame({"chromosome": "1", "base_pair_location": np.arange(1, M + 1) * 100, "effect_allele": "A",
                              "other_allele": "G", "variant_id": [f"v{i}" for i in range(M)], "rsid": None})
-    Y = rng.normal(size=(n, 2))
+    return variants, res, perm, rng.normal(size=(n, 2))
+
+
+def test_write_multivariate__the_strongest_hit_with_an_underflowed_p_is_tested_not_na(tmp_path):
+    """Review s39edge: ``gwas --multivariate`` wrote the study's strongest variant (p 0 as a double) with
+    n_phenotypes 1 and statistic NA. Now it has both phenotypes and T = z C0⁻¹ z from the t-test's z-scores: here
+    with C0 near the identity, T within 1 % of z1² + z2² (the z of the first phenotype from log p, 73.7 at
+    beta/SE 101 and df 4,996, not 101), and the other rows as before."""
+    from edfgen.commands.gwas_output import write_multivariate
+
+    variants, res, perm, Y = _underflow_inputs()
+    beta, p, se, n = res.beta, res.p_value, res.standard_error, 5000
     write_multivariate(tmp_path, variants, res, perm, Y, plots=False, n_covariates=3)
     with gzip.open(tmp_path / "multivariate.tsv.gz", "rt") as fh:
         out = pd.read_csv(fh, sep="\t").set_index("variant_id")
@@ -542,6 +548,67 @@ def test_write_multivariate__the_strongest_hit_with_an_underflowed_p_is_tested_n
     assert nlp > 1000 and text.loc["v0", "p_value"].endswith(f"e-{int(np.ceil(nlp))}")
     rest = out.drop(index="v0")
     np.testing.assert_allclose(rest["neg_log_10_p_value"], -np.log10(rest["p_value"]), rtol=1e-6, atol=1e-6)
+
+
+def test_write_multivariate__underflowed_p_min_p_text_from_exact_neg_log10_and_only_those_rows_looped(
+        tmp_path, monkeypatch):
+    """Review s39edgefix: (a) once one MOSTest p was below 1e-300, every row's p was formatted in a Python loop
+    (10 s per 2M variants): now only the rows that need it, the column byte-identical to formatting every row;
+    (b) that p's text came from the -log10 rounded to 6 decimals (7th-8th digits noise): now from the exact one;
+    (c) min_p and min_p_corrected were written 0 for that variant: now printed from their -log10 like p_value
+    (the largest per-phenotype -log10 p, in log space, and that minus log10 M_eff)."""
+    import gzip
+
+    import edfgen.commands.gwas_output as go
+    import edfgen.formats.sumstats.write as sw
+    from edfgen.kernels.multivariate import mostest
+    from edfgen.kernels.pvalues import neg_log10_p
+
+    variants, res, perm, Y = _underflow_inputs()
+    seen: list[int] = []
+
+    def counting(p, nlp, **kw):
+        seen.append(len(p))
+        return sw.p_value_strings.__wrapped__(p, nlp, **kw)
+
+    counting.__wrapped__ = sw.p_value_strings
+    monkeypatch.setattr(go, "p_value_strings", counting, raising=False)
+    monkeypatch.setattr(sw, "p_value_strings", counting)
+    info = go.write_multivariate(tmp_path, variants, res, perm, Y, plots=False, n_covariates=3)
+    assert seen and max(seen) < 10, seen                  # not every one of the 400 rows
+    with gzip.open(tmp_path / "multivariate.tsv.gz", "rt") as fh:
+        text = pd.read_csv(fh, sep="\t", dtype=str, keep_default_na=False).set_index("variant_id")
+    df = res.n - 3 - 1
+    z = z_scores(res.beta, res.p_value, standard_error=res.standard_error, df=df)
+    mv = mostest(z, z_scores(perm.beta, perm.p_value), res.p_value, m_eff=info["m_eff"])
+    want = counting.__wrapped__(mv.p_value, mv.neg_log10_p)              # every row formatted, exact -log10
+    assert text.loc[variants["variant_id"], "p_value"].tolist() == [w or "NA" for w in want]
+    nl_min = neg_log10_p(res.p_value[0], beta=res.beta[0], standard_error=res.standard_error[0], df=df[0]).max()
+    assert 1000 < nl_min
+    assert text.loc["v0", "min_p"] == counting.__wrapped__([0.0], [nl_min])[0]
+    assert text.loc["v0", "min_p_corrected"] == counting.__wrapped__([0.0], [nl_min - np.log10(info["m_eff"])])[0]
+    rest = text.drop(index="v0")
+    assert rest["min_p"].tolist() == [f"{v:.8g}" for v in mv.min_p[1:]]
+    assert (mv.min_p_corrected == 1.0).sum() > 50              # a p of 1 written "1", as %.8g prints it
+    assert rest["min_p_corrected"].tolist() == [f"{v:.8g}" for v in mv.min_p_corrected[1:]]
+
+
+def test_p_value_column__written_as_every_row_formatted(tmp_path):
+    """:func:`p_value_column` (the rows below 1e-300 from their -log10, the others as doubles) writes the bytes
+    that formatting every row with :func:`p_value_strings` writes: 1, 0 without a -log10, NA, 1e-05, 8 digits."""
+    from edfgen.formats.sumstats import p_value_column, p_value_strings
+    from edfgen.formats.tables import write_table
+
+    rng = np.random.default_rng(0)
+    p = np.concatenate([[1.0, 0.0, np.nan, 1e-5, 0.0, 1e-300, 9.99999999e-301, 0.5, 1.4576648e-18],
+                        10 ** -rng.uniform(0, 320, 300)])
+    with np.errstate(divide="ignore"):
+        nlp = -np.log10(p)
+    nlp[[1, 4, 6]] = [np.nan, 1211.4300000001, 300.0000000004]
+    for name, col in (("new", p_value_column(p, nlp)), ("old", p_value_strings(p, nlp))):
+        write_table(pd.DataFrame({"p_value": col, "x": 0.25}), tmp_path / f"{name}.tsv", float_format="%.8g")
+    assert (tmp_path / "new.tsv").read_bytes() == (tmp_path / "old.tsv").read_bytes()
+    assert p_value_column(p[7:9], nlp[7:9]).dtype == float       # none below 1e-300: the doubles themselves
 
 
 def test_mostest__p_below_a_doubles_range_has_its_exact_neg_log10():
@@ -611,3 +678,44 @@ def test_ridge_loco__calibrated_on_a_null_chromosome_with_siblings_where_linear_
     r1 = ridge.test_block(state, G[:, chrom == "1"], chromosome="1")
     chi_ridge = ((r1.beta / r1.standard_error) ** 2).mean()
     assert chi_ridge > 1.02 * chi_lin / lam_lin
+
+
+@pytest.mark.skipif(__import__("shutil").which("plink2") is None, reason="plink2 not installed")
+def test_linear_association__a_genotype_collinear_with_the_covariates_is_na_as_plink2(tmp_path):
+    """Review s39edgefix: a genotype 99.98% correlated with a covariate got an OLS estimate (beta -1.57, SE 3.80:
+    its variance inflated 2,500-fold) where plink2 --glm writes NA with CORR_TOO_HIGH (|r| > --max-corr 0.999),
+    and one 99.64% correlated (VIF 140) NA with VIF_TOO_HIGH (--vif 50). Now the genotype's VIF on the covariates
+    (centred sum of squares / residual sum of squares, from the residualised quantities) above 50 gives NA, as
+    plink2 on the same files; an |r| of 0.999 is a VIF of 500, so CORR_TOO_HIGH is inside the rule."""
+    import subprocess
+
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(1)
+    n = 400
+    iid = np.array([f"S{i:03d}" for i in range(n)])
+    G = rng.binomial(2, 0.3, (n, 5)).astype(np.float32)
+    a = G[:, 0] + rng.normal(0, 0.02 * G[:, 0].std(), n)               # corr 0.9998 with v0
+    b = rng.normal(size=n)
+    c = G[:, 1] + rng.normal(0, 0.085 * G[:, 1].std(), n)              # corr ~0.996 with v1
+    G[:, 2] = np.clip(np.round(b * 0.7 + 0.6), 0, 2)                   # corr 0.87 with b: tested
+    to_bed(tmp_path / "g.bed", G, count_A1=True, properties={"iid": iid, "fid": iid,
+                                                             "sid": [f"v{j}" for j in range(5)]})
+    y = rng.normal(size=n) + 0.2 * G[:, 0]
+    pd.DataFrame({"#FID": iid, "IID": iid, "y": y}).to_csv(tmp_path / "p.txt", sep="\t", index=False)
+    pd.DataFrame({"#FID": iid, "IID": iid, "a": a, "b": b, "c": c}).to_csv(tmp_path / "c.txt", sep="\t",
+                                                                           index=False)
+    subprocess.run(["plink2", "--bfile", str(tmp_path / "g"), "--pheno", str(tmp_path / "p.txt"), "--covar",
+                    str(tmp_path / "c.txt"), "--glm", "hide-covar", "--threads", "1", "--out", str(tmp_path / "o")],
+                   check=True, capture_output=True)
+    ref = pd.read_csv(tmp_path / "o.y.glm.linear", sep="\t").set_index("ID")
+    assert ref["ERRCODE"].tolist()[:2] == ["CORR_TOO_HIGH", "VIF_TOO_HIGH"] and (ref["ERRCODE"][2:] == ".").all()
+    res = linear_association(G.astype(float), prepare_phenotypes(y[:, None], np.column_stack([np.ones(n), a, b, c])))
+    assert np.isnan(res.beta[:2, 0]).all() and np.isnan(res.p_value[:2, 0]).all()
+    np.testing.assert_allclose(res.beta[2:, 0], ref["BETA"].to_numpy()[2:], rtol=1e-4)
+    np.testing.assert_allclose(res.p_value[2:, 0], ref["P"].to_numpy()[2:], rtol=1e-3)
+    Gm = G.astype(float)
+    Gm[5, :3] = np.nan                          # --missing-genotypes drop: the same rule on the called samples
+    drop = linear_association(Gm, prepare_phenotypes(y[:, None], np.column_stack([np.ones(n), a, b, c])),
+                              missing_genotypes="drop")
+    assert np.isnan(drop.beta[:2, 0]).all() and np.isfinite(drop.beta[2:, 0]).all()

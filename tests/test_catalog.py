@@ -348,6 +348,30 @@ def test_cli_annotate__a_lead_below_a_doubles_range_keeps_its_neg_log10_p(tmp_pa
     assert np.isnan(a.neg_log_10_p_value.iloc[2])
 
 
+@pytest.mark.parametrize("header", ["", "##genome_build=GRCh38\n"])
+def test_cli_annotate__a_lead_list_with_p_text_below_a_doubles_range_keeps_its_neg_log10_p(tmp_path, header):
+    """Review s39edgefix: a lead list not written by clump (FUMA, a consortium's table: p only) with p ``1e-400``:
+    read_loci parsed it as 0, so annotate wrote ``neg_log_10_p_value`` NA and the leads tied at p 0. Now the
+    -log10 comes from the p text (400 and 349.49), as the catalog reader does; a literal 0 stays NA."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    path = tmp_path / "l.tsv"
+    path.write_text(header + "variant_id\tchromosome\tbase_pair_location\tp_value\n"
+                    "rs1\t1\t162064100\t1e-400\nrs2\t5\t50000000\t3.2E-350\nrs3\t7\t1000\t0\n"
+                    "rs4\t7\t9000000\t2e-9\n")
+    out = tmp_path / "a.tsv"
+    res = CliRunner().invoke(cli, ["annotate", "--loci", str(path), "--catalog", str(V102),
+                                   "--genes", str(DATA / "genes_small.gtf"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    a = pd.read_csv(out, sep="\t").set_index("variant_id")
+    assert a.loc[["rs1", "rs2", "rs3"], "p_value"].tolist() == [0.0, 0.0, 0.0]
+    np.testing.assert_allclose(a.loc[["rs1", "rs2", "rs4"], "neg_log_10_p_value"],
+                               [400.0, 350 - np.log10(3.2), 9 - np.log10(2)], rtol=1e-5)   # (written to 6 digits)
+    assert np.isnan(a.loc["rs3", "neg_log_10_p_value"])
+
+
 # ----------------------------------------------------------------------------- builds and labels (review s30)
 def test_check_build__grch38_positions_under_grch37_detected(cat2016):
     """``--reference-genome GRCh37`` with loci whose rsIDs sit at the catalog's GRCh38 positions: an error (the

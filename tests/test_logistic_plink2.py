@@ -358,3 +358,68 @@ def test_prepare_logistic__warns_as_plink2_when_cases_are_fewer_than_10x_the_pre
     assert bool(ours) == plink2_warned
     if ours:
         assert "'d'" in ours[0] and f"{cases} cases" in ours[0]
+
+
+@pytest.mark.parametrize("firth", [False, True])
+def test_warn_few_cases__the_hail_engine_warns_too_and_no_firth_hint_when_firth_is_in_use(caplog, monkeypatch, firth):
+    """Review s39edgefix: the few-cases warning was the fast engine's only (``--engine hail --binary`` was silent,
+    the README says it is warned), and it told a run already using ``--logistic-test firth-fallback`` to use it.
+    Now one function says it (plink2's rule, as above) for both engines: Hail's logistic pass calls it before Hail
+    runs (checked here with Hail's regression stubbed out: the warning is said before it), and the hint is left
+    out with Firth."""
+    import edfgen.engines.hail_gwas as hg
+
+    y = np.zeros(400)
+    y[:6] = 1
+    C = np.column_stack([np.ones(400), np.arange(400.0) % 7])
+    with caplog.at_level("WARNING"):
+        assert logistic.warn_few_cases("d", y, 2, firth=firth)
+        assert not logistic.warn_few_cases("d", np.r_[np.ones(40), np.zeros(360)], 2, firth=firth)
+    msg = [r.getMessage() for r in caplog.records if "10x" in r.getMessage()]
+    assert len(msg) == 1 and "'d': 6 cases, 394 controls" in msg[0]
+    assert ("--logistic-test firth-fallback" in msg[0]) == (not firth)
+    caplog.clear()
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+    monkeypatch.setattr(hg, "_annotate_design", lambda hl, mt, *a: mt)
+
+    def stop(**kw):
+        seen.append([r.getMessage() for r in caplog.records if "10x" in r.getMessage()])
+        raise Stop
+
+    class Hl:
+        def literal(self, v):
+            return type("L", (), {"contains": lambda self, s: True})()
+
+        def logistic_regression_rows(self, **kw):
+            stop(**kw)
+
+    class Mt:
+        s = y = x = c = None
+
+        def count_rows(self):
+            return 3
+
+        def filter_cols(self, cond):
+            return self
+
+        def annotate_rows(self, **kw):
+            return self
+
+    class Agg:
+        def mean(self, v):
+            return 0.0
+
+    hl = Hl()
+    hl.agg = Agg()
+    Mt.y = type("Y", (), {"__getitem__": lambda self, i: None})()
+    Mt.c = Mt.y
+    Mt.x = 0.0
+    with caplog.at_level("WARNING"), pytest.raises(Stop):
+        hg.hail_logistic(hl, Mt(), np.array([f"S{i}" for i in range(400)]), y[:, None], C,
+                         "firth" if firth else "wald", names=["d"], cov_names=["a"])
+    assert seen and len(seen[0]) == 1 and "'d': 6 cases" in seen[0][0]
+    assert ("--logistic-test firth-fallback" in seen[0][0]) == (not firth)

@@ -140,6 +140,23 @@ def test_write_report__shows_findings_formatted(run_dir):
     assert "<td>1.00e-12</td>" in mr_html and "<td>0.2 (1.00e-12)</td>" in mr_html  # p scientific; b 3 digits
     assert "<td>0.25 (0.001)</td>" in mr_html and "<th>IVW / Wald b (p)</th>" in mr_html   # b (p) per method
 
+def test_loci_table__neg_log10_p_shown_as_itself_and_ranks_leads_below_a_doubles_range():
+    """Review s39edgefix: ``neg_log_10_p_value`` ends in ``_p_value``, so the report showed 1211.43 as a p
+    ("1.21e+03") and 0 as "< 1e-300", and leads at p 0 (below a double's range) sat in file order. Now the
+    column is shown as a -log10 (1211.43), the table ranks by it, and such a p is printed from it."""
+    from edfgen.report import _loci_table
+
+    loci = pd.DataFrame({"locus": [1, 2, 3, 4], "variant_id": ["a", "b", "c", "d"], "chromosome": ["1"] * 4,
+                         "base_pair_location": [10, 20, 30, 40], "p_value": [1e-9, 0.0, 0.0, 0.5],
+                         "neg_log_10_p_value": [9.0, 400.0 - np.log10(2.5), 1211.43, 0.30103],
+                         "phenotypes": ["edf_001"] * 4})
+    html = _loci_table(loci).replace("\u200b", "")
+    rows = re.findall(r"<tr>\s*<td>(\d)</td>", html)
+    assert rows == ["3", "2", "1", "4"], rows
+    assert "1211.43" in html and "399.60" in html and "1.21e+03" not in html and "&lt; 1e-300" not in html
+    assert "3.72e-1212" in html and "2.50e-400" in html and "1.00e-09" in html
+
+
 def test_write_report__cohort_tables_keyed_by_eid(tmp_path):
     """UK Biobank tables name the participant ``eid`` (review s29 F1: the report raised KeyError 'IID'
     after every stage had run); the summary equals pandas' on the numbers, whichever id name or format."""

@@ -410,3 +410,16 @@ def test_why_gwas_on_an_unfinished_edf_table_refused_unless_allow_incomplete(tin
     assert "--pheno" in line and "'edfgen extract' did not finish" in line and "--allow-incomplete" in line
     res = CliRunner().invoke(cli, args + ["--allow-incomplete"])
     assert res.exit_code == 0, res.output
+
+
+def test_why_multivariate_with_too_few_variants_is_refused_before_the_pass(tiny_sim_cohort, tmp_path):
+    """Review s39edgefix: ``--multivariate`` on 60 variants failed ('only 60 variants with a z-score ... need >=
+    100') AFTER the per-phenotype files were written, so a rerun met a half-written --out. Now refused before the
+    association pass, one line naming the count, nothing written."""
+    bim = pd.read_csv(tiny_sim_cohort / "genotypes.bim", sep="\t", header=None)
+    (tmp_path / "few.txt").write_text("\n".join(bim[1].astype(str).head(60)) + "\n")
+    out = tmp_path / "g"
+    args = _gwas_args(tiny_sim_cohort, out) + ["--extract", str(tmp_path / "few.txt"), "--multivariate"]
+    line = _one_line_error(CliRunner().invoke(cli, args))
+    assert "--multivariate" in line and "60 variants" in line and "100" in line, line
+    assert not list(out.glob("*.tsv.gz")) if out.exists() else True

@@ -90,6 +90,7 @@ from edfgen.kernels.association import (MISSING_GENOTYPES, check_phenotypes,
 from edfgen.kernels.covariates import covariate_warnings_once
 from edfgen.kernels.firth import FIRTH_P_THRESHOLD
 from edfgen.kernels.models import MODELS, check_loco_chromosomes
+from edfgen.kernels.multivariate import min_null_variants
 from edfgen.kernels.qc import QCSettings, qc_table
 
 log = logging.getLogger(__name__)
@@ -423,6 +424,10 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             if len(variants) == 0:
                 raise InputError(f"--{source.kind} {source.label}: no variant passed QC")
             Y, C, cov_names = design_for(used_ids)
+            if settings.multivariate and len(variants) < min_null_variants(Y.shape[1]):   # (not after the pass)
+                raise InputError(f"--multivariate: only {len(variants)} variants passed QC; MOSTest needs >= "
+                                 f"{min_null_variants(Y.shape[1])} ({Y.shape[1]} phenotypes) to estimate the null "
+                                 "correlation (run without --multivariate, or on more variants)")
             n_tested = len(variants)
             t2 = time.perf_counter()
             mt_variants = variants

@@ -33,7 +33,7 @@ import pandas as pd
 from edfgen import __version__
 from edfgen.exceptions import InputError
 from edfgen.engines import gwas_stream
-from edfgen.formats.sumstats import (SumstatsFormatter, SumstatsMeta, SumstatsStream, chrom_key, p_value_strings,
+from edfgen.formats.sumstats import (SumstatsFormatter, SumstatsMeta, SumstatsStream, chrom_key, p_value_column,
                                     sort_sumstats)
 from edfgen.formats.sumstats.layout import ssf_chromosome_codes
 from edfgen.formats.tables import write_table
@@ -42,7 +42,7 @@ from edfgen.kernels.clump import effective_number_of_tests
 from edfgen.kernels.firth import FIRTH_MAX_ITERATIONS
 from edfgen.kernels.multivariate import mostest, z_scores
 from edfgen.kernels.thresholds import GENOME_WIDE  # the threshold of gwas_summary.tsv and of the plots
-from edfgen.kernels.pvalues import TINY_P
+from edfgen.kernels.pvalues import TINY_P, neg_log10_p
 
 log = logging.getLogger(__name__)
 
@@ -390,6 +390,20 @@ def _joined(blocks: list[tuple[np.ndarray, AssociationResult]]) -> tuple[np.ndar
             type(first)(**{k: None if v[0] is None else np.concatenate(v) for k, v in fields.items()}))
 
 
+def _neg_log10_min_p(res: AssociationResult, min_p: np.ndarray, dof) -> np.ndarray:
+    """``-log10 min_p`` where ``min_p`` is below 1e-300 (the largest per-phenotype ``-log10 p``, from the test
+    statistic in log space: :func:`~edfgen.kernels.pvalues.neg_log10_p`), NaN elsewhere (not needed there)."""
+    out = np.full(len(min_p), np.nan)
+    rows = np.flatnonzero(np.isfinite(min_p) & (min_p < TINY_P))
+    if rows.size:
+        shape = res.p_value[rows].shape
+        nl = neg_log10_p(res.p_value[rows].ravel(), beta=res.beta[rows].ravel(),
+                         standard_error=res.standard_error[rows].ravel(),
+                         df=None if dof is None else np.broadcast_to(dof, res.p_value.shape)[rows].ravel())
+        out[rows] = np.nanmax(nl.reshape(shape), axis=1)
+    return out
+
+
 def write_multivariate(out_dir, variants: pd.DataFrame, res: AssociationResult, permuted: AssociationResult,
                        Y: np.ndarray, *, plots: bool = True, n_covariates: int | None = None) -> dict:
     """``multivariate.tsv.gz``: MOSTest and min-P (``M_eff`` of the analysed phenotypes' correlation).
@@ -398,24 +412,27 @@ def write_multivariate(out_dir, variants: pd.DataFrame, res: AssociationResult, 
     degrees of freedom, for the z-score of a p-value that underflowed (:func:`z_scores`)."""
 
     m_eff = effective_number_of_tests(pd.DataFrame(Y).corr().fillna(0.0).to_numpy()) if Y.shape[1] > 1 else 1.0
-    df = None if n_covariates is None else res.n - n_covariates - 1
-    z = z_scores(res.beta, res.p_value, standard_error=res.standard_error, df=df)
+    dof = None if n_covariates is None else res.n - n_covariates - 1
+    z = z_scores(res.beta, res.p_value, standard_error=res.standard_error, df=dof)
     mv = mostest(z, z_scores(permuted.beta, permuted.p_value), res.p_value, m_eff=m_eff)
-    df = variants[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
+    table = variants[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
     # the per-phenotype files' codes (X as 23, ...): Hail's variants name X "X" where the .bim said 23 (review s30h F6)
-    df["chromosome"] = ssf_chromosome_codes(df["chromosome"])
-    df = df.reset_index(drop=True).assign(n_phenotypes=mv.n_phenotypes, statistic=mv.statistic, p_value=mv.p_value,
-                                          min_p=mv.min_p, min_p_corrected=mv.min_p_corrected,
-                                          n=res.n.max(axis=1) if res.n.size else 0,
-                                          neg_log_10_p_value=np.round(mv.neg_log10_p, 6))
-    written = sort_sumstats(df)
-    if (written["p_value"] < TINY_P).any():   # "2.3e-1268", not 0, where the gamma tail underflows (review s39edge)
-        written = written.assign(p_value=p_value_strings(written["p_value"], written["neg_log_10_p_value"]))
+    table["chromosome"] = ssf_chromosome_codes(table["chromosome"])
+    table = table.reset_index(drop=True).assign(n_phenotypes=mv.n_phenotypes, statistic=mv.statistic,
+                                                p_value=mv.p_value, min_p=mv.min_p,
+                                                min_p_corrected=mv.min_p_corrected,
+                                                n=res.n.max(axis=1) if res.n.size else 0,
+                                                neg_log_10_p_value=np.round(mv.neg_log10_p, 6))
+    # "2.3e-1268", not 0, where the gamma tail (p_value) or a phenotype's test (min_p) underflows (review s39edge)
+    nl_min = _neg_log10_min_p(res, mv.min_p, dof)
+    written = sort_sumstats(table.assign(
+        p_value=p_value_column(mv.p_value, mv.neg_log10_p), min_p=p_value_column(mv.min_p, nl_min),
+        min_p_corrected=p_value_column(mv.min_p_corrected, np.maximum(nl_min - np.log10(m_eff), 0.0))))
     write_table(written, Path(out_dir) / "multivariate.tsv.gz", float_format="%.8g")
     if plots:
         from edfgen.plots import manhattan_plot
 
-        manhattan_plot(df, Path(out_dir) / "plots" / "multivariate.manhattan.png",
+        manhattan_plot(table, Path(out_dir) / "plots" / "multivariate.manhattan.png",
                        title=f"MOSTest across {Y.shape[1]} phenotypes")
     return {"m_eff": mv.m_eff, "gamma_shape": mv.gamma_shape, "gamma_scale": mv.gamma_scale,
             "eigen_floor": mv.eigen_floor, "lambda_gc": lambda_gc(mv.p_value),

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.kernels.association import AssociationResult, group_covariates, missingness_groups
+from edfgen.kernels.logistic import warn_few_cases
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,9 @@ def hail_logistic(hl, mt, used_ids, Y, C, test: str, *, names=None, cov_names=No
         sub = mt.filter_cols(ids.contains(mt.s))
         sub = sub.annotate_rows(__af=hl.agg.mean(sub.x) / 2)
         keep = group_covariates(C[mask], cols, names=names, covariate_names=cov_names)
+        for p in cols:     # plink2's few-cases warning, as the fast engine says it (before Hail runs)
+            warn_few_cases(names[p] if names is not None else f"column {p}", Y[mask, p], len(keep),
+                           firth=test != "wald")
         ht = hl.logistic_regression_rows(test=test, y=[sub.y[int(p)] for p in cols], x=sub.x,
                                          covariates=[sub.c[i] for i in keep], pass_through=["__af"])
         r = _collected(ht, ht)

@@ -249,7 +249,7 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
     declared = declared_build([path])       # the file's own -meta.yaml (summary statistics given as loci)
     if declared:
         check(declared, f"--loci {path}: its -meta.yaml genome_assembly")
-    df, header = loci_table(path)
+    df, header = loci_table(path, dtype={"p_value": str})   # (as text: "1e-400" is 0 as a double)
     for text in header:
         m = re.match(r"##\s*(genome_build|genome_assembly|build|assembly)\s*[=:]\s*(\S+)", text, re.I)
         if m:
@@ -295,13 +295,16 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
                          "from 0 to 2^31 - 1)")
     df["base_pair_location"] = pos.astype(np.int64)
     df["base_pair_location"] = loci_positions(df, path, header)
-    df["p_value"] = numeric_values(df["p_value"], source=f"--loci {path}", column="p_value", ids=df["variant_id"],
+    p_text = df["p_value"]          # (read as text: "1e-400" is 0 as a double)
+    df["p_value"] = numeric_values(p_text, source=f"--loci {path}", column="p_value", ids=df["variant_id"],
                                    id_name="variant", lo=0, hi=1)
+    _neg_log10_from_text(df, p_text)
     df.attrs.update(reference_genome=chosen["build"], build_declared=chosen["where"])
     return df
 
 
-def loci_table(path: str | Path, required: Sequence[str] = ()) -> tuple[pd.DataFrame, list[str]]:
+def loci_table(path: str | Path, required: Sequence[str] = (),
+               dtype: dict | None = None) -> tuple[pd.DataFrame, list[str]]:
     """A loci file's table and its leading ``##`` lines (a ``##genome_build=`` or ``##coordinate_system=``
     declaration; a parquet file has none): the one reader of annotate's, finemap's and coloc's ``--loci``.
 
@@ -311,6 +314,9 @@ def loci_table(path: str | Path, required: Sequence[str] = ()) -> tuple[pd.DataF
         The loci file (TSV, CSV or parquet).
     required : sequence of str
         Columns it must have.
+    dtype : dict, optional
+        Column types passed to the parser (annotate reads ``p_value`` as text, so that ``1e-400`` keeps its
+        -log10).
 
     Returns
     -------
@@ -334,11 +340,11 @@ def loci_table(path: str | Path, required: Sequence[str] = ()) -> tuple[pd.DataF
                 break
             header.append(line.decode("utf-8", "replace"))
     if not header:
-        df = read_table(path, text=data)        # (not read twice: a FIFO is read once)
+        df = read_table(path, text=data, dtype=dtype)        # (not read twice: a FIFO is read once)
     else:
         check_fields(data, f"--loci {path}", sep=b"\t", skip_lines=len(header))
         try:
-            df = pd.read_csv(io.BytesIO(data), sep="\t", skiprows=len(header))
+            df = pd.read_csv(io.BytesIO(data), sep="\t", skiprows=len(header), dtype=dtype)
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
             raise InputError(f"--loci {path}: cannot be read as a TSV ({str(exc).splitlines()[0][:200]})") from None
     missing = [c for c in required if c not in df.columns]
@@ -398,6 +404,21 @@ def loci_positions(df: pd.DataFrame, path: str | Path, header: Sequence[str] = (
                  "1-based)%s", said[0][0] if said else column, "" if shift.all() else
                  f" in {int(shift.sum())} of {len(shift)} rows (its coordinate_system column)")
     return pd.to_numeric(df["base_pair_location"], errors="coerce") + shift.astype(np.int64)
+
+
+def _neg_log10_from_text(df: pd.DataFrame, p_text: pd.Series) -> None:
+    """Fill ``df``'s ``neg_log_10_p_value`` (added when absent) from the p text where ``p_value`` is below 1e-300
+    and the file gives none (a lead list not written by clump: FUMA, a consortium's table); a literal 0 stays
+    NA."""
+    p = df["p_value"].to_numpy(dtype=float)
+    given = (pd.to_numeric(df["neg_log_10_p_value"], errors="coerce").to_numpy(dtype=float)
+             if "neg_log_10_p_value" in df.columns else np.full(len(df), np.nan))
+    tiny = (p < 1e-300) & ~np.isfinite(given)
+    if not tiny.any():
+        return
+    nlp = neg_log10_text(p_text[tiny].astype(str)).to_numpy(dtype=float)
+    given[np.flatnonzero(tiny)] = np.where(np.isfinite(nlp), nlp, np.nan)
+    df["neg_log_10_p_value"] = given
 
 
 def _check_build(value: str, where: str, reference_genome: str) -> None:

@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 
 MISSING_GENOTYPES = ("mean-impute", "drop")
 
+#: a genotype whose variance inflation factor on the group's covariates (``1 / (1 - R²)``, R² of the genotype
+#: on them) is above this gets NA (:func:`linear_association`), as plink2 ``--glm`` (``--vif`` 50: ERRCODE
+#: ``VIF_TOO_HIGH``; its ``--max-corr`` 0.999, ``CORR_TOO_HIGH``, is a VIF of at least 500, so inside this rule)
+MAX_VIF = 50.0
+
 # ----------------------------------------------------------------------------------------------
 # phenotype transform and checks (pure functions)
 # ----------------------------------------------------------------------------------------------
@@ -285,7 +290,9 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
     Returns
     -------
     AssociationResult with arrays ``[M, P]``. Monomorphic variants (with ``drop``: not identified among their
-    called samples) and exact fits (:func:`exact_fit`) get NaN statistics.
+    called samples), exact fits (:func:`exact_fit`) and genotypes collinear with the covariates (variance
+    inflation factor above :data:`MAX_VIF`, plink2 ``--glm``'s ``VIF_TOO_HIGH``/``CORR_TOO_HIGH``) get NaN
+    statistics.
 
     Notes
     -----
@@ -331,6 +338,7 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
                     g2[nan_cols] = np.einsum("ij,ij->j", imputed, imputed)
             gg = g2 - np.einsum("ij,ij->i", Qg, Qg)
             gg = np.where(gg > 1e-8 * np.maximum(g2, 1e-300), gg, np.nan)
+            gg[(g2 - n * mean ** 2) > MAX_VIF * gg] = np.nan   # VIF = centred SS / residual SS (plink2 --vif)
             beta = gy / gg[:, None]
             df = n - k - 1
             rss = yy[None, :] - beta * gy
@@ -378,7 +386,8 @@ def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np
     equations of the raw values did, and wrote null variants as hits; review s32a F1, F2). Per variant,
     Frisch-Waugh-Lovell on ``S`` with the K x K matrix ``Q_S' Q_S``. NA (as plink2) where the variant is
     not identified among its called samples: ``n_S <= K + 1``, called genotypes constant, covariates
-    collinear in ``S`` or the genotype collinear with them; and where the fit is exact (:func:`exact_fit`).
+    collinear in ``S`` or the genotype collinear with them (VIF above :data:`MAX_VIF`); and where the fit is
+    exact (:func:`exact_fit`).
     """
     R = called.astype(float)
     n, K = Q.shape
@@ -398,7 +407,7 @@ def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np
         yy = R.T @ Yres ** 2 - np.einsum("mkp,mkl,mlp->mp", qy, Ainv, qy)
         constant = np.where(called, G, -np.inf).max(0) == np.where(called, G, np.inf).min(0)
         df = nv - K - 1
-        ok = (df > 0) & cov_ok & ~constant & (gg > 1e-8 * centred_ss)
+        ok = (df > 0) & cov_ok & ~constant & (gg > 1e-8 * centred_ss) & (centred_ss <= MAX_VIF * gg)   # (VIF)
         beta = np.where(ok[:, None], gy / gg[:, None], np.nan)
         rss = yy - beta * gy
         beta[exact_fit(rss, yy)] = np.nan

@@ -90,9 +90,40 @@ def _logistic_newton(X: np.ndarray, y: np.ndarray, b: np.ndarray, *, max_iterati
     return b, False
 
 
+def warn_few_cases(name: str, y: np.ndarray, n_covariates: int, *, firth: bool = False) -> bool:
+    """Warn, as ``plink2 --glm`` does, when a binary phenotype's cases (or controls) are fewer than 10 times the
+    predictors (intercept, covariates, genotype): Wald p-values on so few are unreliable. Said once per phenotype
+    (:func:`~edfgen.kernels.covariates.first_time`), by both engines (Hail's before it runs).
+
+    Parameters
+    ----------
+    name : str
+        The phenotype, for the message.
+    y : array [N]
+        Its 0/1 outcomes on the samples tested (no missing values).
+    n_covariates : int
+        Covariates with the intercept (the predictors are these and the genotype).
+    firth : bool, default False
+        ``--logistic-test firth-fallback`` is in use: the message does not suggest it.
+
+    Returns
+    -------
+    bool
+        Whether it warned.
+    """
+    n, n_case = len(y), int(np.sum(y))
+    if min(n_case, n - n_case) >= 10 * (n_covariates + 1) or not first_time(("logistic few cases", name)):
+        return False
+    log.warning(f"--binary phenotype {name!r}: {n_case} cases, {n - n_case} controls: the "
+                f"{'case' if n_case <= n - n_case else 'control'} count is less than 10x the predictor count "
+                f"({n_covariates + 1}: intercept, covariates, genotype), as plink2 --glm warns; Wald p-values on so "
+                f"few are unreliable" + ("" if firth else " (use --logistic-test firth-fallback)"))
+    return True
+
+
 def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: Sequence[str] | None = None,
                      covariate_names: Sequence[str] | None = None, max_iterations: int = 25, tolerance: float = 1e-6,
-                     offset: np.ndarray | None = None, warn: bool = True) -> PreparedLogistic:
+                     offset: np.ndarray | None = None, warn: bool = True, firth: bool = False) -> PreparedLogistic:
     """Fit the covariates-only logistic model of every phenotype once (the start of every variant's fit).
 
     Parameters
@@ -111,6 +142,9 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
     offset : array [N, P], optional
         A known term added to each phenotype's linear predictor (coefficient fixed at 1), e.g. the
         leave-one-chromosome-out prediction of whole-genome ridge regression (REGENIE step 2).
+    firth : bool, default False
+        The Firth fallback is in use (``--logistic-test firth-fallback``): the few-cases warning
+        (:func:`warn_few_cases`) does not suggest it.
 
     Raises
     ------
@@ -138,13 +172,7 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
             if not 0 < avg < 1 or mask.sum() <= k + 1:
                 raise InputError(f"--binary phenotype {names[p]!r}: needs both cases and controls "
                                  f"({int(y.sum())} cases in {int(mask.sum())} samples)")
-            n_case = int(y.sum())
-            few = min(n_case, len(y) - n_case)
-            if few < 10 * (k + 1) and first_time(("logistic few cases", names[p])):   # plink2 --glm's rule
-                log.warning(f"--binary phenotype {names[p]!r}: {n_case} cases, {len(y) - n_case} controls: the "
-                            f"{'case' if n_case <= len(y) - n_case else 'control'} count is less than 10x the "
-                            f"predictor count ({k + 1}: intercept, covariates, genotype), as plink2 --glm warns; "
-                            f"Wald p-values on so few are unreliable (use --logistic-test firth-fallback)")
+            warn_few_cases(names[p], y, k, firth=firth)
             start = np.zeros(k)
             start[0] = np.log(avg / (1 - avg))
             b, ok = _logistic_newton(Cg, y, start, max_iterations=max_iterations, tolerance=tolerance,

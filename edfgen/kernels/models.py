@@ -148,7 +148,7 @@ class LogisticModel(AssociationModel):
     def prepare(self, covariates, phenotypes, *, names=None, genome=None, offset=None, covariate_names=None):
         return prepare_logistic(phenotypes, covariates, names=names, covariate_names=covariate_names,
                                 max_iterations=self.max_iterations,
-                                tolerance=self.tolerance, offset=offset)
+                                tolerance=self.tolerance, offset=offset, firth=self.firth_threshold is not None)
 
     def test_block(self, prepared, genotypes, *, chromosome=None, call_stats=None):
         return _logistic_test(genotypes, prepared, self.firth_threshold)
@@ -244,7 +244,8 @@ class RidgeLocoModel(AssociationModel):
         named = {"names": prepared.names, "covariate_names": prepared.covariate_names,
                  "warn": prepared.current is None and not prepared.warned}
         if self.binary:
-            state = prepare_logistic(prepared.phenotypes, prepared.covariates, offset=loco, **named)
+            state = prepare_logistic(prepared.phenotypes, prepared.covariates, offset=loco,
+                                     firth=self.firth_threshold is not None, **named)
         else:
             state = prepare_phenotypes(prepared.phenotypes - loco, prepared.covariates, **named)
         prepared.current = (chromosome, state)

@@ -40,7 +40,8 @@ import numpy as np
 
 from edfgen.exceptions import InputError
 
-__all__ = ["MultivariateResult", "z_scores", "mostest", "MULTIVARIATE_COLUMNS", "GAMMA_FIT_MIN_VARIANTS"]
+__all__ = ["MultivariateResult", "z_scores", "mostest", "min_null_variants", "MULTIVARIATE_COLUMNS",
+           "GAMMA_FIT_MIN_VARIANTS"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,22 @@ def z_scores(beta: np.ndarray, p_value: np.ndarray, *, standard_error: np.ndarra
                               df=None if df is None else np.broadcast_to(df, p.shape)[tiny])
             z[tiny] = -ndtri_exp(-nlp * np.log(10.0) - np.log(2.0))
         return np.sign(beta) * z
+
+
+def min_null_variants(n_phenotypes: int) -> int:
+    """Variants with a z-score for every phenotype under permutation that :func:`mostest` needs to estimate the
+    null correlation ``C0``: ``max(10 P, 100)`` (``gwas --multivariate`` checks the QC'd count before its pass).
+
+    Parameters
+    ----------
+    n_phenotypes : int
+        ``P``.
+
+    Returns
+    -------
+    int
+    """
+    return max(10 * int(n_phenotypes), 100)
 
 
 @dataclass(frozen=True)
@@ -178,9 +195,9 @@ def mostest(z: np.ndarray, z_perm: np.ndarray, p_values: np.ndarray, *, m_eff: f
     if P < 2:
         raise InputError(f"--multivariate needs at least 2 phenotypes (got {P})")
     ok_perm = np.isfinite(zp).all(1)
-    if ok_perm.sum() < max(10 * P, 100):
+    if ok_perm.sum() < min_null_variants(P):
         raise InputError(f"--multivariate: only {int(ok_perm.sum())} variants with a z-score for all {P} phenotypes "
-                         f"under permutation (need >= {max(10 * P, 100)}) to estimate the null correlation")
+                         f"under permutation (need >= {min_null_variants(P)}) to estimate the null correlation")
     C0 = np.corrcoef(zp[ok_perm], rowvar=False)
     s, U = np.linalg.eigh(C0)
     s, U = s[::-1], U[:, ::-1]

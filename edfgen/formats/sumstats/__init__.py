@@ -34,8 +34,8 @@ from edfgen.formats.sumstats.read import (VALUE_RULES, SumstatsMapping, check_su
 from edfgen.formats.sumstats.twosamplemr import (TWOSAMPLEMR_NAMES, internal_columns, load_sumstats,
                                                  read_instruments, twosamplemr_columns, twosamplemr_map)
 from edfgen.formats.sumstats.write import (FIRTH_COLUMN, SSF_EXTRA_COLUMNS, SSF_VERSION, SumstatsFormatter,
-                                           SumstatsMeta, SumstatsStream, SumstatsWriter, meta_path, p_value_strings,
-                                           round_significant, write_meta)
+                                           SumstatsMeta, SumstatsStream, SumstatsWriter, meta_path, p_value_column,
+                                           p_value_strings, round_significant, write_meta)
 
 __all__ = ["ALIASES", "CHROM_ORDER", "CLUMP_REQUIRED", "COLUMN_KEYS", "FIRTH_COLUMN", "LAYOUTS", "MR_REQUIRED",
            "SSF_COLUMNS", "SSF_EXTRA_COLUMNS", "SSF_VERSION", "SUMSTATS_SUFFIXES", "TWOSAMPLEMR_NAMES", "VALUE_RULES",
@@ -43,7 +43,7 @@ __all__ = ["ALIASES", "CHROM_ORDER", "CLUMP_REQUIRED", "COLUMN_KEYS", "FIRTH_COL
            "SumstatsStream", "SumstatsWriter", "check_sumstats_values", "chrom_key", "column_test", "combine_phenotype",
            "declared_build", "detect_layout", "expand_sumstats", "genotype_chromosome_labels", "group_by_phenotype",
            "header_maps", "internal_columns", "load_sumstats",
-           "looks_like_sumstats", "meta_path", "p_value_strings", "parse_column_option",
+           "looks_like_sumstats", "meta_path", "p_value_column", "p_value_strings", "parse_column_option",
            "phenotype_name", "read_header", "read_instruments", "read_phenotype_sumstats", "read_sumstats",
            "read_sumstats_columns", "reads_sub_folders", "round_significant", "sort_sumstats", "sumstats_columns",
            "sumstats_in_directory", "twosamplemr_columns", "twosamplemr_map", "write_meta"]

@@ -46,6 +46,32 @@ def p_value_strings(p: np.ndarray, nlp: np.ndarray, *, digits: int = 8) -> list[
     return out
 
 
+def p_value_column(p: np.ndarray, nlp: np.ndarray) -> np.ndarray:
+    """A p-value column for a table written with ``float_format="%.8g"``: ``p`` itself where no value is below
+    1e-300; else an object column with those rows printed from ``nlp = -log10 p`` (:func:`p_value_strings`) and
+    the others the doubles nearest their 8-digit text (:func:`round_significant`), so the file is the same as
+    with every row formatted, but only the rows that need it are formatted one by one (a p of 1 is given as ``"1"``: an object column would
+    print 1.0 as ``1.0``, ``%.8g`` as ``1``).
+
+    Parameters
+    ----------
+    p, nlp : array [M]
+        p-values (0 where they underflowed) and their exact ``-log10``.
+
+    Returns
+    -------
+    array [M], float64 or object (float, str or None).
+    """
+    p = np.asarray(p, dtype=float)
+    tiny = np.isfinite(p) & (p < TINY_P)
+    if not tiny.any():
+        return p
+    out = round_significant(p).astype(object)
+    out[tiny] = p_value_strings(p[tiny], np.asarray(nlp, dtype=float)[tiny])
+    out[p == 1.0] = "1"
+    return out
+
+
 def round_significant(x: np.ndarray, digits: int = 8) -> np.ndarray:
     """Round to ``digits`` significant digits (as ``%.8g`` would print), NaN kept.
 
