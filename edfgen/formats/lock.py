@@ -8,7 +8,7 @@ the name exists: atomic and exclusive on local file systems and NFS), so a write
 either no lock or a complete one, never an empty one (on a file system without hard links it is created with
 ``O_CREAT | O_EXCL`` and then written). It holds the writer's host name, process id, process start time and
 command. An empty or unreadable lock (a writer killed between creating and writing it, on such a file system,
-or by an edfgen before 0.39) is waited for until it is :data:`UNREADABLE_S` seconds old, then taken over. A lock left by a
+or by an older edfgen) is waited for until it is :data:`UNREADABLE_S` seconds old, then taken over. A lock left by a
 process that is gone (killed) is *stale*: on the same host, a process id that no longer exists, or
 that now belongs to a process started at another time (a reused id), is taken over with a log line.
 A lock from another host cannot be checked by its pid: while it holds the lock, a writer refreshes the lock
