@@ -189,20 +189,63 @@ def _four_records(tmp_path, shared_data):
 def test_pretrain__resume_ignores_its_own_files_a_chmod_and_files_that_are_not_records(tmp_path, shared_data):
     """Review s38 finding 1: the fingerprint covered every file under --ecg with its change time, so an unchanged
     rerun was refused when --out sat under --ecg (the run's own checkpoint was "data"), after ``chmod -R g+w``, or
-    after a notes.txt was added. Only the records' files count, by size and modification time (and by their names
-    under the --ecg path, so the same folder reached through a link is the same data)."""
-    import os
-
+    after a notes.txt was added. Only the records' files count (and by their names under the --ecg path, so the
+    same folder reached through a link is the same data). (A chmod of a record's file is refused since s39: its
+    change time is part of the key, as in extract: test_pretrain__resume_refuses_a_same_size_same_mtime_replacement.)"""
     ecg = _four_records(tmp_path, shared_data)
     settings = PretrainSettings(steps=2, batch_size=2, warmup=1, checkpoint_every=1, log_every=1)
     out = ecg / "run"          # --out inside --ecg
     pretrain(out, config=MICRO, settings=settings, ecg=[ecg], stop_at=1)
-    for f in ecg.iterdir():     # a chmod: new change times, same data
-        os.chmod(f, f.stat().st_mode | 0o020)
     (ecg / "notes.txt").write_text("collected 2019\n")
     link = tmp_path / "ecg_link"   # the same folder under another name (paths are compared resolved)
     link.symlink_to(ecg, target_is_directory=True)
     assert pretrain(out, config=MICRO, settings=settings, ecg=[link], resume=True).step == 2
+
+
+def test_pretrain__resume_refuses_a_same_size_same_mtime_replacement(tmp_path, shared_data):
+    """s39 kill/resume audit: --resume keyed the records' files by size and modification time only, so a signal
+    file replaced by other samples of the same size with its modification time kept (``cp -p``, ``rsync -t``)
+    resumed, training the rest on other data. The key now has extract's change time too, and the refusal says that
+    only the change times moved (a copy that kept its times, or a chmod: as extract, which recomputes such records,
+    edfgen cannot tell them from other data)."""
+    import os
+
+    ecg = _four_records(tmp_path, shared_data)
+    settings = PretrainSettings(steps=2, batch_size=2, warmup=1, checkpoint_every=1, log_every=1)
+    pretrain(tmp_path / "r", config=MICRO, settings=settings, ecg=[ecg], stop_at=1)
+    mat = ecg / "E07503.mat"
+    st = mat.stat()
+    raw = bytearray(mat.read_bytes())
+    raw[-200:] = bytes(200)                # other samples, same size
+    mat.write_bytes(bytes(raw))
+    os.utime(mat, ns=(st.st_atime_ns, st.st_mtime_ns))   # the modification time kept, as cp -p does
+    assert (mat.stat().st_size, mat.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    with pytest.raises(InputError, match=rf"--ecg {ecg.resolve()} have the same names, sizes and modification times "
+                                         r"but new change times \(ctime\).*cp -p.*--force.*--init"):
+        pretrain(tmp_path / "r", config=MICRO, settings=settings, ecg=[ecg], resume=True)
+    pretrain(tmp_path / "c", config=MICRO, settings=settings, ecg=[ecg], stop_at=1)
+    os.chmod(mat, mat.stat().st_mode | 0o020)   # a chmod moves the change time too: refused, saying so
+    with pytest.raises(InputError, match=r"new change times \(ctime\).*chmod'ed"):
+        pretrain(tmp_path / "c", config=MICRO, settings=settings, ecg=[ecg], resume=True)
+
+
+def test_pretrain__a_state_saved_before_the_change_time_key_resumes(tmp_path, shared_data):
+    """A run begun before s39 saved ``ecg_records`` (size and modification time) only: it resumes on unchanged
+    files, by that key (not refused for lacking the new one), and a changed file is still refused."""
+    from safetensors import safe_open
+
+    from edfgen.model.train_state import STATE_KEY
+
+    ecg = _four_records(tmp_path, shared_data)
+    settings = PretrainSettings(steps=2, batch_size=2, warmup=1, checkpoint_every=1, log_every=1)
+    out = tmp_path / "r"
+    pretrain(out, config=MICRO, settings=settings, ecg=[ecg], stop_at=1)
+    path = out / "train_state.safetensors"
+    with safe_open(str(path), "pt") as fh:
+        doc = json.loads(fh.metadata()[STATE_KEY])
+    del doc["data"]["ecg_records_ctime"]
+    save_file(load_file(str(path)), str(path), metadata={STATE_KEY: json.dumps(doc)})
+    assert pretrain(out, config=MICRO, settings=settings, ecg=[ecg], resume=True).step == 2
 
 
 def test_pretrain__resume_refuses_a_records_signal_file_replaced_when_headers_are_given_by_name(tmp_path,

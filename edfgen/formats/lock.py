@@ -3,8 +3,12 @@
 Every command that writes a folder (through :func:`edfgen.formats.manifest.recording`, and
 ``edfgen run`` for its own folder) holds the folder's lock while it writes, so that a second
 command given the same ``--out`` refuses in one line instead of mixing its files with the first
-one's. The lock file is created with ``O_CREAT | O_EXCL`` (atomic on local file systems and NFSv3+)
-and holds the writer's host name, process id, process start time and command. A lock left by a
+one's. The lock file is written whole to a temporary file, then hard-linked to its name (``link`` fails when
+the name exists: atomic and exclusive on local file systems and NFS), so a writer killed at any moment leaves
+either no lock or a complete one, never an empty one (on a file system without hard links it is created with
+``O_CREAT | O_EXCL`` and then written). It holds the writer's host name, process id, process start time and
+command. An empty or unreadable lock (a writer killed between creating and writing it, on such a file system,
+or by an older edfgen) is waited for until it is :data:`UNREADABLE_S` seconds old, then taken over. A lock left by a
 process that is gone (killed) is *stale*: on the same host, a process id that no longer exists, or
 that now belongs to a process started at another time (a reused id), is taken over with a log line.
 A lock from another host cannot be checked by its pid: while it holds the lock, a writer refreshes the lock
@@ -31,6 +35,7 @@ from pathlib import Path
 from typing import Iterator
 
 from edfgen.exceptions import ENVIRONMENT_ERRNOS, InputError, OutputError, environment_message
+from edfgen.formats.atomic import temp_name
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,8 @@ HEARTBEAT_S = 60.0
 #: :data:`STALE_MIN_S` seconds (clock differences between hosts, a writer starved of CPU for a while)
 STALE_BEATS = 10
 STALE_MIN_S = 900.0
+#: an empty or unreadable lock file older than this many seconds is stale (its writer was killed while taking it)
+UNREADABLE_S = 5.0
 
 
 def stale_after(heartbeat_s: float) -> float:
@@ -135,7 +142,7 @@ def _silent_for(path: Path | None) -> float:
 
 def _stale(info: dict, path: Path | None = None) -> bool:
     if "pid" not in info:             # unreadable: a writer killed between create and write
-        return time.time() - info.get("_mtime", 0.0) > 5.0
+        return time.time() - info.get("_mtime", 0.0) > UNREADABLE_S
     if info.get("host") != socket.gethostname():   # another host: judged by its heartbeat, where it keeps one
         beat = info.get("heartbeat_s")
         return (isinstance(beat, (int, float)) and not isinstance(beat, bool) and beat > 0
@@ -145,13 +152,16 @@ def _stale(info: dict, path: Path | None = None) -> bool:
 
 
 def _describe(info: dict) -> str:
+    if "pid" not in info:
+        return (f"a command taking its lock right now, or one killed while taking it (its lock file {LOCK_NAME} is "
+                f"empty or unreadable: it is taken over once {UNREADABLE_S:.0f} s old; rerun in a few seconds)")
     return (f"'{info.get('command', 'edfgen')}' (pid {info.get('pid')} on {info.get('host')}, since "
             f"{info.get('since', '?')})")
 
 
-def _write_lock(fd: int, path: Path, info: dict) -> None:
-    """Write ``info`` into the new lock file ``path`` (open as ``fd``); when that fails (a full disk), remove the
-    empty lock and raise one line naming it.
+def _write_lock(fd: int, path: Path, info: dict, *, name: Path | None = None) -> None:
+    """Write ``info`` into the new file ``path`` (open as ``fd``); when that fails (a full disk), remove it and raise
+    one line naming the lock ``name`` (default ``path``).
 
     Raises
     ------
@@ -165,8 +175,54 @@ def _write_lock(fd: int, path: Path, info: dict) -> None:
         with contextlib.suppress(OSError):
             path.unlink()
         if exc.errno in ENVIRONMENT_ERRNOS:
-            raise OutputError(environment_message(exc, path)) from None
+            raise OutputError(environment_message(exc, name or path)) from None
         raise
+
+
+def _create(path: Path, info: dict, folder: Path, option: str) -> None:
+    """Create the lock file ``path`` holding ``info``, whole or not at all: written to a temporary file, then
+    hard-linked to ``path`` (atomic; fails when ``path`` exists, like ``O_EXCL``). On a file system without hard
+    links, ``path`` is created with ``O_EXCL`` and written (a kill between the two leaves it empty: :func:`_stale`).
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists (another writer's lock).
+    InputError
+        ``folder`` cannot be written in.
+    OutputError
+        The disk is full, the quota spent, or the file system read-only.
+    """
+    tmp = temp_name(path, suffix="")
+    try:
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
+        raise InputError(f"{option} {folder}: cannot write its lock file ({exc.strerror}): not a folder edfgen "
+                         "can write in") from None
+    try:
+        _write_lock(fd, tmp, info, name=path)
+        try:
+            os.link(tmp, path)
+            return
+        except FileExistsError:
+            raise
+        except OSError:               # no hard links here (FAT, some FUSE/SMB mounts): O_EXCL on the name
+            pass
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    _write_lock(fd, path, info)
+
+
+def _wait_unreadable(other: dict, path: Path) -> None:
+    """Wait (at most :data:`UNREADABLE_S` seconds) until the empty or unreadable lock ``path`` is old enough to be
+    stale, or is written: a writer killed while taking it on a file system without hard links, or by an older
+    edfgen, never blocks a rerun with a refusal."""
+    left = UNREADABLE_S - (time.time() - other.get("_mtime", 0.0))
+    log.warning("%s: its lock file is empty or unreadable (a command taking it right now, or one killed while "
+                "taking it): waiting %.0f s, then taking it over", path.parent, max(left, 0.0))
+    time.sleep(min(max(left, 0.0), UNREADABLE_S) + 0.05)
 
 
 @contextlib.contextmanager
@@ -191,22 +247,25 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
     path = folder / LOCK_NAME
     info = {"host": socket.gethostname(), "pid": os.getpid(), "started_ticks": _start_time(os.getpid()),
             "command": command, "since": time.strftime("%Y-%m-%dT%H:%M:%S"), "heartbeat_s": HEARTBEAT_S}
-    for attempt in range(3):
+    for attempt in range(4):
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
-            raise InputError(f"{option} {folder}: cannot write its lock file ({exc.strerror}): not a folder edfgen "
-                             "can write in") from None
+            _create(path, info, folder, option)
         except FileExistsError:
             other = _read(path)
             if other is None:
                 continue              # removed meanwhile: try again
+            if "pid" not in other and not _stale(other, path) and attempt < 3:
+                _wait_unreadable(other, path)
+                continue
             if not _stale(other, path):
                 where = "" if other.get("host") == socket.gethostname() else (
                     f"; if no edfgen runs there any more, remove {path}")
                 raise InputError(f"{option} {folder}: in use by {_describe(other)}; wait for it to finish or "
                                  f"choose another {option}{where}") from None
-            if other.get("host") == socket.gethostname() or "pid" not in other:
+            if "pid" not in other:
+                log.warning("%s: taking over its empty or unreadable lock file (a command killed while taking it)",
+                            folder)
+            elif other.get("host") == socket.gethostname():
                 log.warning("%s: taking over the stale lock of %s, which is no longer running", folder,
                             _describe(other))
             else:
@@ -215,13 +274,12 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             continue
-        _write_lock(fd, path, info)
         break
     else:
         raise InputError(f"{option} {folder}: cannot take its lock {path} (another command keeps creating it)")
     _HELD[key] = 1
     stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(path, stop, info["heartbeat_s"]), daemon=True,
+    beat = threading.Thread(target=_heartbeat, args=(path, stop, info["heartbeat_s"], info), daemon=True,
                             name=f"edfgen-lock-heartbeat {folder}")
     beat.start()
     try:
@@ -235,12 +293,19 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
                 path.unlink()
 
 
-def _heartbeat(path: Path, stop: threading.Event, every: float) -> None:
+def _heartbeat(path: Path, stop: threading.Event, every: float, info: dict | None = None) -> None:
     """Refresh the modification time of the held lock ``path`` every ``every`` seconds until ``stop`` is set: other
-    hosts, which cannot check the pid, tell a live writer from a killed one by it (:func:`_stale`)."""
+    hosts, which cannot check the pid, tell a live writer from a killed one by it (:func:`_stale`).
+
+    A lock file removed, unwritable or on a vanished mount is left alone (never an error in the command), and a
+    lock file whose content is not this writer's ``info`` (removed by hand and taken by another command) is never
+    refreshed: a killed writer's lock must not be kept alive by another's beat."""
     while not stop.wait(every):
-        with contextlib.suppress(OSError):
-            os.utime(path)
+        try:
+            if info is None or _read(path) == info:
+                os.utime(path)
+        except (OSError, ValueError):
+            pass
 
 
 def check_unlocked(folder: str | os.PathLike, *, option: str = "--out") -> None:

@@ -151,8 +151,10 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, doc: dict, tensors: dict
 def run_data(ecg, simulated: int, sim_seed: int, *, files: bool = True, out_dir=None, refs=None) -> dict:
     """What a run trains on, comparable across working directories: ``--ecg`` paths resolved, the simulated
     participants and their seed (0 participants: no seed) and (``files``) ``ecg_records``, one fingerprint per
-    ``--ecg`` path of the files its records are read from (:func:`ecg_record_files`), so that records replaced
-    under the same paths are other data.
+    ``--ecg`` path of the files its records are read from (:func:`ecg_record_files`: names, sizes and modification
+    times), so that records replaced under the same paths are other data, and ``ecg_records_ctime``, the same with
+    their change times (extract's key, :func:`~edfgen.formats.manifest.stat_key`: a replacement that kept the
+    modification time, ``cp -p`` or ``rsync -t``, is other data too; the two keys tell the user which changed).
 
     Parameters
     ----------
@@ -171,24 +173,28 @@ def run_data(ecg, simulated: int, sim_seed: int, *, files: bool = True, out_dir=
     Returns
     -------
     dict
-        ``ecg``, ``simulated``, ``sim_seed`` and (``files``) ``ecg_records``.
+        ``ecg``, ``simulated``, ``sim_seed`` and (``files``) ``ecg_records`` and ``ecg_records_ctime``.
     """
     from edfgen.formats.manifest import stat_key_or_missing
 
     data = {"ecg": [str(Path(p).resolve()) for p in ecg], "simulated": int(simulated),
             "sim_seed": int(sim_seed) if simulated else None}
     if files:
-        keys = []
+        keys, ckeys = [], []
         for p in ecg:
-            h = hashlib.sha256()
+            h, hc = hashlib.sha256(), hashlib.sha256()
             base = os.path.abspath(p if Path(p).is_dir() else Path(p).parent)   # names relative to the path given
             under = os.path.join(base, "")
             for f in map(str, ecg_record_files(p, out_dir=out_dir, refs=refs)):
-                key = stat_key_or_missing(f, ctime=False)   # a chmod or a restore in place is the same data
+                ckey = stat_key_or_missing(f)   # extract's key: size, modification and change times
+                key = ckey if ckey == "missing" else ckey.rsplit(":", 1)[0]   # size and modification time
                 rel = f[len(under):] if f.startswith(under) else os.path.relpath(f, base)   # (relpath: slow)
                 h.update(f"{rel}\0{key}\n".encode())
+                hc.update(f"{rel}\0{ckey}\n".encode())
             keys.append(h.hexdigest())
+            ckeys.append(hc.hexdigest())
         data["ecg_records"] = keys
+        data["ecg_records_ctime"] = ckeys
     return data
 
 
@@ -297,15 +303,26 @@ def read_resumable(out_dir: Path, *, config, data: dict) -> dict:
     if saved_config is not None and saved_config != json.loads(json.dumps(config.to_dict())):
         raise ConfigError(f"--resume: {out_dir} was trained with config {saved_config.get('name')!r}, not the "
                           f"requested {config.name!r}")
-    if saved_data is not None and "ecg_records" not in saved_data:   # a run begun before its records' files were
-        data = {k: v for k, v in data.items() if k != "ecg_records"}  # fingerprinted: they are not compared
-    if saved_data is not None and saved_data == {**data, "ecg_records": saved_data.get("ecg_records")} \
-            and saved_data != data:
-        changed = [p for p, a, b in zip(data["ecg"], saved_data["ecg_records"], data["ecg_records"]) if a != b]
-        raise InputError(f"--resume: the ECG records under --ecg {' '.join(changed)} changed (added, removed, "
-                         f"replaced or modified) since {out_dir} was trained on them: resuming would train the rest "
-                         f"on other data; start over with --force, or continue on the new records in a new --out "
-                         f"with --init {out_dir}/checkpoint")
+    for k in ("ecg_records", "ecg_records_ctime"):   # a run begun before its records' files were fingerprinted
+        if saved_data is not None and k not in saved_data:   # (or keyed with their change times): not compared
+            data = {key: v for key, v in data.items() if key != k}
+    records = {k: v for k, v in (saved_data or {}).items() if k in ("ecg_records", "ecg_records_ctime")}
+    if saved_data is not None and saved_data == {**data, **records} and saved_data != data:
+        changed = [p for p, a, b in zip(data["ecg"], saved_data.get("ecg_records", ()), data.get("ecg_records", ()))
+                   if a != b]
+        if changed:
+            raise InputError(f"--resume: the ECG records under --ecg {' '.join(changed)} changed (added, removed, "
+                             f"replaced or modified) since {out_dir} was trained on them: resuming would train the "
+                             f"rest on other data; start over with --force, or continue on the new records in a new "
+                             f"--out with --init {out_dir}/checkpoint")
+        changed = [p for p, a, b in zip(data["ecg"], saved_data["ecg_records_ctime"], data["ecg_records_ctime"])
+                   if a != b]
+        raise InputError(f"--resume: the ECG records' files under --ecg {' '.join(changed)} have the same names, sizes "
+                         f"and modification times but new change times (ctime) since {out_dir} was trained on them: "
+                         f"they were replaced by copies that kept their times (cp -p, rsync -t, a restore), copied "
+                         f"back, or chmod'ed, and edfgen cannot tell a copy of the same data from other data with "
+                         f"the same times (extract recomputes such records); start over with --force, or continue "
+                         f"in a new --out with --init {out_dir}/checkpoint")
     if saved_data is not None and saved_data != data:
         raise InputError(f"--resume: {out_dir} was trained on {_describe(saved_data)}, not {_describe(data)}: resume "
                          f"with the same --ecg/--simulated/--sim-seed, or continue on other data in a new --out "
