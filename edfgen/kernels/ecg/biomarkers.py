@@ -477,13 +477,13 @@ def _record_pass(ecg: np.ndarray, fs: float, settings: DelineationSettings,
     return (None if mb is None else delineate_beat(mb, settings)), fs_copy, peaks
 
 
-def _at_rate(d: Delineation, fs: float) -> Delineation:
-    """``d`` (of a copy at ``d.fs``) with its indices, median beat and beats at the record's rate ``fs``."""
+def _at_rate(d: Delineation, fs: float, n: int) -> Delineation:
+    """``d`` (of a copy at ``d.fs``) with its indices (clipped to the record's ``n`` samples), beats at rate ``fs``."""
     ratio = Fraction(d.fs / fs).limit_denominator(1000)        # copy samples per record sample
     k = fs / d.fs
 
     def idx(a: np.ndarray) -> np.ndarray:
-        return np.round(np.asarray(a) * k).astype(np.int64)
+        return np.minimum(np.round(np.asarray(a) * k).astype(np.int64), n - 1)    # the copy's last sample: n
 
     def win(w: tuple[int, int] | None) -> tuple[int, int] | None:
         return None if w is None else (int(round(w[0] * k)), int(round(w[1] * k)))
@@ -510,7 +510,7 @@ def delineate(ecg: np.ndarray, fs: float = SAMPLING_RATE,
     See the module docstring for the method.
     """
     d, fs_copy, _ = _record_pass(ecg, fs, settings, "delineate")
-    return d if d is None or fs_copy == float(fs) else _at_rate(d, float(fs))
+    return d if d is None or fs_copy == float(fs) else _at_rate(d, float(fs), np.shape(ecg)[-1])
 
 
 def measure_record(ecg: np.ndarray, fs: float = SAMPLING_RATE,
@@ -595,5 +595,6 @@ def measure_biomarkers(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> pd.DataFra
         arr = arr[None]
     if arr.ndim != 3 or arr.shape[1] != 12:
         raise InputError(f"measure_biomarkers: ecg must be [12, T] or [N, 12, T], got shape {np.shape(ecg)}")
+    _check_fs(fs, "measure_biomarkers")     # named after the function the user called, not measure_record
     rows = [measure_record(rec, fs) for rec in arr]
     return pd.DataFrame(rows, columns=list(BIOMARKER_COLUMNS))

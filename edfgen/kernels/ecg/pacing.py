@@ -12,7 +12,13 @@ Method
    ``base = x[t - 6 ms]`` and ``dev = x[t] - base``: ``|dev| >= min_mv`` (0.1 mV); an abrupt leading edge,
    ``|x[t - 4 ms] - base| <= 0.3 |dev|`` and ``|x[t - 2 ms] - base| <= 0.5 |dev|`` (most of the jump within
    2 ms: one sample at 500 Hz, two at 1 kHz); a quick return, ``|x[t + 6 ms] - base| <= 0.5 |dev|``; and ``t`` the largest ``|dev|`` within
-   +-4 ms. A sharp R, S or notch builds up over several samples and fails the leading-edge tests. Also a
+   +-4 ms. Below 375 Hz, where 4 ms is one sample, a stimulus that falls between two samples is split over
+   ``t - 1`` and ``t`` and fails the leading-edge test at ``t - 1``; there the leading edge may instead be a
+   stimulus split over two samples: ``x[t - 1]`` on the same side of ``base`` as ``x[t]`` and back within
+   ``0.3 |dev|`` at ``t + 1`` (LUDB 74 and 95 decimated to 250 Hz one sample off, or to 257 Hz: found, as at
+   500 Hz; none of 586 unpaced real records flagged at 250, 257, 300 or 360 Hz, either sample offset:
+   ``benchmarks/results/pacing_coarse_rates.md``). A sharp R, S or notch builds up over several samples and
+   fails the leading-edge tests. Also a
    candidate: the steepest sample within +-4 ms of a slope of at least :data:`STEEP_MV_S` (a stimulus that the
    recorder's filter turned into a +-10 mV ringing, as in Chapman-Shaoxing records). Instants where at least
    ``min_leads`` (2) leads have a candidate within 2 ms of each other are merged into one (the median sample).
@@ -27,15 +33,16 @@ Method
    trigger, while a stimulus train stands out at one lag. Records sampled below ``min_fs`` (250 Hz) are
    never flagged: their samples are too coarse to resolve a stimulus (PTB-XL's 100 Hz records).
 3. **Removal** (:func:`remove_spikes`): in a paced record every candidate's samples from ``t - 4 ms`` to
-   ``t + 8 ms``, at least 4 samples (16 ms at 250 Hz), (the spike and its fast recharge; widened over a ringing)
-   are replaced by the straight line
+   ``t + 8 ms``, at least 4 samples after it (16 ms at 250 Hz: the spike and its fast recharge; widened over a
+   ringing) are replaced by the straight line
    between the samples that bound them, on all leads, before any filtering. The delineator then times the
    QRS onset where the complex leaves the baseline after the ventricular stimulus
    (:attr:`Pacing.ventricular_lag_s`; :class:`edfgen.kernels.ecg.biomarkers.DelineationSettings`
    ``paced_qrs_on_rel``).
 
-Limits: bipolar stimuli of 0.05 mV or less (LUDB 90) are below ``min_mv`` and not detected; at 250-257 Hz about
-half of the paced records are missed (a 4-ms sample blurs the leading edge); under heavy synthetic artefact a few
+Limits: bipolar stimuli of 0.05 mV or less (LUDB 90) are below ``min_mv`` and not detected; at 250-257 Hz 2-3 of
+the 7 LUDB paced records found at 500 Hz are missed (8 wherever the samples fall; 45, 72 or 93 depending on it:
+a 4-ms sample blurs the leading edge); under heavy synthetic artefact a few
 unpaced records are still flagged (314 real records: 0.05 mV white noise 2, 10 Hz one-sample spikes 8; review of
 stop 24); in an atrial-paced record PR is measured from the delineated P onset, not from the atrial stimulus; a fusion beat whose
 intrinsic QRS starts before the stimulus (LUDB 72, P-synchronous pacing) gets its onset after the stimulus; a
@@ -154,6 +161,8 @@ def spike_candidates(x: np.ndarray, fs: float, *, min_mv: float = 0.1, min_leads
 
     b, a = base[lead, t], amp[lead, t]
     keep = (np.abs(at(-k_edge) - b) <= 0.3 * a) & (np.abs(at(-k_jump) - b) <= 0.5 * a)   # most of the jump in 2 ms
+    if k_edge == 1:     # below 375 Hz: a stimulus split over two samples (t - 1 on the same side), back at t + 1
+        keep |= (np.abs(at(1) - b) <= 0.3 * a) & ((at(-1) - b) * (x[lead, t] - b) >= 0)
     keep &= np.abs(at(k_back) - b) <= 0.5 * a
     lead, t = lead[keep], t[keep]
     top = _window_max_at(amp, lead, t, near)
