@@ -130,7 +130,7 @@ def test_folder_lock__the_heartbeat_never_raises_into_the_command_and_stops_with
         assert time.time() - lock.stat().st_mtime > 3000                  # not kept alive by this writer's beat
     assert lock.exists()                                                  # nor removed: not this writer's
     lock.unlink()
-    for exc in (RuntimeError("boom"), KeyboardInterrupt()):
+    for exc in (RuntimeError("boom"), ValueError("bad"), KeyboardInterrupt()):
         with pytest.raises(type(exc)):
             with lk.folder_lock(tmp_path, "edfgen gwas"):
                 raise exc
@@ -139,3 +139,175 @@ def test_folder_lock__the_heartbeat_never_raises_into_the_command_and_stops_with
     with lk.folder_lock(tmp_path, "edfgen gwas"):   # a read-only mount: every beat fails
         time.sleep(0.1)
     assert errors == [] and _beats() == []
+
+
+def _plant_stale(folder, kind):
+    """A stale lock in ``folder``: another host's job whose heartbeat stopped an hour ago, or a dead pid here."""
+    lock = folder / lk.LOCK_NAME
+    if kind == "other host":
+        lock.write_text(json.dumps({"host": "node-that-ran-the-job", "pid": 4242, "started_ticks": "123",
+                                    "command": "edfgen clump", "since": "2026-12-07T01:00:00", "heartbeat_s": 60}))
+        os.utime(lock, (time.time() - 3600, time.time() - 3600))
+    else:
+        dead = multiprocessing.get_context("fork").Process(target=int)
+        dead.start()
+        dead.join()
+        lock.write_text(json.dumps({"host": lk.socket.gethostname(), "pid": dead.pid, "command": "edfgen clump"}))
+
+
+def _overlap_taker(folder, barrier, results, delay):
+    """Takes ``folder``'s lock; while holding it, also holds an O_EXCL marker, so two holders at once are seen. The
+    taker waits ``delay`` s between judging the lock stale (its log line) and taking it over: the takers' takeovers
+    follow one another in the order a busy machine may give them."""
+    warning = lk.log.warning
+    lk.log.warning = lambda *a, **k: (time.sleep(delay), warning(*a, **k))     # (a forked child: its own copy)
+    barrier.wait()
+    try:
+        with lk.folder_lock(folder, "edfgen gwas"):
+            try:
+                fd = os.open(folder / "holder", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                results.put("held by two at once")
+                time.sleep(0.5)
+                return
+            results.put("held")
+            time.sleep(0.5)                # hold while the others try
+            os.close(fd)
+            os.unlink(folder / "holder")
+    except InputError as exc:
+        results.put(f"refused: {exc}")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork start method")
+@pytest.mark.parametrize("kind", ["other host", "dead pid"])
+def test_folder_lock__several_takers_of_one_stale_lock_leave_exactly_one_holder(tmp_path, kind):
+    """Review s39: two takers of one stale lock both judged it stale, then each unlinked whatever file was at its
+    name by then, so the second deleted the fresh lock the first had just taken and both ran (5 of 6 runs with two
+    takers of another host's lock 1 h old). The takeover is now serialized and removes only the lock judged stale:
+    4 takers released together (their takeovers 0.1 s apart), 2 rounds: exactly one holds, the others are refused naming it, and no takeover
+    helper file stays behind."""
+    ctx = multiprocessing.get_context("fork")
+    for round_ in range(2):
+        folder = tmp_path / f"r{round_}"
+        folder.mkdir()
+        _plant_stale(folder, kind)
+        barrier, results = ctx.Barrier(4), ctx.Queue()
+        procs = [ctx.Process(target=_overlap_taker, args=(folder, barrier, results, 0.1 * i)) for i in range(4)]
+        for p in procs:
+            p.start()
+        got = [results.get(timeout=20) for _ in procs]
+        for p in procs:
+            p.join(timeout=20)
+        assert got.count("held") == 1 and "held by two at once" not in got, got
+        assert all("in use by 'edfgen gwas'" in g for g in got if g != "held"), got
+        assert [p.name for p in folder.iterdir()] == []          # released; no lock, temporary or helper file left
+
+
+def test_folder_lock__a_takeover_helper_left_by_a_killed_taker_is_reused_and_removed(tmp_path, monkeypatch):
+    """The takeover's helper file (.edfgen.lock.takeover, hidden) left by a taker killed while taking over does not
+    block the next one, which removes it; where fcntl locks are missing the stale lock is still taken over."""
+    _plant_stale(tmp_path, "other host")
+    (tmp_path / lk.TAKEOVER_NAME).write_text("")
+    with lk.folder_lock(tmp_path, "edfgen gwas") as lock:
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+        assert [p.name for p in tmp_path.iterdir()] == [lk.LOCK_NAME]
+    monkeypatch.setattr(lk, "fcntl", None)
+    _plant_stale(tmp_path, "dead pid")
+    with lk.folder_lock(tmp_path, "edfgen gwas") as lock:
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_folder_lock__another_hosts_refusal_says_when_it_is_taken_over_automatically(tmp_path):
+    """Review s39: a job requeued right after a time-limit kill (its lock 5 min old, on another node) was told to
+    remove .edfgen.lock by hand, though it is taken over automatically 15 min after the last heartbeat. The refusal
+    now says both times; a lock without a heartbeat (an older edfgen) still says to remove it."""
+    lock = tmp_path / lk.LOCK_NAME
+    lock.write_text(json.dumps({"host": "node-7", "pid": 4242, "command": "edfgen gwas", "heartbeat_s": 60}))
+    os.utime(lock, (time.time() - 300, time.time() - 300))
+    expected = r"last heartbeat was 5 min ago: it is taken over automatically after 15 min without one \(or remove "
+    for refuse in (lambda: lk.check_unlocked(tmp_path), lambda: lk.folder_lock(tmp_path, "edfgen gwas").__enter__()):
+        with pytest.raises(InputError, match=expected + r".*\.edfgen\.lock if no edfgen runs there any more\)$"):
+            refuse()
+    lock.write_text(json.dumps({"host": "node-7", "pid": 4242, "command": "edfgen gwas"}))
+    with pytest.raises(InputError, match=r"; if no edfgen runs there any more, remove .*\.edfgen\.lock$") as e:
+        lk.folder_lock(tmp_path, "edfgen gwas").__enter__()
+    assert "automatically" not in str(e.value)
+
+
+def test_folder_lock__a_heartbeat_that_cannot_start_leaves_no_lock_behind(tmp_path, monkeypatch, caplog):
+    """Review s39: when the heartbeat thread could not start ("can't start new thread": a thread or memory limit),
+    the lock file and the in-process count stayed, so the folder was locked until the process ended. The command
+    now runs without a heartbeat (one log line) and releases the lock when it ends."""
+    def no_thread(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    with lk.folder_lock(tmp_path, "edfgen gwas") as lock:
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+    assert not lock.exists() and lk._HELD == {}
+    assert "cannot start the heartbeat of its lock (can't start new thread)" in caplog.text
+    with lk.folder_lock(tmp_path, "edfgen gwas"):
+        pass
+    assert not lock.exists() and lk._HELD == {}
+
+
+def _guarded_entries(folder, n, results):
+    overlaps = 0
+    for _ in range(n):
+        with lk._takeover_guard(folder):
+            try:
+                os.close(os.open(folder / "inside", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                overlaps += 1
+                continue
+            os.unlink(folder / "inside")
+    results.put(overlaps)
+
+
+@pytest.mark.skipif(lk.fcntl is None or not hasattr(os, "fork"), reason="fcntl locks, fork start method")
+def test_takeover_guard__one_process_at_a_time_though_each_holder_removes_its_file(tmp_path):
+    """The guard of a takeover removes its helper file before releasing it (none left behind), so a waiter may get
+    the lock of a removed file while a newcomer locks a new one: the waiter must then lock the current file again.
+    4 processes x 100 entries: never two inside at once (without that check, 246 of the 400 entries overlapped)."""
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_guarded_entries, args=(tmp_path, 100, results)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    got = [results.get(timeout=30) for _ in procs]
+    for p in procs:
+        p.join(timeout=20)
+    assert got == [0, 0, 0, 0] and list(tmp_path.iterdir()) == []
+
+
+def _hold_guard(folder, held, done):
+    fd = os.open(folder / lk.TAKEOVER_NAME, os.O_CREAT | os.O_RDWR)
+    lk.fcntl.lockf(fd, lk.fcntl.LOCK_EX)
+    held.set()
+    done.wait(20)
+
+
+@pytest.mark.skipif(lk.fcntl is None or not hasattr(os, "fork"), reason="fcntl locks, fork start method")
+def test_folder_lock__a_takeover_stuck_in_another_process_is_refused_in_one_line(tmp_path, monkeypatch):
+    """A taker stopped (SIGSTOP, a hung mount) while taking over a stale lock: the next taker waits a while for it,
+    then refuses in one line naming the helper file, instead of waiting forever; the stale lock is left as it was."""
+    monkeypatch.setattr(lk, "TAKEOVER_WAIT_S", 0.3)
+    _plant_stale(tmp_path, "other host")
+    ctx = multiprocessing.get_context("fork")
+    held, done = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_guard, args=(tmp_path, held, done))
+    holder.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(InputError, match=r"taking over its stale lock for 0 s .stopped\?.; if none runs, remove "
+                                             r".*\.edfgen\.lock\.takeover$"):
+            with lk.folder_lock(tmp_path, "edfgen gwas"):
+                pytest.fail("locked")
+        assert '"node-that-ran-the-job"' in (tmp_path / lk.LOCK_NAME).read_text()
+    finally:
+        done.set()
+        holder.join(timeout=10)
+    with lk.folder_lock(tmp_path, "edfgen gwas"):          # the stuck taker gone: taken over
+        pass
+    assert list(tmp_path.iterdir()) == []

@@ -16,7 +16,13 @@ file's modification time every :data:`HEARTBEAT_S` seconds (a daemon thread; the
 a lock from another host whose heartbeat stopped more than :func:`stale_after` ago (a cluster job killed by its time
 limit, resubmitted on another node) is stale and taken over with a log line. A lock from another host without a
 heartbeat (an older edfgen) is refused with the instruction to remove it once that host's command is known to be
-gone.
+gone; a refusal of another host's lock with a heartbeat says when it is taken over automatically.
+
+Several commands may find one stale lock at once (jobs requeued together): its takeover is serialized by an
+``fcntl`` lock on the hidden :data:`TAKEOVER_NAME` (released when its holder dies, so never stale; the file is
+removed by its holder), under which the lock is read again and removed only if it is still the one judged stale, so
+that no taker removes the fresh lock another has just taken; then each takes the lock the normal (exclusive) way
+and all but one are refused.
 
 Within one process the lock is re-entrant (``edfgen run`` holds its folder while a stage locks
 its own sub-folder; a nested :func:`folder_lock` of the same folder only counts).
@@ -25,6 +31,7 @@ its own sub-folder; a nested :func:`folder_lock` of the same folder only counts)
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -34,6 +41,11 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+try:
+    import fcntl
+except ImportError:   # (not on Windows)
+    fcntl = None
+
 from edfgen.exceptions import ENVIRONMENT_ERRNOS, InputError, OutputError, environment_message
 from edfgen.formats.atomic import temp_name
 
@@ -41,6 +53,8 @@ log = logging.getLogger(__name__)
 
 #: the lock file's name inside the locked folder (hidden: never listed as an output or an input)
 LOCK_NAME = ".edfgen.lock"
+#: the file whose ``fcntl`` lock serializes the takeovers of a stale lock (hidden; removed by its holder)
+TAKEOVER_NAME = ".edfgen.lock.takeover"
 
 _HELD: dict[str, int] = {}  # resolved folder -> nesting depth, in this process
 
@@ -52,6 +66,8 @@ STALE_BEATS = 10
 STALE_MIN_S = 900.0
 #: an empty or unreadable lock file older than this many seconds is stale (its writer was killed while taking it)
 UNREADABLE_S = 5.0
+#: seconds a taker of a stale lock waits for another taker's takeover (milliseconds when it runs) before refusing
+TAKEOVER_WAIT_S = 10.0
 
 
 def stale_after(heartbeat_s: float) -> float:
@@ -215,6 +231,78 @@ def _create(path: Path, info: dict, folder: Path, option: str) -> None:
     _write_lock(fd, path, info)
 
 
+def _refusal(other: dict, path: Path, folder: Path, option: str) -> str:
+    """The one line refusing ``folder``, whose lock ``path`` (content ``other``) a live writer holds: for another
+    host's lock, when it is taken over automatically (its heartbeat) or that it must be removed by hand."""
+    line = f"{option} {folder}: in use by {_describe(other)}; wait for it to finish or choose another {option}"
+    if "pid" not in other or other.get("host") == socket.gethostname():
+        return line
+    beat = other.get("heartbeat_s")
+    if isinstance(beat, (int, float)) and not isinstance(beat, bool) and beat > 0:
+        return (f"{line}; its last heartbeat was {_silent_for(path) / 60:.0f} min ago: it is taken over "
+                f"automatically after {stale_after(float(beat)) / 60:.0f} min without one (or remove {path} if no "
+                "edfgen runs there any more)")
+    return f"{line}; if no edfgen runs there any more, remove {path}"
+
+
+@contextlib.contextmanager
+def _takeover_guard(folder: Path) -> Iterator[None]:
+    """Hold the ``fcntl`` lock of ``folder``'s :data:`TAKEOVER_NAME` for the block, so that one process at a time
+    (on any host sharing the folder: NFS locks) judges and removes a stale lock; released when its holder dies, so
+    never stale. The holder removes the file before releasing it; a waiter that then gets the lock of the removed
+    file opens the current one again. Where ``fcntl`` locks are not available, the block runs unguarded.
+
+    Raises
+    ------
+    InputError
+        Another process held it for :data:`TAKEOVER_WAIT_S` seconds (a takeover takes milliseconds: one stopped).
+    """
+    guard = folder / TAKEOVER_NAME
+    deadline = time.monotonic() + TAKEOVER_WAIT_S
+    while fcntl is not None:
+        try:
+            fd = os.open(guard, os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError:
+            break
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            mine, now = os.fstat(fd), guard.stat()
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EACCES, errno.EAGAIN):      # held by another taker: wait for it
+                if time.monotonic() > deadline:
+                    raise InputError(f"{folder}: another command has been taking over its stale lock for "
+                                     f"{TAKEOVER_WAIT_S:.0f} s (stopped?); if none runs, remove "
+                                     f"{guard}") from None
+                time.sleep(0.01)
+                continue
+            if isinstance(exc, FileNotFoundError):             # removed by its holder meanwhile
+                continue
+            break                     # no POSIX locks on this file system (some FUSE/SMB mounts)
+        if (mine.st_ino, mine.st_dev) != (now.st_ino, now.st_dev):
+            os.close(fd)              # its holder removed it after we opened it, and another took a new one
+            continue
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                guard.unlink()        # before the release (close): a waiter on this file sees it is gone
+            os.close(fd)
+        return
+    yield
+
+
+def _take_over(path: Path, other: dict) -> None:
+    """Remove the stale lock ``path``, read as ``other``, only if it is still that one: under
+    :func:`_takeover_guard` it is read again and removed only when its content is the same and it is still stale,
+    so that of several takers of one stale lock none removes the fresh lock another has just taken."""
+    with _takeover_guard(path.parent):
+        again = _read(path)
+        if again is not None and again == other and _stale(again, path):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
 def _wait_unreadable(other: dict, path: Path) -> None:
     """Wait (at most :data:`UNREADABLE_S` seconds) until the empty or unreadable lock ``path`` is old enough to be
     stale, or is written: a writer killed while taking it on a file system without hard links, or by an older
@@ -258,10 +346,7 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
                 _wait_unreadable(other, path)
                 continue
             if not _stale(other, path):
-                where = "" if other.get("host") == socket.gethostname() else (
-                    f"; if no edfgen runs there any more, remove {path}")
-                raise InputError(f"{option} {folder}: in use by {_describe(other)}; wait for it to finish or "
-                                 f"choose another {option}{where}") from None
+                raise InputError(_refusal(other, path, folder, option)) from None
             if "pid" not in other:
                 log.warning("%s: taking over its empty or unreadable lock file (a command killed while taking it)",
                             folder)
@@ -271,8 +356,7 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
             else:
                 log.warning("%s: taking over the stale lock of %s: its heartbeat stopped %.0f min ago (killed)",
                             folder, _describe(other), _silent_for(path) / 60)
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+            _take_over(path, other)
             continue
         break
     else:
@@ -281,12 +365,17 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(path, stop, info["heartbeat_s"], info), daemon=True,
                             name=f"edfgen-lock-heartbeat {folder}")
-    beat.start()
     try:
+        try:
+            beat.start()
+        except RuntimeError as exc:   # "can't start new thread" (a thread or memory limit): run without one
+            log.warning("%s: cannot start the heartbeat of its lock (%s): another host may take the lock over "
+                        "after %.0f min", folder, exc, stale_after(info["heartbeat_s"]) / 60)
         yield path
     finally:
         stop.set()
-        beat.join(timeout=5)
+        if beat.is_alive():
+            beat.join(timeout=5)
         _HELD.pop(key, None)
         if _read(path) == info:
             with contextlib.suppress(OSError):
@@ -312,5 +401,4 @@ def check_unlocked(folder: str | os.PathLike, *, option: str = "--out") -> None:
     """Refuse (one line) a folder another live process is writing, before a command starts its work."""
     other = lock_owner(folder)
     if other is not None:
-        raise InputError(f"{option} {folder}: in use by {_describe(other)}; wait for it to finish or choose "
-                         f"another {option}")
+        raise InputError(_refusal(other, Path(folder) / LOCK_NAME, Path(folder), option))
