@@ -144,6 +144,10 @@ class LazyGroup(click.Group):
             err = environment_error(exc)      # "cannot be read" (rc 2) or "cannot write" (rc 1): review s33a F4
             click.echo(f"edfgen {ctx.invoked_subcommand or 'edfgen'}: error: {err}", err=True)
             ctx.exit(err.exit_code)
+        finally:        # the text of the streams it read (a FIFO filled again is read again, memory given back)
+            from edfgen.formats.textio import forget_streams
+
+            forget_streams()
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
