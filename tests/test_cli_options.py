@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -372,7 +373,7 @@ def test_an_option_without_the_option_it_serves_warns_that_it_is_ignored(monkeyp
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
-@pytest.mark.parametrize("kind", ["loop", "dangling"])
+@pytest.mark.parametrize("kind", ["loop", "dangling", "chain"])
 @pytest.mark.parametrize("command,option", [("gwas", "--pheno"), ("mr", "--exposure")])
 def test_a_path_option_given_a_broken_symlink_says_so(tmp_path, kind, command, option):
     """A symlink loop or a link to a moved file was 'file ... does not exist' while ls shows the name (stop 39
@@ -380,10 +381,14 @@ def test_a_path_option_given_a_broken_symlink_says_so(tmp_path, kind, command, o
     link = tmp_path / "in.tsv"
     if kind == "loop":
         (tmp_path / "other.tsv").symlink_to(link)
-    link.symlink_to(tmp_path / ("other.tsv" if kind == "loop" else "moved.tsv"))
+    if kind == "chain":        # in.tsv -> other.tsv -> gone/x.tsv: was "the links loop" (stop 39 review)
+        (tmp_path / "other.tsv").symlink_to(tmp_path / "gone" / "x.tsv")
+    link.symlink_to(tmp_path / ("moved.tsv" if kind == "dangling" else "other.tsv"))
     args = {"gwas": ["--bfile", "g", "--out", "o"], "mr": ["--outcome", __file__, "--out", "o"]}[command]
     r = CliRunner().invoke(cli, [command, option, str(link), *args], prog_name="edfgen")
+    final = os.path.realpath(tmp_path / ("gone/x.tsv" if kind == "chain" else "moved.tsv"))
     why = "the links loop" if kind == "loop" else f"its target '{tmp_path / 'moved.tsv'}' does not exist"
+    why = f"its target '{final}' does not exist" if kind == "chain" else why
     assert r.exit_code == 2 and r.output.strip().splitlines() == [
         f"Error: {option}: {'path' if command == 'mr' else 'file'} '{link}' is a symbolic link that leads nowhere "
         f"({why}) (try 'edfgen {command} -h')"], r.output

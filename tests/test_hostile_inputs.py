@@ -71,7 +71,7 @@ def test_extract_list__gzip_and_bom_read_as_text(tmp_path: Path):
     from edfgen.formats.genotypes.selection import read_id_list, read_variant_list
 
     (tmp_path / "ex.txt.gz").write_bytes(gzip.compress(b"rs1\nrs2 extra\n"))
-    assert read_variant_list(tmp_path / "ex.txt.gz") == {"rs1", "rs2"}
+    assert read_variant_list(tmp_path / "ex.txt.gz") == {"rs1", "rs2", "extra"}   # every token, as plink reads it
     (tmp_path / "ex.txt").write_bytes(b"\xef\xbb\xbfrs1\r\nrs2\r\n")
     assert read_variant_list(tmp_path / "ex.txt") == {"rs1", "rs2"}
     (tmp_path / "keep.txt").write_bytes(b"\xef\xbb\xbfS0001\r\nS0002\r\n")

@@ -903,7 +903,7 @@ def test_mr_cli__exposure_row_order_changes_no_estimate_or_bootstrap_se(fx, tmp_
 def test_mr_cli__an_exposure_fifo_gives_the_results_of_the_file(tmp_path, fed_fifo):
     """`mr --exposure <(zcat exposure.tsv.gz)` waited for ever (stop 39 matrix, benchmarks/results/
     fuzz_cli_matrix.md): the header was read from the FIFO, then the rows opened it again with no writer left.
-    A stream is now read once per process (textio._STREAM_TEXT); its results are the file's."""
+    A stream is now read once per command (textio._STREAM_TEXT); its results are the file's."""
     from test_bad_input import _mr_pair
 
     exp, out = _mr_pair(np.random.default_rng(5))

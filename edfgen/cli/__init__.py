@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import _io
 import atexit
+import errno
 import gc
 import importlib
 import os
@@ -67,7 +68,13 @@ def usage_error_line(exc: click.UsageError) -> str:
         gone = re.fullmatch(r"(\w+) '(.*)' does not exist", msg)
         if gone and os.path.islink(gone[2]):      # a symlink loop or a dangling link: "does not exist" misleads
             target = os.readlink(gone[2])
-            loop = os.path.lexists(os.path.join(os.path.dirname(gone[2]), target))
+            try:
+                os.stat(gone[2])
+                loop = False
+            except OSError as err:        # ELOOP: the links loop; ENOENT: a link of the chain leads nowhere
+                loop = err.errno == errno.ELOOP
+            if not loop and os.path.islink(os.path.join(os.path.dirname(gone[2]), target)):   # a chain of links
+                target = os.path.realpath(gone[2])
             msg = (f"{gone[1]} '{gone[2]}' is a symbolic link that leads nowhere ("
                    + ("the links loop)" if loop else f"its target {target!r} does not exist)"))
         text = f"{hint}: {msg}"
@@ -137,6 +144,10 @@ class LazyGroup(click.Group):
             err = environment_error(exc)      # "cannot be read" (rc 2) or "cannot write" (rc 1): review s33a F4
             click.echo(f"edfgen {ctx.invoked_subcommand or 'edfgen'}: error: {err}", err=True)
             ctx.exit(err.exit_code)
+        finally:        # the text of the streams it read (a FIFO filled again is read again, memory given back)
+            from edfgen.formats.textio import forget_streams
+
+            forget_streams()
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

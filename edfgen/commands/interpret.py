@@ -239,6 +239,9 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     cov_cols = list(covariates) if covar is not None else []
     if covar is not None:
         cov_df = read_table(covar, id_column="IID", required=cov_cols)
+        for c in cov_cols:      # ±inf is no covariate value: its participant was left out without a word
+            if pd.api.types.is_numeric_dtype(cov_df[c]):
+                cov_df[c] = numeric_values(cov_df[c], source=f"--covar {covar}", column=c, ids=cov_df["IID"])
     else:  # convention 2: never change the model silently
         log.warning("interpret: no --covar, so the associations are unadjusted (edf ~ 1 + biomarker); "
                     "give --covar FILE to adjust for --covariates %s", ",".join(covariates))

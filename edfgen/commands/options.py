@@ -376,7 +376,8 @@ class GenotypeOptions(CommandOptions):
                                exists=True)
     remove_ids: str | None = opt(None, "Participants to leave out (same formats as --keep).", cli=("--remove",),
                                  path="file", exists=True)
-    extract: str | None = opt(None, "Variants to use: one variant id or rsid per line.", path="file", exists=True)
+    extract: str | None = opt(None, "Variants to use: variant ids or rsids, separated by line ends or blanks (as "
+                                    "plink reads --extract).", path="file", exists=True)
     chromosomes: str | None = opt(None, "Chromosomes to use, e.g. 1-22,X.", cli=("--chr",))
     min_info: float | None = opt(None, "Keep variants with imputation INFO (MaCH r², plink2 MACH_R2, from the "
                                  "dosages of the samples analysed) >= X.", range=(0, None))

@@ -109,8 +109,9 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     _check_source(source)
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen pca")
     ids = read_id_list(keep, what="--keep") if keep is not None else None
-    if getattr(source, "extract", None) is not None:    # its errors before Hail's 30-50 s start (stop 39 matrix)
-        read_variant_list(source.extract)
+    extract_ids = None           # its errors before Hail's 30-50 s start (stop 39 matrix); read once
+    if getattr(source, "extract", None) is not None:
+        extract_ids = read_variant_list(source.extract)
     geno_ids = None
     if source.bfile:  # checked before Hail starts: duplicated IIDs (as gwas), a truncated/foreign .bed
         geno_ids = check_plink_fileset(source.bfile)["IID"].to_numpy(str)
@@ -120,7 +121,7 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
             check_bgen_for_hail(bgen, PCA_BGEN_REMEDY)
     hl = init_hail(hail or HailSettings())
     mt = import_genotypes(source, tmp_dir=(hail.tmp_dir if hail else None), hl=hl, locus_remedy=PCA_LOCUS_REMEDY,
-                          remedy=PCA_BGEN_REMEDY)
+                          remedy=PCA_BGEN_REMEDY, extract_ids=extract_ids)
     with input_errors(source, PCA_BGEN_REMEDY, PCA_LOCUS_REMEDY):  # (lazy import: a malformed line fails the 1st pass)
         if geno_ids is None:  # VCF/BGEN/MT: sample ids known only after the import
             geno_ids = np.asarray(mt.s.collect(), dtype=str)

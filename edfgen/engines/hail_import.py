@@ -152,11 +152,13 @@ def input_errors(source: GenotypeSource, remedy: str = HAIL_BGEN_REMEDY, locus_r
 
 
 def import_genotypes(source: GenotypeSource, *, hl, tmp_dir: str | None = None, min_info_in_qc: bool = False,
-                     locus_remedy: str = INVALID_LOCUS_REMEDY, remedy: str = HAIL_BGEN_REMEDY):
+                     locus_remedy: str = INVALID_LOCUS_REMEDY, remedy: str = HAIL_BGEN_REMEDY,
+                     extract_ids: set[str] | None = None):
     """Import genotypes with Hail; return a MatrixTable keyed by ``s`` (= IID) with entry ``x`` (float64
     effect-allele count/dosage) and row field ``varid`` (file id or ``chr:pos:ref:alt``). ``locus_remedy``
     follows the error of a locus outside the reference genome, ``remedy`` that of a BGEN Hail cannot read
     (:func:`hail_input_error`; the default names the gwas engine switch, which pca and KING do not have).
+    ``extract_ids``: the ids of ``source.extract`` when the caller has read them (not read again).
 
     Raises
     ------
@@ -202,7 +204,7 @@ def import_genotypes(source: GenotypeSource, *, hl, tmp_dir: str | None = None, 
         hint = f"; {locus_remedy}" if "Invalid locus" in lines[0] else ""
         raise InputError(f"--{source.kind} {source.label}: cannot import ({lines[0][:300]}){hint}") from None
     with input_errors(source, remedy, locus_remedy):    # (counting withdrawn samples: a first pass over the file)
-        return _hail_selection(hl, mt, source)
+        return _hail_selection(hl, mt, source, extract_ids)
 
 
 def vcf_compression(path: str) -> str | None:
@@ -442,7 +444,7 @@ def _index_bgen(hl, bgen: str, idx: str, *, rg: str, rec: dict) -> None:
             os.remove(tmp)
 
 
-def _hail_selection(hl, mt, source: GenotypeSource):
+def _hail_selection(hl, mt, source: GenotypeSource, extract_ids: set[str] | None = None):
     """``--keep/--remove`` (columns) and ``--chr/--extract`` (rows) on an imported MatrixTable, without UK Biobank's
     withdrawn participants (negative ids, :func:`~edfgen.formats.genotypes.base.withdrawn_samples`; their count is
     the global ``n_withdrawn``)."""
@@ -466,7 +468,7 @@ def _hail_selection(hl, mt, source: GenotypeSource):
         contig = hl.literal({k: ("X" if v == "XY" else v) for k, v in SELECTION_NAMES.items()}).get(contig, contig)
         mt = mt.filter_rows(hl.literal(want).contains(contig))
     if source.extract is not None:
-        ids = hl.literal(read_variant_list(source.extract))
+        ids = hl.literal(read_variant_list(source.extract) if extract_ids is None else extract_ids)
         mt = mt.filter_rows(ids.contains(mt.varid) | ids.contains(hl.or_else(mt.rsid, "")))
     return mt
 

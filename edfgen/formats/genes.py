@@ -17,9 +17,7 @@ by default, or GRCh37).
 from __future__ import annotations
 
 import gzip
-import os
 import re
-import stat
 import zlib
 from pathlib import Path
 
@@ -29,7 +27,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.layout import genotype_chromosome_labels
 from edfgen.formats.tables import read_table
-from edfgen.formats.textio import read_text_bytes
+from edfgen.formats.textio import _stream_key, read_text_bytes
 from edfgen.kernels.thresholds import build_name
 
 GENE_COLUMNS = ["chromosome", "start", "end", "gene", "strand"]
@@ -140,19 +138,21 @@ def declared_genes_build(path: str | Path) -> tuple[str | None, str]:
     -------
     (str or None, str)
         ``GRCh37``/``GRCh38`` (as :func:`~edfgen.kernels.thresholds.build_name` spells it) or ``None`` when the
-        file says nothing, and the text that said it. A stream (FIFO, ``<(zcat ...)``) is judged by its name only:
-        it can be read once, by :func:`read_genes` (reading its head here left ``annotate --genes FIFO`` waiting
-        forever for a second writer; stop 39 matrix).
+        file says nothing, and the text that said it. A stream (FIFO, ``<(zcat ...)``) is read once, through
+        :func:`~edfgen.formats.textio.read_text_bytes`, whose cached text :func:`read_genes` reads again (opening
+        it a second time left ``annotate --genes FIFO`` waiting forever for a second writer; stop 39 matrix; judged
+        by its name only, ``<(zcat Homo_sapiens.GRCh37.gtf.gz)`` gave no build and GRCh37 genes to GRCh38 loci).
     """
     path = Path(path)
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise OSError("not a regular file: read once, by read_genes")
-        with open(path, "rb") as fh:
-            head = fh.read(2)
-        with (gzip.open if head == b"\x1f\x8b" else open)(path, "rb") as fh:   # the head only: a GTF is large
-            text = fh.read(1 << 16).decode("utf-8", "replace")
-    except (OSError, EOFError, zlib.error):
+        if _stream_key(path) is not None:      # the stream's text, cached: read_genes reads the same
+            text = read_text_bytes(path)[:1 << 16].decode("utf-8", "replace")
+        else:
+            with open(path, "rb") as fh:
+                head = fh.read(2)
+            with (gzip.open if head == b"\x1f\x8b" else open)(path, "rb") as fh:   # the head only: a GTF is large
+                text = fh.read(1 << 16).decode("utf-8", "replace")
+    except (OSError, EOFError, zlib.error, InputError):
         text = ""                      # read_genes says what is wrong with the file (a corrupt .gz: zlib.error)
     for line in text.split("\n")[:50]:
         if not line.startswith("#"):

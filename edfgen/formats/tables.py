@@ -29,8 +29,8 @@ from edfgen.formats.atomic import (  # noqa: F401  (re-exported: the table write
     TEMP_MARK, PathLike, atomic_path, atomic_write, clean_temp_files, is_temp_name, temp_name)
 from edfgen.formats.lock import LOCK_NAME, check_unlocked, folder_lock
 from edfgen.formats.manifest import MANIFEST, read_manifest
-from edfgen.formats.textio import (WINDOWS_BYTES, check_fields, check_unique_columns, first_invalid_utf8,
-                                   read_text_bytes, separator_hint)
+from edfgen.formats.textio import (WINDOWS_BYTES, _stream_key, blank_text, check_fields, check_unique_columns,
+                                   comma_separated, first_invalid_utf8, read_text_bytes, separator_hint)
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +138,10 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
                 df[id_column] = df[id_column].astype(str)
         else:
             raw = read_text_bytes(path) if text is None else text
-            if not raw.strip():     # was "cannot be read as a tsv table (No columns to parse from file)"
+            if blank_text(raw):     # was "cannot be read as a tsv table (No columns to parse from file)"
                 raise InputError(f"{path}: empty file ({'0 bytes' if not raw else 'blank lines only'}): no header "
                                  "line, no rows")
-            sep = b"," if fmt == "csv" else b"\t"
+            sep = b"," if fmt == "csv" or (fmt == "tsv" and _stream_key(path) and comma_separated(raw)) else b"\t"
             if fmt == "tsv" and b" " in raw[:raw.find(b"\n")] and b"\t" not in raw[:raw.find(b"\n")]:
                 sep = None                   # space-separated (.txt from PLINK, REGENIE, SAIGE ...)
             header = check_fields(raw, path, sep=sep, unique_names=False)

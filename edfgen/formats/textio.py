@@ -27,6 +27,7 @@ import codecs
 import csv
 import io
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -83,10 +84,17 @@ def decompress_checked(raw: bytes, path: str | os.PathLike) -> bytes:
         raise InputError(f"{path}: corrupt gzip data ({exc})") from None
 
 
-#: the text of each stream (FIFO, pipe, ``<(zcat ...)``) read by this process: a stream can be read only once, and a
-#: command may read one input twice (a summary-statistics header, then its rows: mr/coloc/finemap waited for ever
-#: for a second writer, stop 39 matrix); the second read gets the same bytes
-_STREAM_TEXT: dict[str, bytes] = {}
+#: the text of each stream (FIFO, pipe, ``<(zcat ...)``) read by the running command, decompressed and checked (or
+#: the reason it was refused): a stream can be read only once, and a command may read one input twice (a
+#: summary-statistics header, then its rows: mr/coloc/finemap waited for ever for a second writer, stop 39 matrix);
+#: the second read gets the same text. Emptied when a command ends (:func:`forget_streams`, the CLI's exit path): a
+#: named FIFO filled again is read again, and a 10 GB ``zcat`` is not held after its command
+_STREAM_TEXT: dict[str, bytes | InputError] = {}
+
+
+def forget_streams() -> None:
+    """Empty the cache of streams' text (:data:`_STREAM_TEXT`); the CLI calls it when a command ends."""
+    _STREAM_TEXT.clear()
 
 
 def _stream_key(path: str | os.PathLike) -> str | None:
@@ -102,17 +110,77 @@ def read_text_bytes(path: str | os.PathLike) -> bytes:
     """The whole content of a text file, decompressed (:func:`decompress_checked`); UTF-16 text (a byte-order
     mark, or NUL bytes in the first 4096 bytes, as Excel's "Unicode text" export) and other compressions (xz,
     zip, zstd) are refused naming what they are, where the parser would name a short row or a strange
-    value instead. A stream (FIFO, pipe) is read once: a second call returns the same bytes (:data:`_STREAM_TEXT`)."""
+    value instead. A stream (FIFO, pipe, device) is read once per command: a second call returns the same text
+    (:data:`_STREAM_TEXT`); its first :data:`MAX_FIRST_LINE` bytes are read before the rest, so that a stream
+    without a line end (``/dev/zero``) is refused there, not read until memory runs out."""
     key = _stream_key(path)
-    raw = _STREAM_TEXT.get(key) if key is not None else None
-    if raw is None:
+    if key is not None and key in _STREAM_TEXT:
+        cached = _STREAM_TEXT[key]
+        if isinstance(cached, InputError):       # a refused stream is refused again (it cannot be read again)
+            raise InputError(str(cached))
+        return cached
+    try:
         try:
-            raw = Path(path).read_bytes()
+            raw = Path(path).read_bytes() if key is None else _read_stream(path)
         except OSError as exc:
             raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        data = decompress_checked(raw, path)
+        del raw
+        check_text_head(path, data)
+        _check_first_line_length(data, path)
+    except InputError as exc:
         if key is not None:
-            _STREAM_TEXT[key] = raw      # (checked below at each read: a refused stream is refused again)
-    data = decompress_checked(raw, path)
+            _STREAM_TEXT[key] = exc
+        raise
+    if key is not None:
+        _STREAM_TEXT[key] = data
+    return data
+
+
+def _read_stream(path: str | os.PathLike) -> bytes:
+    """A stream's bytes: the first :data:`MAX_FIRST_LINE` bytes, refused when plain text without a line end in
+    them (``/dev/zero``: a MemoryError after reading it all, stop 39 review), then the rest."""
+    with open(path, "rb") as fh:
+        head = fh.read(MAX_FIRST_LINE + 1)
+        if len(head) > MAX_FIRST_LINE and head[:2] != GZIP_MAGIC and b"\n" not in head and b"\r" not in head:
+            raise InputError(f"{path}: its first line is longer than {MAX_FIRST_LINE >> 20} MiB without a line end: "
+                             f"not a text table (a header line holds at most {MAX_FIRST_LINE >> 20} MiB); is it the "
+                             "right file?")
+        return head + fh.read()
+
+
+def check_text_head(path: str | os.PathLike, data: bytes | None = None) -> None:
+    """Refuse text that is not UTF-8/ASCII from its first bytes: another compression (xz, zip, zstd), UTF-16 (a
+    byte-order mark, NUL bytes in the first 4096 bytes), a corrupt or truncated gzip start.
+
+    Parameters
+    ----------
+    path
+        The file (named in the error; its first 64 KiB are read, decompressed, when ``data`` is ``None``: a
+        reason given without decompressing a whole file).
+    data
+        The file's decompressed text or its start, when read already.
+
+    Raises
+    ------
+    InputError
+        Naming what the file is.
+    """
+    if data is None:
+        import gzip
+        import zlib
+
+        try:
+            with open(path, "rb") as fh:
+                gz = fh.read(2) == GZIP_MAGIC
+            with (gzip.open if gz else open)(path, "rb") as fh:
+                data = fh.read(1 << 16)
+        except EOFError:
+            raise InputError(f"{path}: truncated gzip file: the compressed stream ends before its end marker") from None
+        except (zlib.error, gzip.BadGzipFile) as exc:
+            raise InputError(f"{path}: corrupt gzip data ({exc})") from None
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     for magic, kind in _OTHER_COMPRESSION:
         if data.startswith(magic):
             raise InputError(f"{path}: {kind}-compressed: edfgen reads plain or gzip/BGZF text; decompress it first")
@@ -121,12 +189,53 @@ def read_text_bytes(path: str | os.PathLike) -> bytes:
     if b"\x00" in data[:4096]:
         raise InputError(f"{path}: NUL bytes in its first 4096 bytes: UTF-16 without a byte-order mark, or not text; "
                          "save the file as UTF-8 (or plain ASCII) text")
-    if len(data) > MAX_FIRST_LINE and data.find(b"\n", 0, MAX_FIRST_LINE) < 0:
+
+
+def _check_first_line_length(data: bytes, path: str | os.PathLike) -> None:
+    """Refuse a first line longer than :data:`MAX_FIRST_LINE` (a line ends at LF or, classic Mac, at CR)."""
+    if len(data) > MAX_FIRST_LINE and data.find(b"\n", 0, MAX_FIRST_LINE) < 0 \
+            and data.find(b"\r", 0, MAX_FIRST_LINE) < 0:
         end = data.find(b"\n")
         size = f"{(len(data) if end < 0 else end) / 2 ** 20:.0f} MiB{' without a line end' if end < 0 else ''}"
         raise InputError(f"{path}: its first line is {size}: not a text table (a header line holds at most "
                          f"{MAX_FIRST_LINE >> 20} MiB); is it the right file?")
-    return data
+
+
+_NOT_BLANK = re.compile(rb"\S")
+
+
+def blank_text(data: bytes) -> bool:
+    """Whether ``data`` holds nothing but blanks (spaces, tabs, line ends), found without copying it
+    (``not data.strip()`` copied a whole file ending in a line end: +503 MiB on a 503 MiB table, stop 39 review).
+
+    Parameters
+    ----------
+    data
+        A text file's bytes.
+
+    Returns
+    -------
+    bool
+    """
+    return _NOT_BLANK.search(data) is None
+
+
+def comma_separated(data: bytes) -> bool:
+    """Whether the first line of ``data`` holds commas and no tab: a comma-separated table (a stream's name,
+    ``/dev/fd/63``, says nothing of its separator).
+
+    Parameters
+    ----------
+    data
+        A text file's bytes (or its start).
+
+    Returns
+    -------
+    bool
+    """
+    end = data.find(b"\n")
+    first = data[:end if end >= 0 else len(data)]
+    return b"," in first and b"\t" not in first
 
 
 #: compressed formats that are not gzip (their headers hold NUL bytes: named, not called UTF-16)

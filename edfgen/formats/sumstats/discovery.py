@@ -242,7 +242,9 @@ def phenotype_name(path: str | Path) -> str:
     and a trailing chromosome tag ``.chr1``, ``_chr22``, ``-chrX``: one phenotype's per-chromosome files share
     its name; the GWAS Catalog's harmonised tag ``.h``: ``GCST90000001_buildGRCh38.h.tsv.gz`` ->
     ``GCST90000001_buildGRCh38``, the name of the same study's unharmonised file). The one naming rule of clump, mr and regional
-    plots, so that the ``phenotype`` column of ``clumps.tsv`` matches ``edfgen mr``'s exposure names."""
+    plots, so that the ``phenotype`` column of ``clumps.tsv`` matches ``edfgen mr``'s exposure names. A stream
+    is named by its path as well: ``<(zcat bmi.tsv.gz)`` is ``/dev/fd/63``, phenotype ``63`` (no option renames a
+    phenotype: a named FIFO, ``mkfifo bmi.tsv``, carries the name)."""
     name = Path(path).name
     for suf in (".gz", ".bgz", ".tsv", ".txt", ".csv", ".vcf", ".parquet"):
         if name.lower().endswith(suf):

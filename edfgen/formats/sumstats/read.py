@@ -95,18 +95,23 @@ def _read_header(path: PathLike) -> list[str]:
     if is_gwas_vcf_name(path):
         return gwas_vcf_columns(path)
     sep = "," if ".csv" in path.name.lower() else "\t"
+    compression, data = "infer", None
     if _stream_key(path) is not None:      # a FIFO or pipe: read once, its rows from the same bytes later
-        path = io.BytesIO(read_text_bytes(path))
-    compression = "infer"
-    if isinstance(path, Path) and path.is_file():      # (a FIFO is not peeked at: it is read once)
+        data = read_text_bytes(path)       # (decompressed: no name to go by)
+        compression = None
+        if textio.comma_separated(data):    # its name (/dev/fd/63) says nothing of its separator
+            sep = ","
+    elif path.is_file():                   # gzip by its bytes, not its name ('.tsv.bgz', a gzip file named '.tsv')
         with open(path, "rb") as fh:
             gz = fh.read(2) == GZIP_MAGIC
-        if path.name.lower().endswith(".gz"):   # plain text under a '.gz' name is read as the readers read it
-            compression = "gzip" if gz else None
+        compression = "gzip" if gz else None
         _check_first_line(path, gz)
-    cols = list(pd.read_csv(path, sep=sep, nrows=0, compression=compression).columns)
+
+    def source():                          # a stream: a fresh buffer for each read (the first read used one up)
+        return path if data is None else io.BytesIO(data)
+    cols = list(pd.read_csv(source(), sep=sep, nrows=0, compression=compression).columns)
     if len(cols) == 1 and " " in str(cols[0]):  # space-separated (REGENIE, SAIGE)
-        cols = list(pd.read_csv(path, sep=r"\s+", nrows=0, compression=compression).columns)
+        cols = list(pd.read_csv(source(), sep=r"\s+", nrows=0, compression=compression).columns)
     return cols
 
 
@@ -149,7 +154,7 @@ def checked_header(path: PathLike) -> list[str]:
         raise InputError(f"{path}: empty (no header line): not summary statistics") from None
     except Exception as exc:  # noqa: BLE001 - pandas' parser, gzip, zlib, codec and OS errors alike: one line
         if Path(path).is_file():
-            read_text_bytes(path)                    # its own reason first, where it has one
+            textio.check_text_head(path)             # its own reason first, where it has one (its head only)
         why = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise InputError(f"{path}: cannot be read as summary statistics ({why})") from None
 
