@@ -68,7 +68,8 @@ from edfgen.commands import gwas_design
 from edfgen.commands.gwas_design import (analysed_inputs, binary_phenotypes, check_covariate_design, id_examples,
                                          read_gwas_tables, step1_fingerprint, warn_sex_chromosomes,
                                          warn_sex_disagreement)
-from edfgen.commands.gwas_output import GwasOutputs, SampleCounts, case_counts, output_order, write_multivariate
+from edfgen.commands.gwas_output import (GwasOutputs, SampleCounts, case_counts, output_order, plot_files,
+                                         write_multivariate)
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
 from edfgen.engines import gwas_stream
@@ -368,7 +369,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                   qc=qc.__dict__, effect_allele="PLINK A1 / PLINK 2, VCF and BGEN second (alt) allele (counted allele)")
     planned = [f"{f}.tsv.gz{x}" for f in files for x in ("", ".tbi", "-meta.yaml")]
     planned += ["gwas_summary.tsv", "qc_report.tsv", "samples.tsv"]
-    planned += ["plots/"] if settings.plots else []
+    planned += plot_files(list(files), settings.plots_max, multivariate=settings.multivariate) if settings.plots else []
     planned += ["loco/"] if settings.model == "ridge-loco" and not settings.loco_predictions else []
     planned += ["multivariate.tsv.gz"] if settings.multivariate else []
     model_label = "logistic regression" if settings.binary else "linear regression"
