@@ -210,3 +210,42 @@ def test_gwas_killed_while_drawing__rerun_and_force_keep_a_users_file_in_plots(t
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert (out / "plots" / "x.qq.png").exists()
+
+
+def test_gwas_ridge_loco_killed__rerun_keeps_a_users_file_in_loco(tiny_sim_cohort, tmp_path, monkeypatch):
+    """``gwas --model ridge-loco`` listed ``loco/`` as a whole in its in-progress manifest, like ``plots/`` (review
+    s39): killed once the predictions are written, a user's file put into ``loco/`` was removed by the rerun. It
+    lists the LOCO files by name (formats.loco.loco_files): ``--force`` refuses in one line, the file kept."""
+    import shutil
+
+    import edfgen.commands.gwas as gw
+
+    for ext in ("bed", "fam"):                      # two chromosomes: LOCO leaves one out
+        shutil.copy(tiny_sim_cohort / f"genotypes.{ext}", tmp_path / f"g.{ext}")
+    bim = pd.read_csv(tiny_sim_cohort / "genotypes.bim", sep="\t", header=None)
+    bim.loc[len(bim) // 2:, 0] = 2
+    bim.to_csv(tmp_path / "g.bim", sep="\t", header=False, index=False)
+    iids = pd.read_csv(tiny_sim_cohort / "covariates.tsv", sep="\t", dtype={"IID": str})["IID"]
+    pd.DataFrame({"IID": iids, "x": np.random.default_rng(0).normal(size=len(iids))}).to_csv(
+        tmp_path / "a.tsv", sep="\t", index=False)
+    out = tmp_path / "gwas"
+    args = ["gwas", "--bfile", str(tmp_path / "g"), "--pheno", str(tmp_path / "a.tsv"), "--covar",
+            str(tiny_sim_cohort / "covariates.tsv"), "--covar-cols", "age,sex", "--maf", "0.05", "--no-plots",
+            "--model", "ridge-loco", "--out", str(out)]
+
+    def killed(*a, **kw):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(gw, "write_loco_fingerprint", killed)
+        res = CliRunner().invoke(cli, args)
+    assert res.exit_code != 0 and (out / "loco" / "x.loco.tsv.gz").exists(), res.output
+    mine = out / "loco" / "my_notes.txt"
+    mine.write_text("mine")
+    res = CliRunner().invoke(cli, args + ["--force"])
+    assert mine.read_text() == "mine"
+    assert res.exit_code == 2 and "loco/my_notes.txt exists and was not written by an earlier" in res.output
+    mine.unlink()
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert (out / "loco" / "step1_fingerprint.json").exists()
