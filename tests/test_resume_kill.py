@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from click.testing import CliRunner
 
@@ -103,3 +104,148 @@ def test_folder_lock__a_held_lock_is_refreshed_while_its_command_runs(tmp_path, 
             time.sleep(0.02)
         assert time.time() - lock.stat().st_mtime < 60
     assert not lock.exists()
+
+
+def _killed_after_first_plot(monkeypatch, module, attr):
+    """Replace ``module.attr`` (a drawer called once per plot with the PNG path second or first) by one that writes
+    the first plot and then raises KeyboardInterrupt: a kill while the plots are drawn, at a chosen point."""
+    def draw(*args, **kw):
+        path = next(Path(a) for a in args if isinstance(a, (str, Path)) and str(a).endswith(".png"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"png")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, attr, draw)
+
+
+def _annotate_inputs(cohort: Path, tmp_path: Path) -> tuple[Path, Path]:
+    bim = pd.read_csv(cohort / "genotypes.bim", sep="\t", header=None)
+    loci = tmp_path / "loci.tsv"
+    pd.DataFrame({"variant_id": bim[1][:2], "chromosome": bim[0][:2].astype(str), "base_pair_location": bim[3][:2],
+                  "p_value": [1e-9, 1e-8], "phenotype": ["edf_001", "edf_001"]}).to_csv(loci, sep="\t", index=False)
+    sumstats = tmp_path / "edf_001.tsv"
+    pd.DataFrame({"variant_id": bim[1][:3], "chromosome": bim[0][:3].astype(str), "base_pair_location": bim[3][:3],
+                  "effect_allele": bim[4][:3], "other_allele": bim[5][:3], "beta": 0.1, "standard_error": 0.1,
+                  "p_value": [1e-9, 1e-8, 0.5]}).to_csv(sumstats, sep="\t", index=False)
+    return loci, sumstats
+
+
+def test_annotate_killed_while_drawing__rerun_keeps_a_users_file_in_the_plots_folder(tiny_sim_cohort, tmp_path,
+                                                                                      monkeypatch):
+    """A killed annotate's in-progress manifest listed ``<out>_regional/`` as a whole, so the plain rerun removed
+    it with a user's notes put there in the meantime, exit 0 and not a word (review s39). It lists the plots it
+    will draw, by name: the rerun refuses in one line, the notes kept; once they are moved away it runs."""
+    import edfgen.plots.regional as reg
+    from edfgen.pipeline import packaged_catalog
+
+    loci, sumstats = _annotate_inputs(tiny_sim_cohort, tmp_path)
+    out = tmp_path / "res" / "annotated.tsv"
+    args = ["annotate", "--loci", str(loci), "--catalog", str(packaged_catalog()), "--any-trait", "--ld-bfile",
+            str(tiny_sim_cohort / "genotypes"), "--regional-plots", "2", "--sumstats", str(sumstats), "--out", str(out)]
+    with monkeypatch.context() as m:
+        _killed_after_first_plot(m, reg, "regional_plot")
+        res = CliRunner().invoke(cli, args)
+    assert res.exit_code != 0 and len(list((tmp_path / "res" / "annotated_regional").glob("*.png"))) == 1
+    mine = tmp_path / "res" / "annotated_regional" / "my_notes.txt"
+    mine.write_text("mine")
+    res = CliRunner().invoke(cli, args)
+    assert mine.read_text() == "mine"
+    assert res.exit_code == 2 and "annotated_regional/my_notes.txt exists and was not written" in res.output
+    mine.unlink()
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert len(list((tmp_path / "res" / "annotated_regional").glob("*.png"))) == 2
+
+
+def test_clump_killed_while_drawing__rerun_and_force_keep_a_users_file_in_regional(tiny_sim_cohort, tmp_path,
+                                                                                   monkeypatch):
+    """The same for ``clump --regional-plots``: its in-progress manifest listed ``regional/`` as a whole, and the
+    plain rerun of the killed run removed a user's file put there (review s39). It names each plot before drawing
+    it: the rerun and ``--force`` refuse in one line, the file kept."""
+    import edfgen.plots.regional as reg
+
+    _, sumstats = _annotate_inputs(tiny_sim_cohort, tmp_path)
+    out = tmp_path / "clumped"
+    args = ["clump", "--sumstats", str(sumstats), "--bfile", str(tiny_sim_cohort / "genotypes"), "--p1", "1e-6",
+            "--regional-plots", "2", "--out", str(out)]
+    with monkeypatch.context() as m:
+        _killed_after_first_plot(m, reg, "regional_plot")
+        res = CliRunner().invoke(cli, args)
+    assert res.exit_code != 0 and len(list((out / "regional").glob("*.png"))) == 1
+    mine = out / "regional" / "my_notes.txt"
+    mine.write_text("mine")
+    for extra, said in (([], "directory exists and is not empty, with an unfinished"),
+                        (["--force"], "regional/my_notes.txt exists and was not written by an earlier")):
+        res = CliRunner().invoke(cli, args + extra)
+        assert mine.read_text() == "mine"
+        assert res.exit_code == 2 and said in res.output, res.output
+    mine.unlink()
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+
+
+def test_gwas_killed_while_drawing__rerun_and_force_keep_a_users_file_in_plots(tiny_sim_cohort, tmp_path,
+                                                                               monkeypatch):
+    """The same for ``gwas`` (plots on): its in-progress manifest listed ``plots/`` as a whole (review s39)."""
+    import edfgen.plots.thin as thin
+
+    iids = pd.read_csv(tiny_sim_cohort / "covariates.tsv", sep="\t", dtype={"IID": str})["IID"]
+    pd.DataFrame({"IID": iids, "x": np.random.default_rng(0).normal(size=len(iids))}).to_csv(
+        tmp_path / "a.tsv", sep="\t", index=False)
+    out = tmp_path / "gwas"
+    args = ["gwas", "--bfile", str(tiny_sim_cohort / "genotypes"), "--pheno", str(tmp_path / "a.tsv"), "--covar",
+            str(tiny_sim_cohort / "covariates.tsv"), "--covar-cols", "age,sex", "--maf", "0.05", "--out", str(out)]
+    with monkeypatch.context() as m:
+        _killed_after_first_plot(m, thin.GwasPlotAccumulator, "manhattan")
+        res = CliRunner().invoke(cli, args)
+    assert res.exit_code != 0 and len(list((out / "plots").glob("*.png"))) == 1
+    mine = out / "plots" / "my_notes.txt"
+    mine.write_text("mine")
+    for extra, said in (([], "directory exists and is not empty, with an unfinished"),
+                        (["--force"], "plots/my_notes.txt exists and was not written by an earlier")):
+        res = CliRunner().invoke(cli, args + extra)
+        assert mine.read_text() == "mine"
+        assert res.exit_code == 2 and said in res.output, res.output
+    mine.unlink()
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert (out / "plots" / "x.qq.png").exists()
+
+
+def test_gwas_ridge_loco_killed__rerun_keeps_a_users_file_in_loco(tiny_sim_cohort, tmp_path, monkeypatch):
+    """``gwas --model ridge-loco`` listed ``loco/`` as a whole in its in-progress manifest, like ``plots/`` (review
+    s39): killed once the predictions are written, a user's file put into ``loco/`` was removed by the rerun. It
+    lists the LOCO files by name (formats.loco.loco_files): ``--force`` refuses in one line, the file kept."""
+    import shutil
+
+    import edfgen.commands.gwas as gw
+
+    for ext in ("bed", "fam"):                      # two chromosomes: LOCO leaves one out
+        shutil.copy(tiny_sim_cohort / f"genotypes.{ext}", tmp_path / f"g.{ext}")
+    bim = pd.read_csv(tiny_sim_cohort / "genotypes.bim", sep="\t", header=None)
+    bim.loc[len(bim) // 2:, 0] = 2
+    bim.to_csv(tmp_path / "g.bim", sep="\t", header=False, index=False)
+    iids = pd.read_csv(tiny_sim_cohort / "covariates.tsv", sep="\t", dtype={"IID": str})["IID"]
+    pd.DataFrame({"IID": iids, "x": np.random.default_rng(0).normal(size=len(iids))}).to_csv(
+        tmp_path / "a.tsv", sep="\t", index=False)
+    out = tmp_path / "gwas"
+    args = ["gwas", "--bfile", str(tmp_path / "g"), "--pheno", str(tmp_path / "a.tsv"), "--covar",
+            str(tiny_sim_cohort / "covariates.tsv"), "--covar-cols", "age,sex", "--maf", "0.05", "--no-plots",
+            "--model", "ridge-loco", "--out", str(out)]
+
+    def killed(*a, **kw):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(gw, "write_loco_fingerprint", killed)
+        res = CliRunner().invoke(cli, args)
+    assert res.exit_code != 0 and (out / "loco" / "x.loco.tsv.gz").exists(), res.output
+    mine = out / "loco" / "my_notes.txt"
+    mine.write_text("mine")
+    res = CliRunner().invoke(cli, args + ["--force"])
+    assert mine.read_text() == "mine"
+    assert res.exit_code == 2 and "loco/my_notes.txt exists and was not written by an earlier" in res.output
+    mine.unlink()
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert (out / "loco" / "step1_fingerprint.json").exists()

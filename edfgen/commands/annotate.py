@@ -31,6 +31,7 @@ from edfgen.formats.sumstats import column_test, expand_sumstats, parse_column_o
 from edfgen.formats.tables import atomic_path, claimed_out_file, clean_temp_files, write_table
 from edfgen.kernels.annotate import AnnotateSettings, annotate_loci
 from edfgen.kernels.thresholds import REFERENCE_GENOMES
+from edfgen.plots.regional import regional_plot_names
 
 log = logging.getLogger(__name__)
 
@@ -175,17 +176,17 @@ def _annotate(loci_path, loci: pd.DataFrame, catalog_path, out: Path, *, traits,
     try:
         res = annotate_loci(loci, cat, panel=panel, genes=gtab, settings=settings, same_build=same_build,
                             catalog_positions=lifted)
+        lo = loci.assign(locus=res["locus"], phenotype=loci.get("phenotype", res["phenotypes"])).head(regional_plots)
+        # the plots by name, in the in-progress manifest too: the folder as a whole made the rerun of a killed run
+        # remove a user's file put there (review s39)
+        planned = [f"{plots.name}/{n}" for n in regional_plot_names(lo)] if plots is not None else []
         with recording(out.parent, "edfgen annotate", parameters=params, name=f"{out.name}.manifest.json",
                        inputs=[loci_path, catalog_path, genes, *panel_files, liftover_chain],
-                       planned=[out.name, *([f"{plots.name}/"] if plots else [])]) as m:
+                       planned=[out.name, *planned]) as m:
             write_table(res, out, float_format="%.6g")
-            if plots is not None:
-                lo = loci.assign(locus=res["locus"], phenotype=loci.get("phenotype", res["phenotypes"]))
-                write_regional_plots(lo.head(regional_plots), sumstats, panel, plots, genes=gtab,
-                                     window_kb=settings.window_kb, r2_method=settings.r2_method, columns=columns)
-            # the plots drawn, one by one: the folder as a whole made a rerun remove a user's file put there
-            drawn = sorted(p for p in plots.rglob("*") if p.is_file()) if plots is not None and plots.is_dir() else []
-            m.outputs = [out.name, *(p.relative_to(out.parent).as_posix() for p in drawn)]
+            drawn = write_regional_plots(lo, sumstats, panel, plots, genes=gtab, window_kb=settings.window_kb,
+                                         r2_method=settings.r2_method, columns=columns) if plots is not None else []
+            m.outputs = [out.name, *(Path(p).relative_to(out.parent).as_posix() for p in drawn)]
             m.extra = {"n_loci": int(len(res)), "n_novel": int(res["novel"].sum()),
                        "n_catalog_associations": int(len(cat))}
     finally:

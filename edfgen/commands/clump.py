@@ -27,7 +27,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.base import rsid_column
 from edfgen.formats.genotypes.panel import (GenotypePanel, genotype_label, locate_in_panel, open_panel,
                                             panel_fingerprint)
-from edfgen.formats.manifest import check_upstream, recording
+from edfgen.formats.manifest import check_upstream, plan_outputs, recording
 from edfgen.commands.sumstats_options import check_columns_present, columns_opt, read_phenotype, warn_panel_build
 from edfgen.formats.sumstats import (chrom_key, column_test, declared_build, expand_sumstats, genotype_chromosome_labels,
                                      group_by_phenotype, parse_column_option, reads_sub_folders)
@@ -35,6 +35,7 @@ from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.clump import ClumpKernelResult, ClumpSettings, clump_lockstep, merge_loci, study_wide_threshold
 from edfgen.kernels.ld import WindowLD
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
+from edfgen.plots.regional import regional_plot_names
 from edfgen.progress import progress
 from edfgen.simulate.truth import score_loci, warn_unmatched_traits
 
@@ -505,8 +506,10 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
               # the build the GWAS declared (-meta.yaml): annotate checks the loci against it (read_loci)
               "sumstats_genome_assembly": declared}
     planned = ["clumps.tsv", "loci.tsv", "rejects.tsv"] + (["truth_recovery.tsv"] if truth is not None else [])
-    planned += ["regional/"] if regional_plots else []
-    with recording(out_dir, "edfgen clump", parameters=params, inputs=inputs, planned=planned) as man, \
+    # regional/ checked up front, its plots listed by name once the loci are known (plan_outputs): the folder as a
+    # whole made the rerun of a killed run remove a user's file put there (review s39)
+    with recording(out_dir, "edfgen clump", parameters=params, inputs=inputs, planned=planned,
+                   folders=["regional/"] if regional_plots else []) as man, \
             open_panel(panel_prefix) as panel:
         clumps, loci, rejects = clump_files(sumstats, panel, settings=settings, columns=columns)
         write_table(clumps, out_dir / "clumps.tsv", float_format="%.6g")
@@ -518,6 +521,7 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
             write_table(truth_df, out_dir / "truth_recovery.tsv", float_format="%.6g")
         plots: list[str] = []
         if regional_plots and len(loci):
+            plan_outputs(out_dir, [f"regional/{n}" for n in regional_plot_names(loci.head(regional_plots))])
             plots = write_regional_plots(loci.head(regional_plots), sumstats, panel, out_dir / "regional",
                                          genes=genes, window_kb=min(settings.kb, 500), r2_method=settings.r2_method,
                                          columns=columns)

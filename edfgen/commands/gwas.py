@@ -68,7 +68,8 @@ from edfgen.commands import gwas_design
 from edfgen.commands.gwas_design import (analysed_inputs, binary_phenotypes, check_covariate_design, id_examples,
                                          read_gwas_tables, step1_fingerprint, warn_sex_chromosomes,
                                          warn_sex_disagreement)
-from edfgen.commands.gwas_output import GwasOutputs, SampleCounts, case_counts, output_order, write_multivariate
+from edfgen.commands.gwas_output import (GwasOutputs, SampleCounts, case_counts, output_order, plot_files,
+                                         write_multivariate)
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
 from edfgen.engines import gwas_stream
@@ -80,7 +81,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.atomic import temp_dir
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
 from edfgen.formats.genotypes.sex import sample_sex, sex_file, sex_or_covariate, source_sex
-from edfgen.formats.loco import open_loco_predictions, write_loco_predictions
+from edfgen.formats.loco import loco_files, open_loco_predictions, write_loco_predictions
 from edfgen.formats.loco_check import check_loco_predictions, write_loco_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats.write import warn_non_ssf_variant_ids
@@ -368,8 +369,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                   qc=qc.__dict__, effect_allele="PLINK A1 / PLINK 2, VCF and BGEN second (alt) allele (counted allele)")
     planned = [f"{f}.tsv.gz{x}" for f in files for x in ("", ".tbi", "-meta.yaml")]
     planned += ["gwas_summary.tsv", "qc_report.tsv", "samples.tsv"]
-    planned += ["plots/"] if settings.plots else []
-    planned += ["loco/"] if settings.model == "ridge-loco" and not settings.loco_predictions else []
+    planned += plot_files(list(files), settings.plots_max, multivariate=settings.multivariate) if settings.plots else []
+    planned += [f"loco/{f}" for f in loco_files(names)] if settings.model == "ridge-loco" and not settings.loco_predictions else []
     planned += ["multivariate.tsv.gz"] if settings.multivariate else []
     model_label = "logistic regression" if settings.binary else "linear regression"
 

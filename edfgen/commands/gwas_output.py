@@ -114,6 +114,32 @@ def _raise_open_file_limit(needed: int, n_phenotypes: int) -> None:
                          "run the phenotypes in several gwas calls)")
 
 
+def plot_files(files: Sequence[str], plots_max: int | None, *, multivariate: bool = False) -> list[str]:
+    """The plots ``gwas`` draws (relative to ``--out``), known before the work: :meth:`GwasOutputs.close`'s
+    Manhattan and QQ plot of the first ``plots_max`` phenotypes (file stems ``files``; all when ``None``) and the
+    combined minimum-p Manhattan plot, and :func:`write_multivariate`'s with ``multivariate``. The in-progress
+    manifest lists them by name: ``plots/`` as a whole made the rerun of a killed run remove a user's file put
+    there (review s39).
+
+    Parameters
+    ----------
+    files : sequence of str
+        The phenotypes' file stems, in order.
+    plots_max : int, optional
+        ``--max-plots``.
+    multivariate : bool
+        ``--multivariate``.
+
+    Returns
+    -------
+    list of str
+        ``plots/<name>.png`` names.
+    """
+    n = len(files) if plots_max is None else min(plots_max, len(files))
+    return ([f"plots/{f}.{kind}.png" for f in files[:n] for kind in ("manhattan", "qq")]
+            + ["plots/combined_min_p.manhattan.png"] + (["plots/multivariate.manhattan.png"] if multivariate else []))
+
+
 class GwasOutputs:
     """Streaming writer of one GWAS's per-phenotype outputs (module docstring).
 
@@ -354,7 +380,7 @@ class GwasOutputs:
             self._draw()
         return summary
 
-    def _draw(self) -> None:
+    def _draw(self) -> None:   # the files plot_files names
         n_plot = len(self.names) if self.plots_max is None else self.plots_max
         plots = self.out_dir / "plots"
         acc = self.plot_data

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -189,6 +190,24 @@ def _loco_text(ids, genome: np.ndarray, loco: np.ndarray, header: list[str] | No
         yield "\n".join(body) + "\n"
 
 
+def loco_files(phenotypes: Sequence[str]) -> list[str]:
+    """The files :func:`write_loco_predictions` and the step-1 fingerprint make in a LOCO folder, known before
+    step 1 runs (``gwas`` lists them by name in its in-progress manifest, not ``loco/`` as a whole: a rerun after
+    a kill removed a user's file put there, review s39).
+
+    Parameters
+    ----------
+    phenotypes : sequence of str
+        The phenotype names, in order.
+
+    Returns
+    -------
+    list of str
+        ``<phenotype>.loco.tsv.gz`` of each, ``loco_summary.tsv`` and :data:`FINGERPRINT_FILE`.
+    """
+    return [f"{safe_filename(n)}.loco.tsv.gz" for n in phenotypes] + ["loco_summary.tsv", FINGERPRINT_FILE]
+
+
 def write_loco_predictions(preds: LocoPredictions | LocoStore, out_dir: str | os.PathLike) -> Path:
     """Write ``<out_dir>/<phenotype>.loco.tsv.gz`` (``IID``, ``genome``, one column per chromosome; values in
     the shortest text that reads back as the same double, gzip level :data:`LOCO_GZIP_LEVEL`) and
@@ -201,7 +220,7 @@ def write_loco_predictions(preds: LocoPredictions | LocoStore, out_dir: str | os
     header = ["IID", "genome", *(f"chr{c}" for c in preds.chromosomes)]
     for p, name in enumerate(preds.phenotypes):
         genome, loco = preds.phenotype_values(p)            # one phenotype in memory at a time
-        fname = f"{safe_filename(name)}.loco.tsv.gz"
+        fname = loco_files([name])[0]
         with atomic_path(out / fname) as tmp, gzip_text(tmp, level=LOCO_GZIP_LEVEL) as fh:
             fh.writelines(_loco_text(ids, genome, loco, header))
         rows.append({"phenotype": name, "file": fname,

@@ -57,9 +57,10 @@ from edfgen.exceptions import ENVIRONMENT_ERRNOS, InputError, OutputError, envir
 from edfgen.formats.atomic import atomic_write, clean_temp_files, is_temp_name
 from edfgen.formats.jsonsafe import finite_json   # re-exported: callers import it from here
 from edfgen.formats.lock import LOCK_NAME, folder_lock
+from edfgen.formats.owned import MANIFEST, listed_outputs, unlisted_file  # noqa: F401 (re-exported: callers import them here)
+from edfgen.formats.owned import not_listed as _not_listed, read_json as _read_json, subfolders as _subfolders
 from edfgen.formats.removable import first_unremovable, unremovable_reason, warn_protected
 
-MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
 
 
@@ -311,41 +312,6 @@ def _files_written(out_dir: Path, before: dict[str, tuple[int, int]]) -> list[st
                   and Path(k).name != MANIFEST and before.get(k) != v)
 
 
-def listed_outputs(manifest: dict[str, Any] | None, base: str | os.PathLike) -> list[Path]:
-    """The paths (under ``base``) that a manifest, complete or in progress, lists as its outputs.
-
-    Entries that would leave ``base`` (absolute, ``..``) are ignored: a manifest never makes
-    edfgen touch a file outside the folder it describes."""
-    base = Path(base).resolve()
-    out = []
-    for o in (manifest or {}).get("outputs", []) or []:
-        if not isinstance(o, str) or not o.strip("/"):
-            continue
-        p = (base / o.rstrip("/")).resolve()
-        if p != base and base in p.parents:
-            out.append(p)
-    return out
-
-
-def unlisted_file(base: str | os.PathLike, *, name: str = MANIFEST) -> Path | None:
-    """The first file under the folder ``base`` (in sorted order) that its manifest ``name``, complete or in
-    progress, does not list as an output: a file edfgen did not write there. The manifest itself, the folder
-    lock and edfgen temporary files (and what their folders hold) are not counted. ``None`` when every file
-    is edfgen's, or ``base`` is no folder."""
-    base = Path(base)
-    if not base.is_dir():
-        return None
-    covered = set(listed_outputs(_read_json(base / name), base))
-    for f in sorted(base.rglob("*")):
-        rel = f.relative_to(base)
-        if (not f.is_file() or rel.as_posix() in (name, LOCK_NAME) or any(is_temp_name(p) for p in rel.parts)):
-            continue
-        r = f.resolve()
-        if r not in covered and not any(c in r.parents for c in covered):
-            return f
-    return None
-
-
 def mark_in_progress(path: str | os.PathLike, manifest: dict[str, Any] | None = None, **extra: Any) -> None:
     """Rewrite the finished manifest at ``path`` (atomically) as in progress, with ``extra`` noted: what it lists is
     about to change (outputs removed, a run rerunning its stages), so readers see it as incomplete
@@ -425,7 +391,7 @@ def check_not_inputs(outputs: Iterable[str | os.PathLike], inputs: Iterable[str 
 def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str, Any] | None = None,
               inputs: Iterable[str | os.PathLike | None] = (), seed: int | None = None,
               planned: Iterable[str] = (), name: str = MANIFEST, option: str = "--out",
-              replace: bool = True) -> Iterator[Manifest]:
+              replace: bool = True, folders: Iterable[str] = ()) -> Iterator[Manifest]:
     """Context manager around the writing of a command's outputs into ``out_dir`` (module docstring).
 
     On entry: create ``out_dir``, take its write lock (:func:`edfgen.formats.lock.folder_lock`, held
@@ -433,7 +399,11 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
     stale temporary files, remove the outputs listed by the
     earlier manifest ``name`` of the same ``command`` (others are kept), refuse a ``planned`` output
     name (relative; ``"plots/"`` for a folder) that is taken by a file edfgen did not write or that
-    is an input, and write an in-progress manifest listing ``planned``. Yields a :class:`Manifest`,
+    is an input, refuse a sub-folder of a planned output (``"plots/x.png"``: ``plots/``) or of ``folders`` that holds
+    such a file, and write an in-progress manifest listing ``planned``. A folder whose files are known only
+    later (``folders``: clump's ``regional/``) is not listed as a whole: the command names each file with
+    :func:`plan_outputs` before writing it, so that a rerun after a kill removes those and never a user's file
+    put there meanwhile. Yields a :class:`Manifest`,
     written complete only if the block succeeds. On failure the in-progress manifest stays only
     while a planned output exists (so ``--force`` can remove it later), and a folder this call
     created is removed when left empty. A failure of the environment (disk full, read-only, permission:
@@ -457,7 +427,9 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
             raise InputError(f"{option} {out_dir}: {name} belongs to '{previous.get('command')}', not '{command}'; "
                              f"give this command a place of its own")
         listed = listed_outputs(previous, out_dir)   # edfgen's own files (kept with replace=False, yet its own)
-        for x in planned:                        # checked before anything is removed
+        # checked before anything is removed: each planned output, and the sub-folders it writes into (listed by
+        # file, not as a whole: review s39, a rerun removed a user's file put into a killed run's plots folder)
+        for x in dict.fromkeys([*planned, *_subfolders([*planned, *folders])]):
             foreign = _not_listed(out_dir / x.rstrip("/"), listed)
             if foreign:
                 raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} exists and was not written by an "
@@ -495,30 +467,35 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         m.write(out_dir, name=name, exclude=before)
 
 
-def _not_listed(path: Path, listed: list[Path]) -> Path | None:
-    """The first file at or under ``path`` that no entry of ``listed`` (files, or folders) covers."""
-    if not path.exists():
-        return None
-    covered = set(listed)
-    files = [q for q in path.rglob("*") if q.is_file()] if path.is_dir() else [path]
-    for f in files:
-        r = f.resolve()
-        if r not in covered and not any(c in r.parents for c in covered):
-            return f
-    return None
+def plan_outputs(out_dir: str | os.PathLike, outputs: Iterable[str], *, name: str = MANIFEST) -> None:
+    """Add ``outputs`` (relative names) to the in-progress manifest ``out_dir/name`` that
+    :func:`recording` wrote, atomically, before the command writes them: files named only once the work
+    has begun (clump's regional plots, once its loci are known). A manifest that is absent or finished is
+    left as it is.
+
+    Parameters
+    ----------
+    out_dir : str or PathLike
+        The folder :func:`recording` writes.
+    outputs : iterable of str
+        The files about to be written, relative to ``out_dir``.
+    name : str
+        The manifest's file name.
+
+    Returns
+    -------
+    None
+    """
+    path = Path(out_dir) / name
+    m = _read_json(path)
+    if m is None or m.get("finished"):
+        return
+    _write_json(path, {**m, "outputs": list(dict.fromkeys([*(m.get("outputs") or []), *map(str, outputs)]))})
 
 
 def _remove_if_empty(d: Path) -> None:
     with contextlib.suppress(OSError):
         d.rmdir()
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

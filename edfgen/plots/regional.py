@@ -104,6 +104,28 @@ def regional_plot(sumstats: pd.DataFrame, lead: str, path: str | os.PathLike, *,
     return save_png(fig, path, dpi=110)
 
 
+def regional_plot_names(loci: pd.DataFrame) -> list[str]:
+    """The file name :func:`plot_loci` gives the plot of each row of ``loci`` (``locus``, ``phenotype``,
+    ``variant_id``): ``<locus>_<phenotype>_<variant>.png``, known before any is drawn (a command lists them in
+    its in-progress manifest, :func:`edfgen.formats.manifest.recording`).
+
+    Parameters
+    ----------
+    loci : DataFrame
+        The loci to draw, one row each.
+
+    Returns
+    -------
+    list of str
+        One name per row, in order.
+    """
+    return [_plot_name(*row) for row in zip(loci["locus"], loci["phenotype"], loci["variant_id"])]
+
+
+def _plot_name(locus, phenotype, variant_id) -> str:
+    return f"{locus}_{safe_filename(str(phenotype))}_{safe_filename(str(variant_id))}.png"
+
+
 def plot_loci(frames: Iterable[tuple], out_dir: str | Path, *, genes: pd.DataFrame | None = None,
               window_kb: float = 500.0) -> list[str]:
     """Regional plot of each locus it is handed.
@@ -119,7 +141,7 @@ def plot_loci(frames: Iterable[tuple], out_dir: str | Path, *, genes: pd.DataFra
     written = []
     for row, reg, r2 in frames:
         ph = str(row.phenotype)
-        path = out_dir / f"{row.locus}_{safe_filename(ph)}_{safe_filename(str(row.variant_id))}.png"
+        path = out_dir / _plot_name(row.locus, ph, row.variant_id)
         regional_plot(reg, str(row.variant_id), path, r2=r2, genes=genes, window_kb=window_kb,
                       title=f"locus {row.locus}: {row.variant_id} ({ph}, p={row.p_value:.2g})")
         written.append(str(path))
