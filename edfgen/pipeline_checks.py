@@ -31,7 +31,7 @@ import edfgen
 from edfgen.commands.options import CommandOptions, cli_spellings
 from edfgen.exceptions import EdfgenError, InputError
 from edfgen.formats.atomic import is_temp_name
-from edfgen.formats.lock import LOCK_NAME
+from edfgen.formats.lock import HIDDEN_NAMES
 from edfgen.formats.manifest import MANIFEST, STREAM, fingerprint, input_digest, listed_outputs, read_manifest
 
 log = logging.getLogger(__name__)
@@ -418,7 +418,7 @@ def left_in(out_dir: Path) -> str:
         The stage's folder, once the earlier run's outputs were removed (what is left is not edfgen's).
     """
     try:
-        entries = sorted(p for p in Path(out_dir).iterdir() if p.name not in (MANIFEST, LOCK_NAME)
+        entries = sorted(p for p in Path(out_dir).iterdir() if p.name not in (MANIFEST, *HIDDEN_NAMES)
                          and not is_temp_name(p.name))
     except OSError:
         return ""

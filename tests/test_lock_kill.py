@@ -40,12 +40,15 @@ def test_folder_lock__a_kill_while_taking_the_lock_leaves_no_lock_to_block_the_r
 def test_folder_lock__an_empty_lock_is_named_as_such_and_taken_over_once_old(tmp_path, monkeypatch, caplog):
     """An empty lock (an older edfgen, or a file system without hard links, killed while taking it): the message
     said "pid None on None"; it now says the lock is empty or unreadable and what happens next, and folder_lock
-    waits for it to be stale instead of refusing."""
+    waits for it to be stale instead of refusing (check_unlocked too, since review s39: the refusal is for a lock that
+    stays empty and fresh while it waits, here one whose wait is cut short)."""
     lock = tmp_path / lk.LOCK_NAME
     lock.write_text("")
+    monkeypatch.setattr(lk, "_wait_unreadable", lambda other, path: None)
     with pytest.raises(InputError, match=r"empty or unreadable.*taken over once 5 s old; rerun in a few seconds") as e:
         lk.check_unlocked(tmp_path)
     assert "None" not in str(e.value)
+    monkeypatch.undo()
     os.utime(lock, (time.time() - 4.8, time.time() - 4.8))   # a moment before it is stale
     t0 = time.monotonic()
     with lk.folder_lock(tmp_path, "edfgen gwas") as held:
@@ -311,3 +314,59 @@ def test_folder_lock__a_takeover_stuck_in_another_process_is_refused_in_one_line
     with lk.folder_lock(tmp_path, "edfgen gwas"):          # the stuck taker gone: taken over
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(lk.fcntl is None or not hasattr(os, "fork"), reason="fcntl locks, fork start method")
+def test_folder_lock__without_posix_locks_the_takeover_helper_is_not_left_behind(tmp_path, monkeypatch):
+    """Review s39: where lockf fails with another error than EACCES/EAGAIN (NFS without lockd: ENOLCK; Lustre without
+    flock) the takeover ran unguarded and left .edfgen.lock.takeover behind, which every later command took for a
+    user's file ("directory exists and is not empty"). The helper is now removed, and a leftover one is hidden."""
+    import errno
+
+    from edfgen.formats.manifest import _input_files
+    from edfgen.formats.owned import unlisted_file
+    from edfgen.formats.tables import prepare_out_dir
+    from edfgen.pipeline_checks import left_in
+
+    def no_lockd(fd, how):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(lk.fcntl, "lockf", no_lockd)
+    _plant_stale(tmp_path, "dead pid")
+    with lk.folder_lock(tmp_path, "edfgen gwas") as lock:
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+        assert [p.name for p in tmp_path.iterdir()] == [lk.LOCK_NAME]
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    (tmp_path / lk.TAKEOVER_NAME).write_text("")           # left by an older edfgen
+    assert unlisted_file(tmp_path) is None and left_in(tmp_path) == "" and _input_files(tmp_path) == []
+    assert prepare_out_dir(tmp_path, option="--out") == tmp_path
+
+
+def test_create__a_link_made_though_link_said_eexist_is_the_lock(tmp_path, monkeypatch):
+    """Review s39: on NFSv3 a retransmitted link() can answer EEXIST although the first one made the link; the lock
+    was then ours but the taker took it for another's and refused itself ("in use by" its own pid). Now a link count
+    of 2 on the temporary file means the link was made (the open(2) man page's recipe)."""
+    real_link = os.link
+
+    def retransmitted(src, dst):
+        real_link(src, dst)
+        raise FileExistsError(17, "File exists")
+
+    monkeypatch.setattr(lk.os, "link", retransmitted)
+    with lk.folder_lock(tmp_path, "edfgen gwas") as lock:
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+        assert [p.name for p in tmp_path.iterdir()] == [lk.LOCK_NAME]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_unlocked__an_empty_lock_is_waited_for_not_refused(tmp_path, caplog):
+    """Review s39: an empty lock a moment old (a writer killed while taking it, on a file system without hard links)
+    was refused by check_unlocked, which commands call before folder_lock, though folder_lock waits for it to be
+    stale and takes it over. check_unlocked now waits for it too."""
+    lock = tmp_path / lk.LOCK_NAME
+    lock.write_text("")
+    os.utime(lock, (time.time() - 4.5, time.time() - 4.5))
+    t0 = time.monotonic()
+    lk.check_unlocked(tmp_path)
+    assert time.monotonic() - t0 < 2.0 and "empty or unreadable" in caplog.text

@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 LOCK_NAME = ".edfgen.lock"
 #: the file whose ``fcntl`` lock serializes the takeovers of a stale lock (hidden; removed by its holder)
 TAKEOVER_NAME = ".edfgen.lock.takeover"
+#: the lock's hidden files: never an output, an input, or a user's file in a folder (one left behind by an older
+#: edfgen, or by a taker killed while taking over, does not make a folder "not empty")
+HIDDEN_NAMES = (LOCK_NAME, TAKEOVER_NAME)
 
 _HELD: dict[str, int] = {}  # resolved folder -> nesting depth, in this process
 
@@ -221,6 +224,9 @@ def _create(path: Path, info: dict, folder: Path, option: str) -> None:
             os.link(tmp, path)
             return
         except FileExistsError:
+            with contextlib.suppress(OSError):   # NFSv3: a retransmitted link() answers EEXIST though the first
+                if os.stat(tmp).st_nlink == 2:    # one made it (open(2)'s recipe: 2 links, the lock is ours)
+                    return
             raise
         except OSError:               # no hard links here (FAT, some FUSE/SMB mounts): O_EXCL on the name
             pass
@@ -278,7 +284,10 @@ def _takeover_guard(folder: Path) -> Iterator[None]:
                 continue
             if isinstance(exc, FileNotFoundError):             # removed by its holder meanwhile
                 continue
-            break                     # no POSIX locks on this file system (some FUSE/SMB mounts)
+            with contextlib.suppress(OSError):
+                guard.unlink()        # never left behind: it would be taken for a user's file
+            break                     # no POSIX locks on this file system (NFS without lockd: ENOLCK; Lustre
+            #                           without flock; some FUSE/SMB mounts): the takeover runs unguarded
         if (mine.st_ino, mine.st_dev) != (now.st_ino, now.st_dev):
             os.close(fd)              # its holder removed it after we opened it, and another took a new one
             continue
@@ -306,7 +315,7 @@ def _take_over(path: Path, other: dict) -> None:
 def _wait_unreadable(other: dict, path: Path) -> None:
     """Wait (at most :data:`UNREADABLE_S` seconds) until the empty or unreadable lock ``path`` is old enough to be
     stale, or is written: a writer killed while taking it on a file system without hard links, or by an older
-    edfgen, never blocks a rerun with a refusal."""
+    edfgen, never blocks a rerun with a refusal (:func:`check_unlocked` and :func:`folder_lock` both wait)."""
     left = UNREADABLE_S - (time.time() - other.get("_mtime", 0.0))
     log.warning("%s: its lock file is empty or unreadable (a command taking it right now, or one killed while "
                 "taking it): waiting %.0f s, then taking it over", path.parent, max(left, 0.0))
@@ -317,11 +326,19 @@ def _wait_unreadable(other: dict, path: Path) -> None:
 def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out") -> Iterator[Path]:
     """Hold the write lock of ``folder`` (created if missing) for the block.
 
+    A stale lock (a dead process on this host; another host's whose heartbeat stopped more than
+    :func:`stale_after` ago; an empty or unreadable one :data:`UNREADABLE_S` seconds old) is taken over with a log
+    line; a fresh empty or unreadable one is waited for.
+
     Raises
     ------
     InputError
-        Another live process holds it (one line naming it), or the lock of a process on another
-        host is there.
+        Another live process holds it (one line naming it; another host's lock: when it is taken over
+        automatically, or, without a heartbeat, to remove it by hand); ``folder`` cannot be written in; another
+        command's takeover of its stale lock is stuck (:data:`TAKEOVER_WAIT_S`); or another command keeps creating
+        the lock.
+    OutputError
+        The lock file cannot be written: the disk is full, the quota spent, or the file system read-only.
     """
     folder = Path(folder)
     key = str(folder.resolve())
@@ -398,7 +415,25 @@ def _heartbeat(path: Path, stop: threading.Event, every: float, info: dict | Non
 
 
 def check_unlocked(folder: str | os.PathLike, *, option: str = "--out") -> None:
-    """Refuse (one line) a folder another live process is writing, before a command starts its work."""
+    """Refuse (one line) a folder another live process is writing, before a command starts its work; an empty or
+    unreadable lock (a command taking it right now, or one killed while taking it) is waited for, as
+    :func:`folder_lock` does, until it is written or stale.
+
+    Parameters
+    ----------
+    folder
+        The folder.
+    option
+        The option that names it, for the message.
+
+    Raises
+    ------
+    InputError
+        Another live process holds its lock.
+    """
     other = lock_owner(folder)
+    if other is not None and "pid" not in other:
+        _wait_unreadable(other, Path(folder) / LOCK_NAME)
+        other = lock_owner(folder)
     if other is not None:
         raise InputError(_refusal(other, Path(folder) / LOCK_NAME, Path(folder), option))

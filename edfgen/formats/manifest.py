@@ -56,7 +56,7 @@ from edfgen import __version__
 from edfgen.exceptions import ENVIRONMENT_ERRNOS, InputError, OutputError, environment_error
 from edfgen.formats.atomic import atomic_write, clean_temp_files, is_temp_name
 from edfgen.formats.jsonsafe import finite_json   # re-exported: callers import it from here
-from edfgen.formats.lock import LOCK_NAME, folder_lock
+from edfgen.formats.lock import HIDDEN_NAMES, folder_lock
 from edfgen.formats.owned import MANIFEST, listed_outputs, unlisted_file  # noqa: F401 (re-exported: callers import them here)
 from edfgen.formats.owned import not_listed as _not_listed, read_json as _read_json, subfolders as _subfolders
 from edfgen.formats.removable import first_unremovable, unremovable_reason, warn_protected
@@ -106,7 +106,7 @@ def _input_files(p: Path) -> list[Path]:
     """The files of an input: itself, or every file under a directory but manifests, lock and temporary files."""
     if not p.is_dir():
         return [p]
-    return sorted(q for q in p.rglob("*") if q.is_file() and q.name not in (MANIFEST, LOCK_NAME)
+    return sorted(q for q in p.rglob("*") if q.is_file() and q.name not in (MANIFEST, *HIDDEN_NAMES)
                   and not q.name.endswith(f".{MANIFEST}") and not is_temp_name(q.name))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from edfgen.formats.atomic import is_temp_name
-from edfgen.formats.lock import LOCK_NAME
+from edfgen.formats.lock import HIDDEN_NAMES
 
 MANIFEST = "manifest.json"
 
@@ -43,7 +43,7 @@ def unlisted_file(base: str | os.PathLike, *, name: str = MANIFEST) -> Path | No
     covered = set(listed_outputs(read_json(base / name), base))
     for f in sorted(base.rglob("*")):
         rel = f.relative_to(base)
-        if (not f.is_file() or rel.as_posix() in (name, LOCK_NAME) or any(is_temp_name(p) for p in rel.parts)):
+        if (not f.is_file() or rel.as_posix() in (name, *HIDDEN_NAMES) or any(is_temp_name(p) for p in rel.parts)):
             continue
         r = f.resolve()
         if r not in covered and not any(c in r.parents for c in covered):

@@ -27,7 +27,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.atomic import (  # noqa: F401  (re-exported: the table writers' temporary-file rule)
     TEMP_MARK, PathLike, atomic_path, atomic_write, clean_temp_files, is_temp_name, temp_name)
-from edfgen.formats.lock import LOCK_NAME, check_unlocked, folder_lock
+from edfgen.formats.lock import HIDDEN_NAMES, check_unlocked, folder_lock
 from edfgen.formats.manifest import MANIFEST, read_manifest
 from edfgen.formats.textio import (WINDOWS_BYTES, _stream_key, blank_text, check_fields, check_unique_columns,
                                    comma_separated, first_invalid_utf8, read_text_bytes, separator_hint)
@@ -465,7 +465,7 @@ def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
             raise InputError(f"{option} {path}: exists and is not a directory")
         check_unlocked(path, option=option)
         clean_temp_files(path)
-        if any(p.name != LOCK_NAME for p in path.iterdir()):
+        if any(p.name not in HIDDEN_NAMES for p in path.iterdir()):
             previous = read_manifest(path)
             if command and previous is not None and previous.get("command") != command:
                 raise InputError(f"{option} {path}: holds the output of '{previous.get('command')}' "
