@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from edfgen.exceptions import InputError
 from edfgen.formats.atomic import chmod_as_created
 from edfgen.formats.tables import atomic_path
 from edfgen.model.checkpoint import load_checkpoint
+
+log = logging.getLogger(__name__)
 
 #: key of the training-state document inside ``train_state.safetensors``' metadata
 STATE_KEY = "edfgen_train_state"
@@ -154,7 +157,8 @@ def run_data(ecg, simulated: int, sim_seed: int, *, files: bool = True, out_dir=
     ``--ecg`` path of the files its records are read from (:func:`ecg_record_files`: names, sizes and modification
     times), so that records replaced under the same paths are other data, and ``ecg_records_ctime``, the same with
     their change times (extract's key, :func:`~edfgen.formats.manifest.stat_key`: a replacement that kept the
-    modification time, ``cp -p`` or ``rsync -t``, is other data too; the two keys tell the user which changed).
+    modification time, ``cp -p`` or ``rsync -t``, cannot be told from a ``chmod`` by it: :func:`read_resumable`
+    resumes then, with a warning; the two keys tell the user which changed).
 
     Parameters
     ----------
@@ -281,7 +285,9 @@ def read_resumable(out_dir: Path, *, config, data: dict) -> dict:
     ------
     InputError
         Nothing to resume, or other data than the run was trained on (its checkpoint and manifest would name only
-        the last call's data).
+        the last call's data): other ``--ecg`` paths or simulation, or records added, removed or changed in name,
+        size or modification time. Records whose change times alone moved (a ``chmod``, an ACL, a hard link) are
+        resumed with a warning: a same-size copy that kept its times cannot be told from them.
     ConfigError
         Another architecture.
     """
@@ -317,12 +323,14 @@ def read_resumable(out_dir: Path, *, config, data: dict) -> dict:
                              f"--out with --init {out_dir}/checkpoint")
         changed = [p for p, a, b in zip(data["ecg"], saved_data["ecg_records_ctime"], data["ecg_records_ctime"])
                    if a != b]
-        raise InputError(f"--resume: the ECG records' files under --ecg {' '.join(changed)} have the same names, sizes "
-                         f"and modification times but new change times (ctime) since {out_dir} was trained on them: "
-                         f"they were replaced by copies that kept their times (cp -p, rsync -t, a restore), copied "
-                         f"back, or chmod'ed, and edfgen cannot tell a copy of the same data from other data with "
-                         f"the same times (extract recomputes such records); start over with --force, or continue "
-                         f"in a new --out with --init {out_dir}/checkpoint")
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        log.warning("--resume: the ECG records' files under %d --ecg path(s) (%s%s) have the same names, sizes and "
+                    "modification times but new change times (ctime) since %s was trained on them (a chmod, an ACL, "
+                    "a hard link, a backup tool): resuming. A same-size copy that kept its times (cp -p, rsync -t, "
+                    "a restore) cannot be told from a chmod: if the data changed, rerun with --force (or continue "
+                    "in a new --out with --init %s/checkpoint)", len(changed), ", ".join(changed[:3]), more,
+                    out_dir, out_dir)
+        return doc
     if saved_data is not None and saved_data != data:
         raise InputError(f"--resume: {out_dir} was trained on {_describe(saved_data)}, not {_describe(data)}: resume "
                          f"with the same --ecg/--simulated/--sim-seed, or continue on other data in a new --out "
