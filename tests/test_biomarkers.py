@@ -229,7 +229,6 @@ def test_measure_biomarkers__same_intervals_when_real_records_are_decimated(shar
     assert (med[cols[:3]] <= 3.0).all() and med["heart_rate_bpm"] < 0.5, med
 
 
-
 def test_measure_biomarkers__same_intervals_when_real_records_are_upsampled(shared_data):
     """Review s39real: the same LUDB records upsampled to 1000 Hz measured up to 15 ms apart from their 500 Hz
     originals (LUDB 59: PR -17, QRS +15, QT +14 ms; 17 and 80: QRS +12 ms), the 500 Hz-tuned settings meeting

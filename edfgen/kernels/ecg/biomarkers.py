@@ -42,8 +42,10 @@ Method
    the peak magnitudes of the vectorcardiogram reconstructed with the inverse Dower matrix;
    ST deviation is the VCG at J + 60 ms projected on the T-peak direction.
 
-Records where fewer than two R peaks (or no complete beat) are found give ``NaN`` measurements
-and ``n_beats`` = the number of peaks found.
+A record at another rate is measured on a copy resampled to :data:`MEASURE_FS` (500 Hz, the settings' rate; pacing is
+first sought at its own rate: :func:`delineate`); one below 50 Hz (extract's floor) is refused. Records where fewer than
+two R peaks (or no complete beat) are found, or sampled below :data:`MIN_INTERVAL_FS` (90 Hz), give ``NaN``
+measurements (but the heart rate from 2 peaks, RR SD from 3) and ``n_beats`` = the number of peaks found.
 
 References
 ----------
@@ -143,8 +145,8 @@ class Delineation(MedianBeat):
     rr_s
         Median RR interval (s).
     beats
-        ``float32 [8, len(beats_used), W]``: the beats of leads I, II, V1-V6 whose median is :attr:`beat`
-        (for the P-wave consistency gate, :mod:`edfgen.kernels.ecg.p_wave`).
+        ``float32 [8, len(beats_used), W]``, on a :class:`MedianBeat` (``None`` on a :class:`Delineation`): the beats
+        of I, II, V1-V6 whose median is :attr:`beat`, for the P-wave gate (:mod:`edfgen.kernels.ecg.p_wave`).
     stimulus_index
         Index in :attr:`beat` of the ventricular pacing stimulus (NaN when the record is not paced,
         :func:`edfgen.kernels.ecg.pacing.detect_pacing`); a QRS onset found before it or within 40 ms after it
@@ -445,10 +447,11 @@ def _record_pass(ecg: np.ndarray, fs: float, settings: DelineationSettings,
     """The one pass of :func:`delineate` and :func:`measure_record`: (delineation on a copy resampled to
     :data:`MEASURE_FS`, the rate its settings were tuned at, or ``None``; the copy's rate; the record's R peaks).
 
-    Below :data:`MEASURE_FS` pacing is found, and its spikes removed, at the record's own rate (a stimulus spans 1-2
-    samples; the copy blurs it below the spike tests: LUDB 34, 72, 74, 95 at 250 Hz), then on the copy if not
-    (LUDB 74 at 360 Hz); above it, on the copy (LUDB 95 upsampled to 1 kHz: removed at 1 kHz, its residue was
-    timed as a P wave, PR 48 ms, QRS 68 ms where the cardiologists mark 91 and no P; on the copy, QRS 88)."""
+    From ``pacing.MIN_FS`` (250 Hz; never paced below it) up to :data:`MEASURE_FS`, pacing is found, and its spikes
+    removed, at the record's own rate (a stimulus spans 1-2 samples; the copy blurs it below the spike tests: LUDB 34,
+    72, 74, 95 at 250 Hz), then on the copy if not (LUDB 74 at 360 Hz); above :data:`MEASURE_FS`, on the copy (LUDB 95
+    upsampled to 1 kHz: removed at 1 kHz, its residue was timed as a P wave, PR 48 ms, QRS 68 ms where the
+    cardiologists mark 91 and no P; on the copy, QRS 88)."""
     ecg = np.asarray(ecg, dtype=float)
     if ecg.ndim != 2 or ecg.shape[0] != 12:
         raise InputError(f"{who}: ecg must be [12, T] in {','.join(LEADS)} order, got shape {ecg.shape}")
@@ -478,7 +481,7 @@ def _record_pass(ecg: np.ndarray, fs: float, settings: DelineationSettings,
 
 
 def _at_rate(d: Delineation, fs: float, n: int) -> Delineation:
-    """``d`` (of a copy at ``d.fs``) with its indices (clipped to the record's ``n`` samples), beats at rate ``fs``."""
+    """``d`` (of a copy at ``d.fs``) with its indices (clipped to the record's ``n`` samples), beat at rate ``fs``."""
     ratio = Fraction(d.fs / fs).limit_denominator(1000)        # copy samples per record sample
     k = fs / d.fs
 
@@ -488,14 +491,11 @@ def _at_rate(d: Delineation, fs: float, n: int) -> Delineation:
     def win(w: tuple[int, int] | None) -> tuple[int, int] | None:
         return None if w is None else (int(round(w[0] * k)), int(round(w[1] * k)))
 
-    def back(a: np.ndarray) -> np.ndarray:
-        return sps.resample_poly(a, ratio.denominator, ratio.numerator, axis=-1)
-
-    return Delineation(fs, idx(d.r_peaks), idx(d.beats_used), back(d.beat), int(round(d.r_index * k)), d.rr_s,
+    beat = sps.resample_poly(d.beat, ratio.denominator, ratio.numerator, axis=-1)   # the median beat at rate fs
+    return Delineation(fs, idx(d.r_peaks), idx(d.beats_used), beat, int(round(d.r_index * k)), d.rr_s,
                        d.p_onset * k, d.qrs_onset * k, d.qrs_offset * k, d.t_end * k, d.p_onset_leads * k,
                        d.t_end_leads * k, win(d.t_window), win(d.p_window), d.p_offset * k,
-                       stimulus_index=d.stimulus_index * k,
-                       beats=None if d.beats is None else back(d.beats).astype(np.float32))
+                       stimulus_index=d.stimulus_index * k)
 
 
 def delineate(ecg: np.ndarray, fs: float = SAMPLING_RATE,
