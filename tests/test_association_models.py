@@ -680,42 +680,78 @@ def test_ridge_loco__calibrated_on_a_null_chromosome_with_siblings_where_linear_
     assert chi_ridge > 1.02 * chi_lin / lam_lin
 
 
-@pytest.mark.skipif(__import__("shutil").which("plink2") is None, reason="plink2 not installed")
-def test_linear_association__a_genotype_collinear_with_the_covariates_is_na_as_plink2(tmp_path):
+def _collinear_cohort(tmp_path=None):
+    """Genotypes, phenotype and covariates [1, a, b, c, d, z] for the VIF rule: v0 99.98% correlated with covariate
+    ``a`` (plink2 CORR_TOO_HIGH), v1 99.6% with ``c`` (VIF 140: VIF_TOO_HIGH), v2 0.87 with ``b`` (tested), and
+    covariate ``d = v5 + 3 z + e``: v5's own VIF ~20 but ``d``'s with v5 in the model ~450 (plink2 VIF_TOO_HIGH);
+    v6..v13 are v5 with more and more calls redrawn, so ``d``'s VIF with them crosses 50. Written as plink2 files
+    under ``tmp_path`` if given."""
+    rng = np.random.default_rng(1)
+    n, m = 600, 20
+    G = rng.binomial(2, 0.3, (n, m)).astype(np.float32)
+    a = G[:, 0] + rng.normal(0, 0.02 * G[:, 0].std(), n)
+    b = rng.normal(size=n)
+    c = G[:, 1] + rng.normal(0, 0.085 * G[:, 1].std(), n)
+    G[:, 2] = np.clip(np.round(b * 0.7 + 0.6), 0, 2)
+    z = rng.normal(size=n)
+    d = G[:, 5] + 3 * z + rng.normal(0, 0.145, n)
+    for j, frac in zip(range(6, 14), (0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3, 0.6)):
+        G[:, j] = np.where(rng.random(n) < frac, rng.binomial(2, 0.3, n), G[:, 5])
+    y = rng.normal(size=n) + 0.2 * G[:, 0]
+    C = np.column_stack([np.ones(n), a, b, c, d, z])
+    if tmp_path is not None:
+        from bed_reader import to_bed
+
+        iid = np.array([f"S{i:03d}" for i in range(n)])
+        to_bed(tmp_path / "g.bed", G, count_A1=True, properties={"iid": iid, "fid": iid,
+                                                                 "sid": [f"v{j}" for j in range(m)]})
+        pd.DataFrame({"#FID": iid, "IID": iid, "y": y}).to_csv(tmp_path / "p.txt", sep="\t", index=False)
+        pd.DataFrame({"#FID": iid, "IID": iid, **dict(zip("abcdz", C[:, 1:].T))}).to_csv(
+            tmp_path / "c.txt", sep="\t", index=False)
+    return G.astype(float), y, C
+
+
+def _max_vif(G, C):
+    """Each variant's largest VIF among the predictors (covariates but the intercept, and the genotype), from the
+    inverse of their correlation matrix (as plink2 --vif): an independent computation."""
+    return np.array([np.diag(np.linalg.inv(np.corrcoef(np.column_stack([C[:, 1:], g]), rowvar=False))).max()
+                     for g in G.T])
+
+
+def test_linear_association__na_where_a_predictor_vif_is_above_50():
     """Review s39edgefix: a genotype 99.98% correlated with a covariate got an OLS estimate (beta -1.57, SE 3.80:
-    its variance inflated 2,500-fold) where plink2 --glm writes NA with CORR_TOO_HIGH (|r| > --max-corr 0.999),
-    and one 99.64% correlated (VIF 140) NA with VIF_TOO_HIGH (--vif 50). Now the genotype's VIF on the covariates
-    (centred sum of squares / residual sum of squares, from the residualised quantities) above 50 gives NA, as
-    plink2 on the same files; an |r| of 0.999 is a VIF of 500, so CORR_TOO_HIGH is inside the rule."""
+    its variance inflated 2,500-fold) where plink2 --glm writes NA. Review s39vif F2: only the genotype's own VIF
+    was checked, but plink2 checks every predictor's: a covariate ``d = g + 3 z + e`` with ``z`` also a covariate
+    has a VIF of ~450 with ``g`` in the model (g's own: 20), NA VIF_TOO_HIGH in plink2, an estimate in edfgen. Now
+    NA exactly where the largest VIF (correlation-matrix inverse, computed apart) is above 50; the rest tested."""
+    G, y, C = _collinear_cohort()
+    res = linear_association(G, prepare_phenotypes(y[:, None], C))
+    vif = _max_vif(G, C)
+    assert (vif[[0, 1, 5]] > 50).all() and (vif[[2, 3, 4]] < 50).all()
+    assert (vif[6:14] > 50).sum() >= 2 and (vif[6:14] < 50).sum() >= 2          # both sides of the threshold
+    np.testing.assert_array_equal(np.isnan(res.beta[:, 0]), vif > 50)
+    np.testing.assert_array_equal(np.isnan(res.p_value[:, 0]), vif > 50)
+    Gm = G.copy()
+    Gm[5, :3] = np.nan                          # --missing-genotypes drop: the genotype's VIF on the called samples
+    drop = linear_association(Gm, prepare_phenotypes(y[:, None], C[:, :4]), missing_genotypes="drop")
+    assert np.isnan(drop.beta[:2, 0]).all() and np.isfinite(drop.beta[2:, 0]).all()
+
+
+@pytest.mark.skipif(__import__("shutil").which("plink2") is None, reason="plink2 not installed")
+def test_linear_association__vif_rule_as_plink2(tmp_path):
+    """The NA rows (VIF above 50, genotype's or a covariate's) are plink2 --glm's CORR_TOO_HIGH/VIF_TOO_HIGH rows
+    on the same files, and the others' beta and p plink2's."""
     import subprocess
 
-    from bed_reader import to_bed
-
-    rng = np.random.default_rng(1)
-    n = 400
-    iid = np.array([f"S{i:03d}" for i in range(n)])
-    G = rng.binomial(2, 0.3, (n, 5)).astype(np.float32)
-    a = G[:, 0] + rng.normal(0, 0.02 * G[:, 0].std(), n)               # corr 0.9998 with v0
-    b = rng.normal(size=n)
-    c = G[:, 1] + rng.normal(0, 0.085 * G[:, 1].std(), n)              # corr ~0.996 with v1
-    G[:, 2] = np.clip(np.round(b * 0.7 + 0.6), 0, 2)                   # corr 0.87 with b: tested
-    to_bed(tmp_path / "g.bed", G, count_A1=True, properties={"iid": iid, "fid": iid,
-                                                             "sid": [f"v{j}" for j in range(5)]})
-    y = rng.normal(size=n) + 0.2 * G[:, 0]
-    pd.DataFrame({"#FID": iid, "IID": iid, "y": y}).to_csv(tmp_path / "p.txt", sep="\t", index=False)
-    pd.DataFrame({"#FID": iid, "IID": iid, "a": a, "b": b, "c": c}).to_csv(tmp_path / "c.txt", sep="\t",
-                                                                           index=False)
+    G, y, C = _collinear_cohort(tmp_path)
     subprocess.run(["plink2", "--bfile", str(tmp_path / "g"), "--pheno", str(tmp_path / "p.txt"), "--covar",
                     str(tmp_path / "c.txt"), "--glm", "hide-covar", "--threads", "1", "--out", str(tmp_path / "o")],
                    check=True, capture_output=True)
     ref = pd.read_csv(tmp_path / "o.y.glm.linear", sep="\t").set_index("ID")
-    assert ref["ERRCODE"].tolist()[:2] == ["CORR_TOO_HIGH", "VIF_TOO_HIGH"] and (ref["ERRCODE"][2:] == ".").all()
-    res = linear_association(G.astype(float), prepare_phenotypes(y[:, None], np.column_stack([np.ones(n), a, b, c])))
-    assert np.isnan(res.beta[:2, 0]).all() and np.isnan(res.p_value[:2, 0]).all()
-    np.testing.assert_allclose(res.beta[2:, 0], ref["BETA"].to_numpy()[2:], rtol=1e-4)
-    np.testing.assert_allclose(res.p_value[2:, 0], ref["P"].to_numpy()[2:], rtol=1e-3)
-    Gm = G.astype(float)
-    Gm[5, :3] = np.nan                          # --missing-genotypes drop: the same rule on the called samples
-    drop = linear_association(Gm, prepare_phenotypes(y[:, None], np.column_stack([np.ones(n), a, b, c])),
-                              missing_genotypes="drop")
-    assert np.isnan(drop.beta[:2, 0]).all() and np.isfinite(drop.beta[2:, 0]).all()
+    assert ref["ERRCODE"].tolist()[:2] == ["CORR_TOO_HIGH", "VIF_TOO_HIGH"] and ref["ERRCODE"]["v5"] == "VIF_TOO_HIGH"
+    res = linear_association(G, prepare_phenotypes(y[:, None], C))
+    na = (ref["ERRCODE"] != ".").to_numpy()
+    assert na.sum() >= 5 and (~na[6:14]).sum() >= 2
+    np.testing.assert_array_equal(np.isnan(res.beta[:, 0]), na)
+    np.testing.assert_allclose(res.beta[~na, 0], ref["BETA"].to_numpy()[~na], rtol=1e-4)
+    np.testing.assert_allclose(res.p_value[~na, 0], ref["P"].to_numpy()[~na], rtol=1e-3)

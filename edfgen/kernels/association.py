@@ -29,17 +29,13 @@ import pandas as pd
 from scipy import special  # not scipy.stats: its import alone takes ~0.5 s of every command
 
 from edfgen.exceptions import InputError
-from edfgen.kernels.covariates import (collinear_covariates, column_names, group_covariates,  # noqa: F401 (re-exported)
-                                       independent_column_indices, unit_columns)
+from edfgen.kernels.covariates import (MAX_VIF, collinear_covariates, column_names,  # noqa: F401 (re-exported)
+                                       covariate_vif, group_covariates, independent_column_indices, unit_columns)
 
 log = logging.getLogger(__name__)
 
 MISSING_GENOTYPES = ("mean-impute", "drop")
 
-#: a genotype whose variance inflation factor on the group's covariates (``1 / (1 - R²)``, R² of the genotype
-#: on them) is above this gets NA (:func:`linear_association`), as plink2 ``--glm`` (``--vif`` 50: ERRCODE
-#: ``VIF_TOO_HIGH``; its ``--max-corr`` 0.999, ``CORR_TOO_HIGH``, is a VIF of at least 500, so inside this rule)
-MAX_VIF = 50.0
 
 # ----------------------------------------------------------------------------------------------
 # phenotype transform and checks (pure functions)
@@ -169,6 +165,7 @@ class PreparedPhenotypes:
     covariates: np.ndarray            # [N, K]
     phenotypes: np.ndarray            # [N, P]
     groups: list = field(default_factory=list)  # (mask, cols, Q [n_g, K], Y_res [n_g, P_g], yy [P_g])
+    covariate_vif: list = field(default_factory=list)  # per group: CovariateVIF (none: the check is skipped)
 
 
 def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names: Sequence[str] | None = None,
@@ -212,7 +209,10 @@ def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names:
             shown = ", ".join(map(repr, column_names(cols[:3], names))) + (" ..." if len(cols) > 3 else "")
             raise InputError(f"linear_association: only {n} samples with phenotype(s) {shown} "
                              f"for {k} covariates")
-        Q, _ = np.linalg.qr(unit_columns(C[np.ix_(mask, keep)]))  # (unit columns: as independent_column_indices)
+        U = unit_columns(C[np.ix_(mask, keep)])                 # (unit columns: as independent_column_indices)
+        Q, R = np.linalg.qr(U)
+        prep.covariate_vif.append(covariate_vif(U, Q, R, warn=warn, names=None if covariate_names is None else
+                                                [covariate_names[j] for j in keep]))
         Yg = Y[np.ix_(mask, cols)]
         Yres = Yg - Q @ (Q.T @ Yg)
         prep.groups.append((mask, cols, Q, *_explained_away(Yg, Yres, cols, names)))
@@ -291,8 +291,9 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
     -------
     AssociationResult with arrays ``[M, P]``. Monomorphic variants (with ``drop``: not identified among their
     called samples), exact fits (:func:`exact_fit`) and genotypes collinear with the covariates (variance
-    inflation factor above :data:`MAX_VIF`, plink2 ``--glm``'s ``VIF_TOO_HIGH``/``CORR_TOO_HIGH``) get NaN
-    statistics.
+    inflation factor above :data:`MAX_VIF`, plink2 ``--glm``'s ``VIF_TOO_HIGH``/``CORR_TOO_HIGH``: the genotype's
+    own on the covariates, or a covariate's with the genotype in the model: ``CovariateVIF``; with ``drop``, a
+    variant with a missing call: the genotype's own on its called samples) get NaN statistics.
 
     Notes
     -----
@@ -306,7 +307,8 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
     M, P = G.shape[1], prepared.phenotypes.shape[1]
     out = {name: np.full((M, P), np.nan) for name in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
     n_out = np.zeros((M, P), dtype=np.int64)
-    for mask, cols, Q, Yres, yy in prepared.groups:
+    vifs = prepared.covariate_vif if len(prepared.covariate_vif) == len(prepared.groups) else [None] * len(prepared.groups)
+    for (mask, cols, Q, Yres, yy), vif in zip(prepared.groups, vifs):
         k = Q.shape[1]                                      # the group's covariates (group_covariates)
         whole = bool(mask.all())
         Gg = G if whole else G[mask]
@@ -339,6 +341,8 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
             gg = g2 - np.einsum("ij,ij->i", Qg, Qg)
             gg = np.where(gg > 1e-8 * np.maximum(g2, 1e-300), gg, np.nan)
             gg[(g2 - n * mean ** 2) > MAX_VIF * gg] = np.nan   # VIF = centred SS / residual SS (plink2 --vif)
+            if vif is not None:                                # and each covariate's with g in the model
+                gg[vif.too_high(Qg, gg)] = np.nan
             beta = gy / gg[:, None]
             df = n - k - 1
             rss = yy[None, :] - beta * gy
