@@ -90,7 +90,8 @@ def _logistic_newton(X: np.ndarray, y: np.ndarray, b: np.ndarray, *, max_iterati
     return b, False
 
 
-def warn_few_cases(name: str, y: np.ndarray, n_covariates: int, *, firth: bool = False) -> bool:
+def warn_few_cases(name: str, y: np.ndarray, n_covariates: int, *, firth: bool = False,
+                   hint: str = "--logistic-test firth-fallback") -> bool:
     """Warn, as ``plink2 --glm`` does, when a binary phenotype's cases (or controls) are fewer than 10 times the
     predictors (intercept, covariates, genotype): Wald p-values on so few are unreliable. Said once per phenotype
     (:func:`~edfgen.kernels.covariates.first_time`), by both engines (Hail's before it runs).
@@ -104,7 +105,10 @@ def warn_few_cases(name: str, y: np.ndarray, n_covariates: int, *, firth: bool =
     n_covariates : int
         Covariates with the intercept (the predictors are these and the genotype).
     firth : bool, default False
-        ``--logistic-test firth-fallback`` is in use: the message does not suggest it.
+        ``--logistic-test firth-fallback`` (or Hail's ``firth``) is in use: the message suggests nothing.
+    hint : str, default "--logistic-test firth-fallback"
+        The option the message suggests otherwise (the Hail engine: ``--logistic-test firth``, as it refuses
+        ``firth-fallback``).
 
     Returns
     -------
@@ -117,7 +121,7 @@ def warn_few_cases(name: str, y: np.ndarray, n_covariates: int, *, firth: bool =
     log.warning(f"--binary phenotype {name!r}: {n_case} cases, {n - n_case} controls: the "
                 f"{'case' if n_case <= n - n_case else 'control'} count is less than 10x the predictor count "
                 f"({n_covariates + 1}: intercept, covariates, genotype), as plink2 --glm warns; Wald p-values on so "
-                f"few are unreliable" + ("" if firth else " (use --logistic-test firth-fallback)"))
+                f"few are unreliable" + ("" if firth else f" (use {hint})"))
     return True
 
 
