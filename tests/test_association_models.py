@@ -595,13 +595,14 @@ def test_write_multivariate__underflowed_p_min_p_text_from_exact_neg_log10_and_o
 
 def test_p_value_column__written_as_every_row_formatted(tmp_path):
     """:func:`p_value_column` (the rows below 1e-300 from their -log10, the others as doubles) writes the bytes
-    that formatting every row with :func:`p_value_strings` writes: 1, 0 without a -log10, NA, 1e-05, 8 digits."""
+    that formatting every row with :func:`p_value_strings` writes: 1, 0 without a -log10, NA, 1e-05, 8 digits; a p
+    that rounds to 1 at 8 digits (0.999999999) is "1" too, not "1.0" (review s39vif F5)."""
     from edfgen.formats.sumstats import p_value_column, p_value_strings
     from edfgen.formats.tables import write_table
 
     rng = np.random.default_rng(0)
     p = np.concatenate([[1.0, 0.0, np.nan, 1e-5, 0.0, 1e-300, 9.99999999e-301, 0.5, 1.4576648e-18],
-                        10 ** -rng.uniform(0, 320, 300)])
+                        10 ** -rng.uniform(0, 320, 300), [0.999999999, 0.99999999951, 0.9999999949]])
     with np.errstate(divide="ignore"):
         nlp = -np.log10(p)
     nlp[[1, 4, 6]] = [np.nan, 1211.4300000001, 300.0000000004]
