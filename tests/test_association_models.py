@@ -738,6 +738,63 @@ def test_linear_association__na_where_a_predictor_vif_is_above_50():
     assert np.isnan(drop.beta[:2, 0]).all() and np.isfinite(drop.beta[2:, 0]).all()
 
 
+def test_linear_association__covariates_collinear_among_themselves_warned_and_fitted(caplog):
+    """``age`` and ``age²`` (VIF ~100 on each other: plink2 --glm skips the phenotype) are warned about once,
+    naming both, and fitted: the per-variant VIF check leaves them out, so the variants are tested (not all NA)."""
+    rng = np.random.default_rng(3)
+    n = 300
+    age = rng.uniform(40, 70, n)
+    C = np.column_stack([np.ones(n), age, age ** 2])
+    G = rng.binomial(2, 0.3, (n, 5)).astype(float)
+    with caplog.at_level("WARNING"):
+        prep = prepare_phenotypes(rng.normal(size=(n, 1)), C, covariate_names=["1", "age", "age2"])
+    res = linear_association(G, prep)
+    msg = [r.getMessage() for r in caplog.records if "variance inflation" in r.getMessage()]
+    assert len(msg) == 1 and "'age'" in msg[0] and "'age2'" in msg[0]
+    assert np.isfinite(res.beta).all()
+
+
+def test_logistic_association__na_where_a_predictor_vif_is_above_50_firth_fallback_too():
+    """Review s39vif F3: the VIF rule reached the linear test only; --binary gave an estimate where plink2's
+    logistic --glm writes NA VIF_TOO_HIGH (v5..v11 of the cohort). Now the Wald fit and the Firth fallback are NA
+    exactly where the largest VIF (correlation-matrix inverse) is above 50, converged False (fit_failed)."""
+    from edfgen.kernels.firth import firth_fallback
+    from edfgen.kernels.logistic import logistic_association, prepare_logistic
+
+    G, y, C = _collinear_cohort()
+    prep = prepare_logistic((y > np.median(y)).astype(float)[:, None], C)
+    res = logistic_association(G, prep)
+    high = _max_vif(G, C) > 50
+    np.testing.assert_array_equal(np.isnan(res.beta[:, 0]), high)
+    np.testing.assert_array_equal(res.converged[:, 0], ~high)
+    refit = firth_fallback(G, prep, res, 1.0)              # every row picked: the NA ones stay NA
+    np.testing.assert_array_equal(np.isnan(refit.beta[:, 0]), high)
+    assert refit.firth[~high, 0].all() and not refit.firth[high, 0].any()
+
+
+@pytest.mark.skipif(__import__("shutil").which("plink2") is None, reason="plink2 not installed")
+def test_logistic_association__vif_rule_as_plink2(tmp_path):
+    """The NA rows of the logistic Wald test are plink2 --glm no-firth's CORR_TOO_HIGH/VIF_TOO_HIGH rows on the same
+    files (the others' odds ratios plink2's)."""
+    import subprocess
+
+    from edfgen.kernels.logistic import logistic_association, prepare_logistic
+
+    G, y, C = _collinear_cohort(tmp_path)
+    yb = (y > np.median(y)).astype(float)
+    iid = pd.read_csv(tmp_path / "p.txt", sep="\t")["IID"]
+    pd.DataFrame({"#FID": iid, "IID": iid, "y": yb + 1}).to_csv(tmp_path / "pb.txt", sep="\t", index=False)
+    subprocess.run(["plink2", "--bfile", str(tmp_path / "g"), "--pheno", str(tmp_path / "pb.txt"), "--covar",
+                    str(tmp_path / "c.txt"), "--glm", "hide-covar", "no-firth", "--threads", "1", "--out",
+                    str(tmp_path / "o")], check=True, capture_output=True)
+    ref = pd.read_csv(tmp_path / "o.y.glm.logistic", sep="\t").set_index("ID")
+    res = logistic_association(G, prepare_logistic(yb[:, None], C))
+    na = (ref["ERRCODE"] != ".").to_numpy()
+    assert na.sum() >= 5 and ref["ERRCODE"]["v5"] == "VIF_TOO_HIGH"
+    np.testing.assert_array_equal(np.isnan(res.beta[:, 0]), na)
+    np.testing.assert_allclose(np.exp(res.beta[~na, 0]), ref["OR"].to_numpy()[~na], rtol=1e-4)
+
+
 @pytest.mark.skipif(__import__("shutil").which("plink2") is None, reason="plink2 not installed")
 def test_linear_association__vif_rule_as_plink2(tmp_path):
     """The NA rows (VIF above 50, genotype's or a covariate's) are plink2 --glm's CORR_TOO_HIGH/VIF_TOO_HIGH rows

@@ -287,6 +287,33 @@ def covariate_vif(U: np.ndarray, Q: np.ndarray, R: np.ndarray, *, names: Sequenc
     return CovariateVIF(base=base, weights=weights, checked=checked)
 
 
+def vif_too_high(G: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Which genotypes make some predictor's variance inflation factor exceed :data:`MAX_VIF` (the genotype's own
+    on the covariates, or a covariate's with it in the model): plink2 ``--glm``'s ``VIF_TOO_HIGH`` /
+    ``CORR_TOO_HIGH``, on the unweighted predictors, for the regressions that do not residualise (logistic, Firth).
+
+    Parameters
+    ----------
+    G : array [n, M]
+        Genotypes (complete: mean-imputed).
+    C : array [n, K]
+        The covariates that enter the regression (independent: :func:`group_covariates`), intercept included.
+
+    Returns
+    -------
+    bool array [M]
+    """
+    U = unit_columns(C)
+    Q, R = np.linalg.qr(U)
+    qg = G.T @ Q
+    g2 = np.einsum("ij,ij->j", G, G)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rss = g2 - np.einsum("ij,ij->i", qg, qg)
+        centred = g2 - G.shape[0] * G.mean(0) ** 2
+        own = (rss <= 1e-8 * np.maximum(g2, 1e-300)) | (centred > MAX_VIF * rss)
+        return own | covariate_vif(U, Q, R, warn=False).too_high(qg, np.where(own, np.nan, rss))
+
+
 def _not_said(phenotypes: list, covariates: list[str]) -> dict[tuple, list[str]]:
     """The ``covariates`` left out of ``phenotypes`` still to be warned about, grouped by the phenotypes each one
     is to be said of (all of them outside :func:`covariate_warnings_once`; within it, those pairs not said yet,

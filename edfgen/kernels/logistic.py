@@ -23,7 +23,7 @@ import numpy as np
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import AssociationResult, group_covariates, missingness_groups
-from edfgen.kernels.covariates import first_time
+from edfgen.kernels.covariates import first_time, vif_too_high
 
 log = logging.getLogger(__name__)
 
@@ -510,6 +510,7 @@ def logistic_association(genotypes: np.ndarray, prepared: PreparedLogistic) -> L
         out["effect_allele_frequency"][:, cols] = (mean / 2.0)[:, None]
         fit = _ChunkFit(Cg, n, prepared.max_iterations, prepared.tolerance)
         polymorphic = np.ptp(G0, axis=0) > 0            # constant genotypes: singular Fisher matrix
+        polymorphic &= ~vif_too_high(G0, Cg)            # and plink2's VIF_TOO_HIGH: NA, as the linear test
         step = _chunk_size(n)
         # chunks of variants small enough that their [n, m] work arrays stay in the CPU cache through
         # all Newton iterations and phenotypes (the whole block's arrays would be re-read from memory
