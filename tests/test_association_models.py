@@ -712,6 +712,15 @@ def _collinear_cohort(tmp_path=None):
     return G.astype(float), y, C
 
 
+def _with_missing_calls(G):
+    """``G`` with 30 calls of each variant missing."""
+    rng = np.random.default_rng(0)
+    G = G.copy()
+    for j in range(G.shape[1]):
+        G[rng.choice(len(G), 30, replace=False), j] = np.nan
+    return G
+
+
 def _max_vif(G, C):
     """Each variant's largest VIF among the predictors (covariates but the intercept, and the genotype), from the
     inverse of their correlation matrix (as plink2 --vif): an independent computation."""
@@ -732,10 +741,12 @@ def test_linear_association__na_where_a_predictor_vif_is_above_50():
     assert (vif[6:14] > 50).sum() >= 2 and (vif[6:14] < 50).sum() >= 2          # both sides of the threshold
     np.testing.assert_array_equal(np.isnan(res.beta[:, 0]), vif > 50)
     np.testing.assert_array_equal(np.isnan(res.p_value[:, 0]), vif > 50)
-    Gm = G.copy()
-    Gm[5, :3] = np.nan                          # --missing-genotypes drop: the genotype's VIF on the called samples
-    drop = linear_association(Gm, prepare_phenotypes(y[:, None], C[:, :4]), missing_genotypes="drop")
-    assert np.isnan(drop.beta[:2, 0]).all() and np.isfinite(drop.beta[2:, 0]).all()
+    Gm = _with_missing_calls(G)                 # --missing-genotypes drop: every VIF on each variant's called samples
+    drop = linear_association(Gm, prepare_phenotypes(y[:, None], C), missing_genotypes="drop")
+    called = [~np.isnan(g) for g in Gm.T]
+    vif_s = np.array([_max_vif(g[s][:, None], C[s])[0] for g, s in zip(Gm.T, called)])
+    assert (vif_s[6:14] > 50).sum() >= 2 and (vif_s[6:14] < 50).sum() >= 2
+    np.testing.assert_array_equal(np.isnan(drop.beta[:, 0]), vif_s > 50)
 
 
 def test_linear_association__covariates_collinear_among_themselves_warned_and_fitted(caplog):
@@ -813,3 +824,18 @@ def test_linear_association__vif_rule_as_plink2(tmp_path):
     np.testing.assert_array_equal(np.isnan(res.beta[:, 0]), na)
     np.testing.assert_allclose(res.beta[~na, 0], ref["BETA"].to_numpy()[~na], rtol=1e-4)
     np.testing.assert_allclose(res.p_value[~na, 0], ref["P"].to_numpy()[~na], rtol=1e-3)
+    from bed_reader import open_bed, to_bed                  # with missing calls: plink2 drops them, as "drop"
+
+    Gm = _with_missing_calls(G)
+    with open_bed(tmp_path / "g.bed") as bed:
+        props = {"iid": bed.iid, "fid": bed.fid, "sid": bed.sid}
+    to_bed(tmp_path / "m.bed", Gm.astype(np.float32), count_A1=True, properties=props)
+    subprocess.run(["plink2", "--bfile", str(tmp_path / "m"), "--pheno", str(tmp_path / "p.txt"), "--covar",
+                    str(tmp_path / "c.txt"), "--glm", "hide-covar", "--threads", "1", "--out", str(tmp_path / "om")],
+                   check=True, capture_output=True)
+    ref = pd.read_csv(tmp_path / "om.y.glm.linear", sep="\t").set_index("ID")
+    drop = linear_association(Gm, prepare_phenotypes(y[:, None], C), missing_genotypes="drop")
+    na = (ref["ERRCODE"] != ".").to_numpy()
+    assert ref["ERRCODE"]["v5"] == "VIF_TOO_HIGH" and (~na[6:14]).sum() >= 2
+    np.testing.assert_array_equal(np.isnan(drop.beta[:, 0]), na)
+    np.testing.assert_allclose(drop.beta[~na, 0], ref["BETA"].to_numpy()[~na], rtol=1e-4)

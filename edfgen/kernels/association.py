@@ -293,7 +293,7 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
     called samples), exact fits (:func:`exact_fit`) and genotypes collinear with the covariates (variance
     inflation factor above :data:`MAX_VIF`, plink2 ``--glm``'s ``VIF_TOO_HIGH``/``CORR_TOO_HIGH``: the genotype's
     own on the covariates, or a covariate's with the genotype in the model: ``CovariateVIF``; with ``drop``, a
-    variant with a missing call: the genotype's own on its called samples) get NaN statistics.
+    variant with a missing call: both on its called samples) get NaN statistics.
 
     Notes
     -----
@@ -358,7 +358,7 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
         n_out[:, cols] = n
         if missing_genotypes == "drop" and any_missing:
             j = nan_cols
-            res = _drop_missing_ols(sub, called_sub, Q, Yres)
+            res = _drop_missing_ols(sub, called_sub, Q, Yres, vif)
             for name, arr in zip(("beta", "standard_error", "p_value"), res[:3]):
                 out[name][np.ix_(j, cols)] = np.where(np.isnan(yy), np.nan, arr)
             n_out[np.ix_(j, cols)] = res[3][:, None]
@@ -366,7 +366,7 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
                              n=n_out, effect_allele_frequency=out["effect_allele_frequency"])
 
 
-def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np.ndarray):
+def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np.ndarray, vif=None):
     """Exact OLS per variant on its called samples only (plink2 behaviour), batched over variants.
 
     Parameters
@@ -376,6 +376,9 @@ def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np
     Q, Yres : array [n, K], [n, P]
         The group's orthonormal covariate basis and its phenotypes residualised on it
         (:func:`prepare_phenotypes`).
+    vif : CovariateVIF, optional
+        The group's covariates' VIF terms: a covariate's VIF with the genotype in the model, on ``S``, above
+        :data:`MAX_VIF` is NA too (none: the genotype's own VIF only).
 
     Returns
     -------
@@ -390,7 +393,8 @@ def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np
     equations of the raw values did, and wrote null variants as hits; review s32a F1, F2). Per variant,
     Frisch-Waugh-Lovell on ``S`` with the K x K matrix ``Q_S' Q_S``. NA (as plink2) where the variant is
     not identified among its called samples: ``n_S <= K + 1``, called genotypes constant, covariates
-    collinear in ``S`` or the genotype collinear with them (VIF above :data:`MAX_VIF`); and where the fit is
+    collinear in ``S`` or the genotype collinear with them (its VIF, or with ``vif`` a covariate's with it, above
+    :data:`MAX_VIF`); and where the fit is
     exact (:func:`exact_fit`).
     """
     R = called.astype(float)
@@ -400,7 +404,8 @@ def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np
         mean = np.where(called, G, 0.0).sum(0) / np.maximum(nv, 1)
         g = np.where(called, G, mean)
         centred_ss = (R * (g - mean) ** 2).sum(0)           # sum over S of (g - its mean in S)^2
-        g = (g - Q @ (Q.T @ g)) * R                         # g~ on S, 0 elsewhere
+        c = Q.T @ g                                         # [K, m]
+        g = (g - Q @ c) * R                                 # g~ on S, 0 elsewhere
         A, qy = _called_products(R, Q, Yres)                           # Q_S' Q_S [m, K, K], Q_S' Yres_S [m, K, P]
         w, V = np.linalg.eigh(A)
         cov_ok = w[:, 0] > 1e-10 * w[:, -1]                 # Q_S has full rank K
@@ -412,6 +417,8 @@ def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np
         constant = np.where(called, G, -np.inf).max(0) == np.where(called, G, np.inf).min(0)
         df = nv - K - 1
         ok = (df > 0) & cov_ok & ~constant & (gg > 1e-8 * centred_ss) & (centred_ss <= MAX_VIF * gg)   # (VIF)
+        if vif is not None and vif.R is not None and ok.any():
+            ok[ok] = ~vif.too_high_on(called[:, ok], Q, Ainv[ok], qg[ok], c.T[ok], gg[ok])
         beta = np.where(ok[:, None], gy / gg[:, None], np.nan)
         rss = yy - beta * gy
         beta[exact_fit(rss, yy)] = np.nan

@@ -223,6 +223,7 @@ class CovariateVIF:
     base: np.ndarray       # [k'] each non-constant covariate's VIF on the other covariates
     weights: np.ndarray    # [k', K] sqrt(centred SS_j) x row j of R^-1 (C = Q R)
     checked: np.ndarray    # [k'] bool: base <= MAX_VIF (one already above is warned about, not checked per variant)
+    R: np.ndarray = None   # [K, K] the covariates' triangular factor (C = Q R), for subsets of samples (too_high_on)
 
     def too_high(self, qg: np.ndarray, rss_g: np.ndarray) -> np.ndarray:
         """Whether some covariate's VIF with the genotype in the model is above :data:`MAX_VIF`.
@@ -243,6 +244,45 @@ class CovariateVIF:
         w = qg @ self.weights[self.checked].T                              # [M, k']
         with np.errstate(invalid="ignore", divide="ignore"):
             return (self.base[self.checked] + w ** 2 / rss_g[:, None] > MAX_VIF).any(1)
+
+
+    def too_high_on(self, called: np.ndarray, Q: np.ndarray, Ainv: np.ndarray, qg: np.ndarray, c: np.ndarray,
+                    rss_g: np.ndarray) -> np.ndarray:
+        """:meth:`too_high` on each variant's own samples ``S`` (``--missing-genotypes drop``): with ``C_S = Q_S R``,
+        ``(C_S' C_S)^-1 = R^-1 A^-1 R^-T`` (``A = Q_S' Q_S``) and the genotype's coefficients on ``C_S``
+        ``R^-1 (A^-1 qg + c)``; a covariate constant in ``S`` (the intercept) or already above :data:`MAX_VIF`
+        without the genotype there is left out, as in :meth:`too_high`.
+
+        Parameters
+        ----------
+        called : array [n, m]
+            Call indicators (the samples ``S`` of each variant).
+        Q : array [n, K]
+            The group's orthonormal covariate basis.
+        Ainv : array [m, K, K]
+            ``(Q_S' Q_S)^-1`` of each variant.
+        qg, c : arrays [m, K]
+            ``Q_S' g~_S`` (the genotype residualised on ``Q`` over the group, on ``S``) and ``Q' g`` (the
+            mean-imputed genotype over the group): ``Q_S' g_S = qg + A c``.
+        rss_g : array [m]
+            The genotype's residual sum of squares on the covariates in ``S``.
+
+        Returns
+        -------
+        bool array [m]
+        """
+        Rinv = np.linalg.inv(self.R)
+        U = Q @ self.R
+        W = np.asarray(called, dtype=float)
+        nS = W.sum(0)[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centred = W.T @ U ** 2 - (W.T @ U) ** 2 / nS                               # [m, K]
+            inv_diag = np.einsum("jk,mkl,jl->mj", Rinv, Ainv, Rinv)                    # [(C_S'C_S)^-1]_jj
+            b = np.einsum("jk,mk->mj", Rinv, np.einsum("mkl,ml->mk", Ainv, qg) + c)
+            base = centred * inv_diag
+            vif = base + centred * b ** 2 / rss_g[:, None]
+            use = (centred > 1e-12 * (W.T @ U ** 2)) & (base <= MAX_VIF)
+            return (use & (vif > MAX_VIF)).any(1)
 
 
 def covariate_vif(U: np.ndarray, Q: np.ndarray, R: np.ndarray, *, names: Sequence[str] | None = None,
@@ -284,7 +324,7 @@ def covariate_vif(U: np.ndarray, Q: np.ndarray, R: np.ndarray, *, names: Sequenc
             log.warning("covariate(s) %s: variance inflation factor on the other covariates above %g (plink2 --glm "
                         "skips the phenotype, VIF_TOO_HIGH; centre a covariate before squaring it); edfgen fits them, "
                         "and its per-variant VIF check leaves them out", ", ".join(shown), MAX_VIF)
-    return CovariateVIF(base=base, weights=weights, checked=checked)
+    return CovariateVIF(base=base, weights=weights, checked=checked, R=R)
 
 
 def vif_too_high(G: np.ndarray, C: np.ndarray) -> np.ndarray:
