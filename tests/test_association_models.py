@@ -763,6 +763,15 @@ def test_linear_association__covariates_collinear_among_themselves_warned_and_fi
     msg = [r.getMessage() for r in caplog.records if "variance inflation" in r.getMessage()]
     assert len(msg) == 1 and "'age'" in msg[0] and "'age2'" in msg[0]
     assert np.isfinite(res.beta).all()
+    from edfgen.kernels.covariates import covariate_warnings_once
+    from edfgen.kernels.logistic import logistic_association, prepare_logistic
+
+    caplog.clear()
+    with caplog.at_level("WARNING"), covariate_warnings_once():       # --binary: warned too (once), fitted
+        for _ in range(2):
+            prep = prepare_logistic((rng.random((n, 1)) < 0.5).astype(float), C, covariate_names=["1", "age", "age2"])
+    assert len([r for r in caplog.records if "variance inflation" in r.getMessage()]) == 1
+    assert np.isfinite(logistic_association(G, prep).beta).all()
 
 
 def test_logistic_association__na_where_a_predictor_vif_is_above_50_firth_fallback_too():

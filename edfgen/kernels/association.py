@@ -211,8 +211,9 @@ def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names:
                              f"for {k} covariates")
         U = unit_columns(C[np.ix_(mask, keep)])                 # (unit columns: as independent_column_indices)
         Q, R = np.linalg.qr(U)
-        prep.covariate_vif.append(covariate_vif(U, Q, R, warn=warn, names=None if covariate_names is None else
-                                                [covariate_names[j] for j in keep]))
+        named = covariate_names is not None and len(covariate_names) == C.shape[1]    # (else "column j")
+        prep.covariate_vif.append(covariate_vif(U, Q, R, warn=warn, names=[covariate_names[j] for j in keep]
+                                                if named else None))
         Yg = Y[np.ix_(mask, cols)]
         Yres = Yg - Q @ (Q.T @ Yg)
         prep.groups.append((mask, cols, Q, *_explained_away(Yg, Yres, cols, names)))

@@ -23,7 +23,7 @@ import numpy as np
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import AssociationResult, group_covariates, missingness_groups
-from edfgen.kernels.covariates import first_time, vif_too_high
+from edfgen.kernels.covariates import covariate_vif, first_time, unit_columns, vif_too_high
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,8 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
         A phenotype without both cases and controls.
 
     A phenotype whose cases (or controls) are fewer than 10 times the predictors (``K + 1``: the covariates and
-    the genotype) is warned about, as ``plink2 --glm`` does. A phenotype whose null model does not converge (too few cases for the covariates, a covariate or the
+    the genotype) is warned about, as ``plink2 --glm`` does, and so is a covariate whose variance inflation factor
+    on the others is above 50 (:func:`~edfgen.kernels.covariates.covariate_vif`). A phenotype whose null model does not converge (too few cases for the covariates, a covariate or the
     offset separating its cases) is logged (a warning naming it and its case count) and listed in
     ``null_failed``: its Wald fits fail, the other phenotypes are tested (as plink2 fits each on its own).
     """
@@ -169,6 +170,10 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
     for mask, cols in missingness_groups(Y):
         keep = np.asarray(group_covariates(C[mask], cols, names=names, covariate_names=covariate_names, warn=warn))
         Cg, k = C[np.ix_(mask, keep)], len(keep)
+        if warn and k:        # covariates collinear among themselves (VIF above 50): warned, as the linear test
+            U = unit_columns(Cg)
+            named = covariate_names is not None and len(covariate_names) == C.shape[1]   # (else "column j")
+            covariate_vif(U, *np.linalg.qr(U), names=[covariate_names[j] for j in keep] if named else None)
         b0 = np.zeros((k, len(cols)))
         for j, p in enumerate(cols):  # loop over phenotypes (few), not variants
             y = Y[mask, p]
