@@ -126,7 +126,10 @@ def _loci_table(loci: pd.DataFrame, max_rows: int = 40, max_phenotypes: int = 3)
         d = d.drop(columns=["chromosome", "base_pair_location"])
     if "p_value" in d:      # ranked by -log10 p: the file's neg_log_10_p_value tells apart leads at p 0
         nlp = neg_log10_or_given(d["p_value"], d.get("neg_log_10_p_value"))
-        order = np.argsort(-nlp, kind="stable")           # (NaN last)
+        p = pd.to_numeric(d["p_value"], errors="coerce").to_numpy(dtype=float)
+        # a p of 0 without its -log10 (a lead list with a literal 0) is the strongest there is, not the last:
+        # ranked first, so the row cap never drops it (NaN p last)
+        order = np.argsort(-np.where((p == 0) & np.isnan(nlp), np.inf, nlp), kind="stable")
         d, nlp = d.iloc[order], nlp[order]
         d["p_value"] = [_p_from_neg_log10(v, nl) for v, nl in zip(d["p_value"].astype(float), nlp)]
     if "neg_log_10_p_value" in d:

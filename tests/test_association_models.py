@@ -595,13 +595,14 @@ def test_write_multivariate__underflowed_p_min_p_text_from_exact_neg_log10_and_o
 
 def test_p_value_column__written_as_every_row_formatted(tmp_path):
     """:func:`p_value_column` (the rows below 1e-300 from their -log10, the others as doubles) writes the bytes
-    that formatting every row with :func:`p_value_strings` writes: 1, 0 without a -log10, NA, 1e-05, 8 digits."""
+    that formatting every row with :func:`p_value_strings` writes: 1, 0 without a -log10, NA, 1e-05, 8 digits; a p
+    that rounds to 1 at 8 digits (0.999999999) is "1" too, not "1.0" (review s39vif F5)."""
     from edfgen.formats.sumstats import p_value_column, p_value_strings
     from edfgen.formats.tables import write_table
 
     rng = np.random.default_rng(0)
     p = np.concatenate([[1.0, 0.0, np.nan, 1e-5, 0.0, 1e-300, 9.99999999e-301, 0.5, 1.4576648e-18],
-                        10 ** -rng.uniform(0, 320, 300)])
+                        10 ** -rng.uniform(0, 320, 300), [0.999999999, 0.99999999951, 0.9999999949]])
     with np.errstate(divide="ignore"):
         nlp = -np.log10(p)
     nlp[[1, 4, 6]] = [np.nan, 1211.4300000001, 300.0000000004]
@@ -680,42 +681,170 @@ def test_ridge_loco__calibrated_on_a_null_chromosome_with_siblings_where_linear_
     assert chi_ridge > 1.02 * chi_lin / lam_lin
 
 
-@pytest.mark.skipif(__import__("shutil").which("plink2") is None, reason="plink2 not installed")
-def test_linear_association__a_genotype_collinear_with_the_covariates_is_na_as_plink2(tmp_path):
+def _collinear_cohort(tmp_path=None):
+    """Genotypes, phenotype and covariates [1, a, b, c, d, z] for the VIF rule: v0 99.98% correlated with covariate
+    ``a`` (plink2 CORR_TOO_HIGH), v1 99.6% with ``c`` (VIF 140: VIF_TOO_HIGH), v2 0.87 with ``b`` (tested), and
+    covariate ``d = v5 + 3 z + e``: v5's own VIF ~20 but ``d``'s with v5 in the model ~450 (plink2 VIF_TOO_HIGH);
+    v6..v13 are v5 with more and more calls redrawn, so ``d``'s VIF with them crosses 50. Written as plink2 files
+    under ``tmp_path`` if given."""
+    rng = np.random.default_rng(1)
+    n, m = 600, 20
+    G = rng.binomial(2, 0.3, (n, m)).astype(np.float32)
+    a = G[:, 0] + rng.normal(0, 0.02 * G[:, 0].std(), n)
+    b = rng.normal(size=n)
+    c = G[:, 1] + rng.normal(0, 0.085 * G[:, 1].std(), n)
+    G[:, 2] = np.clip(np.round(b * 0.7 + 0.6), 0, 2)
+    z = rng.normal(size=n)
+    d = G[:, 5] + 3 * z + rng.normal(0, 0.145, n)
+    for j, frac in zip(range(6, 14), (0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3, 0.6)):
+        G[:, j] = np.where(rng.random(n) < frac, rng.binomial(2, 0.3, n), G[:, 5])
+    y = rng.normal(size=n) + 0.2 * G[:, 0]
+    C = np.column_stack([np.ones(n), a, b, c, d, z])
+    if tmp_path is not None:
+        from bed_reader import to_bed
+
+        iid = np.array([f"S{i:03d}" for i in range(n)])
+        to_bed(tmp_path / "g.bed", G, count_A1=True, properties={"iid": iid, "fid": iid,
+                                                                 "sid": [f"v{j}" for j in range(m)]})
+        pd.DataFrame({"#FID": iid, "IID": iid, "y": y}).to_csv(tmp_path / "p.txt", sep="\t", index=False)
+        pd.DataFrame({"#FID": iid, "IID": iid, **dict(zip("abcdz", C[:, 1:].T))}).to_csv(
+            tmp_path / "c.txt", sep="\t", index=False)
+    return G.astype(float), y, C
+
+
+def _with_missing_calls(G):
+    """``G`` with 30 calls of each variant missing."""
+    rng = np.random.default_rng(0)
+    G = G.copy()
+    for j in range(G.shape[1]):
+        G[rng.choice(len(G), 30, replace=False), j] = np.nan
+    return G
+
+
+def _max_vif(G, C):
+    """Each variant's largest VIF among the predictors (covariates but the intercept, and the genotype), from the
+    inverse of their correlation matrix (as plink2 --vif): an independent computation."""
+    return np.array([np.diag(np.linalg.inv(np.corrcoef(np.column_stack([C[:, 1:], g]), rowvar=False))).max()
+                     for g in G.T])
+
+
+def test_linear_association__na_where_a_predictor_vif_is_above_50():
     """Review s39edgefix: a genotype 99.98% correlated with a covariate got an OLS estimate (beta -1.57, SE 3.80:
-    its variance inflated 2,500-fold) where plink2 --glm writes NA with CORR_TOO_HIGH (|r| > --max-corr 0.999),
-    and one 99.64% correlated (VIF 140) NA with VIF_TOO_HIGH (--vif 50). Now the genotype's VIF on the covariates
-    (centred sum of squares / residual sum of squares, from the residualised quantities) above 50 gives NA, as
-    plink2 on the same files; an |r| of 0.999 is a VIF of 500, so CORR_TOO_HIGH is inside the rule."""
+    its variance inflated 2,500-fold) where plink2 --glm writes NA. Review s39vif F2: only the genotype's own VIF
+    was checked, but plink2 checks every predictor's: a covariate ``d = g + 3 z + e`` with ``z`` also a covariate
+    has a VIF of ~450 with ``g`` in the model (g's own: 20), NA VIF_TOO_HIGH in plink2, an estimate in edfgen. Now
+    NA exactly where the largest VIF (correlation-matrix inverse, computed apart) is above 50; the rest tested."""
+    G, y, C = _collinear_cohort()
+    res = linear_association(G, prepare_phenotypes(y[:, None], C))
+    vif = _max_vif(G, C)
+    assert (vif[[0, 1, 5]] > 50).all() and (vif[[2, 3, 4]] < 50).all()
+    assert (vif[6:14] > 50).sum() >= 2 and (vif[6:14] < 50).sum() >= 2          # both sides of the threshold
+    np.testing.assert_array_equal(np.isnan(res.beta[:, 0]), vif > 50)
+    np.testing.assert_array_equal(np.isnan(res.p_value[:, 0]), vif > 50)
+    Gm = _with_missing_calls(G)                 # --missing-genotypes drop: every VIF on each variant's called samples
+    drop = linear_association(Gm, prepare_phenotypes(y[:, None], C), missing_genotypes="drop")
+    called = [~np.isnan(g) for g in Gm.T]
+    vif_s = np.array([_max_vif(g[s][:, None], C[s])[0] for g, s in zip(Gm.T, called)])
+    assert (vif_s[6:14] > 50).sum() >= 2 and (vif_s[6:14] < 50).sum() >= 2
+    np.testing.assert_array_equal(np.isnan(drop.beta[:, 0]), vif_s > 50)
+
+
+def test_linear_association__covariates_collinear_among_themselves_warned_and_fitted(caplog):
+    """``age`` and ``age²`` (VIF ~100 on each other: plink2 --glm skips the phenotype) are warned about once,
+    naming both, and fitted: the per-variant VIF check leaves them out, so the variants are tested (not all NA)."""
+    rng = np.random.default_rng(3)
+    n = 300
+    age = rng.uniform(40, 70, n)
+    C = np.column_stack([np.ones(n), age, age ** 2])
+    G = rng.binomial(2, 0.3, (n, 5)).astype(float)
+    with caplog.at_level("WARNING"):
+        prep = prepare_phenotypes(rng.normal(size=(n, 1)), C, covariate_names=["1", "age", "age2"])
+    res = linear_association(G, prep)
+    msg = [r.getMessage() for r in caplog.records if "variance inflation" in r.getMessage()]
+    assert len(msg) == 1 and "'age'" in msg[0] and "'age2'" in msg[0]
+    assert np.isfinite(res.beta).all()
+    from edfgen.kernels.covariates import covariate_warnings_once
+    from edfgen.kernels.logistic import logistic_association, prepare_logistic
+
+    caplog.clear()
+    with caplog.at_level("WARNING"), covariate_warnings_once():       # --binary: warned too (once), fitted
+        for _ in range(2):
+            prep = prepare_logistic((rng.random((n, 1)) < 0.5).astype(float), C, covariate_names=["1", "age", "age2"])
+    assert len([r for r in caplog.records if "variance inflation" in r.getMessage()]) == 1
+    assert np.isfinite(logistic_association(G, prep).beta).all()
+
+
+def test_logistic_association__na_where_a_predictor_vif_is_above_50_firth_fallback_too():
+    """Review s39vif F3: the VIF rule reached the linear test only; --binary gave an estimate where plink2's
+    logistic --glm writes NA VIF_TOO_HIGH (v5..v11 of the cohort). Now the Wald fit and the Firth fallback are NA
+    exactly where the largest VIF (correlation-matrix inverse) is above 50, converged False (fit_failed)."""
+    from edfgen.kernels.firth import firth_fallback
+    from edfgen.kernels.logistic import logistic_association, prepare_logistic
+
+    G, y, C = _collinear_cohort()
+    prep = prepare_logistic((y > np.median(y)).astype(float)[:, None], C)
+    res = logistic_association(G, prep)
+    high = _max_vif(G, C) > 50
+    np.testing.assert_array_equal(np.isnan(res.beta[:, 0]), high)
+    np.testing.assert_array_equal(res.converged[:, 0], ~high)
+    refit = firth_fallback(G, prep, res, 1.0)              # every row picked: the NA ones stay NA
+    np.testing.assert_array_equal(np.isnan(refit.beta[:, 0]), high)
+    assert refit.firth[~high, 0].all() and not refit.firth[high, 0].any()
+
+
+@pytest.mark.skipif(__import__("shutil").which("plink2") is None, reason="plink2 not installed")
+def test_logistic_association__vif_rule_as_plink2(tmp_path):
+    """The NA rows of the logistic Wald test are plink2 --glm no-firth's CORR_TOO_HIGH/VIF_TOO_HIGH rows on the same
+    files (the others' odds ratios plink2's)."""
     import subprocess
 
-    from bed_reader import to_bed
+    from edfgen.kernels.logistic import logistic_association, prepare_logistic
 
-    rng = np.random.default_rng(1)
-    n = 400
-    iid = np.array([f"S{i:03d}" for i in range(n)])
-    G = rng.binomial(2, 0.3, (n, 5)).astype(np.float32)
-    a = G[:, 0] + rng.normal(0, 0.02 * G[:, 0].std(), n)               # corr 0.9998 with v0
-    b = rng.normal(size=n)
-    c = G[:, 1] + rng.normal(0, 0.085 * G[:, 1].std(), n)              # corr ~0.996 with v1
-    G[:, 2] = np.clip(np.round(b * 0.7 + 0.6), 0, 2)                   # corr 0.87 with b: tested
-    to_bed(tmp_path / "g.bed", G, count_A1=True, properties={"iid": iid, "fid": iid,
-                                                             "sid": [f"v{j}" for j in range(5)]})
-    y = rng.normal(size=n) + 0.2 * G[:, 0]
-    pd.DataFrame({"#FID": iid, "IID": iid, "y": y}).to_csv(tmp_path / "p.txt", sep="\t", index=False)
-    pd.DataFrame({"#FID": iid, "IID": iid, "a": a, "b": b, "c": c}).to_csv(tmp_path / "c.txt", sep="\t",
-                                                                           index=False)
+    G, y, C = _collinear_cohort(tmp_path)
+    yb = (y > np.median(y)).astype(float)
+    iid = pd.read_csv(tmp_path / "p.txt", sep="\t")["IID"]
+    pd.DataFrame({"#FID": iid, "IID": iid, "y": yb + 1}).to_csv(tmp_path / "pb.txt", sep="\t", index=False)
+    subprocess.run(["plink2", "--bfile", str(tmp_path / "g"), "--pheno", str(tmp_path / "pb.txt"), "--covar",
+                    str(tmp_path / "c.txt"), "--glm", "hide-covar", "no-firth", "--threads", "1", "--out",
+                    str(tmp_path / "o")], check=True, capture_output=True)
+    ref = pd.read_csv(tmp_path / "o.y.glm.logistic", sep="\t").set_index("ID")
+    res = logistic_association(G, prepare_logistic(yb[:, None], C))
+    na = (ref["ERRCODE"] != ".").to_numpy()
+    assert na.sum() >= 5 and ref["ERRCODE"]["v5"] == "VIF_TOO_HIGH"
+    np.testing.assert_array_equal(np.isnan(res.beta[:, 0]), na)
+    np.testing.assert_allclose(np.exp(res.beta[~na, 0]), ref["OR"].to_numpy()[~na], rtol=1e-4)
+
+
+@pytest.mark.skipif(__import__("shutil").which("plink2") is None, reason="plink2 not installed")
+def test_linear_association__vif_rule_as_plink2(tmp_path):
+    """The NA rows (VIF above 50, genotype's or a covariate's) are plink2 --glm's CORR_TOO_HIGH/VIF_TOO_HIGH rows
+    on the same files, and the others' beta and p plink2's."""
+    import subprocess
+
+    G, y, C = _collinear_cohort(tmp_path)
     subprocess.run(["plink2", "--bfile", str(tmp_path / "g"), "--pheno", str(tmp_path / "p.txt"), "--covar",
                     str(tmp_path / "c.txt"), "--glm", "hide-covar", "--threads", "1", "--out", str(tmp_path / "o")],
                    check=True, capture_output=True)
     ref = pd.read_csv(tmp_path / "o.y.glm.linear", sep="\t").set_index("ID")
-    assert ref["ERRCODE"].tolist()[:2] == ["CORR_TOO_HIGH", "VIF_TOO_HIGH"] and (ref["ERRCODE"][2:] == ".").all()
-    res = linear_association(G.astype(float), prepare_phenotypes(y[:, None], np.column_stack([np.ones(n), a, b, c])))
-    assert np.isnan(res.beta[:2, 0]).all() and np.isnan(res.p_value[:2, 0]).all()
-    np.testing.assert_allclose(res.beta[2:, 0], ref["BETA"].to_numpy()[2:], rtol=1e-4)
-    np.testing.assert_allclose(res.p_value[2:, 0], ref["P"].to_numpy()[2:], rtol=1e-3)
-    Gm = G.astype(float)
-    Gm[5, :3] = np.nan                          # --missing-genotypes drop: the same rule on the called samples
-    drop = linear_association(Gm, prepare_phenotypes(y[:, None], np.column_stack([np.ones(n), a, b, c])),
-                              missing_genotypes="drop")
-    assert np.isnan(drop.beta[:2, 0]).all() and np.isfinite(drop.beta[2:, 0]).all()
+    assert ref["ERRCODE"].tolist()[:2] == ["CORR_TOO_HIGH", "VIF_TOO_HIGH"] and ref["ERRCODE"]["v5"] == "VIF_TOO_HIGH"
+    res = linear_association(G, prepare_phenotypes(y[:, None], C))
+    na = (ref["ERRCODE"] != ".").to_numpy()
+    assert na.sum() >= 5 and (~na[6:14]).sum() >= 2
+    np.testing.assert_array_equal(np.isnan(res.beta[:, 0]), na)
+    np.testing.assert_allclose(res.beta[~na, 0], ref["BETA"].to_numpy()[~na], rtol=1e-4)
+    np.testing.assert_allclose(res.p_value[~na, 0], ref["P"].to_numpy()[~na], rtol=1e-3)
+    from bed_reader import open_bed, to_bed                  # with missing calls: plink2 drops them, as "drop"
+
+    Gm = _with_missing_calls(G)
+    with open_bed(tmp_path / "g.bed") as bed:
+        props = {"iid": bed.iid, "fid": bed.fid, "sid": bed.sid}
+    to_bed(tmp_path / "m.bed", Gm.astype(np.float32), count_A1=True, properties=props)
+    subprocess.run(["plink2", "--bfile", str(tmp_path / "m"), "--pheno", str(tmp_path / "p.txt"), "--covar",
+                    str(tmp_path / "c.txt"), "--glm", "hide-covar", "--threads", "1", "--out", str(tmp_path / "om")],
+                   check=True, capture_output=True)
+    ref = pd.read_csv(tmp_path / "om.y.glm.linear", sep="\t").set_index("ID")
+    drop = linear_association(Gm, prepare_phenotypes(y[:, None], C), missing_genotypes="drop")
+    na = (ref["ERRCODE"] != ".").to_numpy()
+    assert ref["ERRCODE"]["v5"] == "VIF_TOO_HIGH" and (~na[6:14]).sum() >= 2
+    np.testing.assert_array_equal(np.isnan(drop.beta[:, 0]), na)
+    np.testing.assert_allclose(drop.beta[~na, 0], ref["BETA"].to_numpy()[~na], rtol=1e-4)

@@ -157,6 +157,24 @@ def test_loci_table__neg_log10_p_shown_as_itself_and_ranks_leads_below_a_doubles
     assert "3.72e-1212" in html and "2.50e-400" in html and "1.00e-09" in html
 
 
+def test_loci_table__lead_at_p_zero_without_its_neg_log10_ranked_first():
+    """Review s39vif F1: a lead list with a literal p 0 and no ``neg_log_10_p_value`` (NaN) sorted last, so the
+    40-row cap dropped the study's strongest lead from the page. It is ranked first now."""
+    from edfgen.report import _loci_table
+
+    n = 45
+    p = np.r_[0.0, np.logspace(-9, -20, n - 1)]
+    loci = pd.DataFrame({"locus": np.arange(1, n + 1), "variant_id": [f"rs{i}" for i in range(n)],
+                         "chromosome": ["1"] * n, "base_pair_location": np.arange(n) * 1000 + 1,
+                         "p_value": p, "neg_log_10_p_value": np.r_[np.nan, -np.log10(p[1:])],
+                         "phenotypes": ["edf_001"] * n})
+    html = _loci_table(loci).replace("\u200b", "")
+    rows = re.findall(r"<tr>\s*<td>(\d+)</td>", html)
+    assert len(rows) == 40 and rows[0] == "1", rows[:3]                  # the p-0 lead kept, first
+    assert rows[1:4] == ["45", "44", "43"], rows[:5]                       # then by -log10 p
+    assert "5 more rows in the file" in html
+
+
 def test_write_report__cohort_tables_keyed_by_eid(tmp_path):
     """UK Biobank tables name the participant ``eid`` (review s29 F1: the report raised KeyError 'IID'
     after every stage had run); the summary equals pandas' on the numbers, whichever id name or format."""

@@ -304,8 +304,9 @@ class GwasOutputs:
         from edfgen.kernels.qc import QCStep
 
         left = int(self.n_left_out.sum())
-        return QCStep("fit_failed", "variant x phenotype", "no estimate (logistic fit did not converge or variant "
-                      "monomorphic in the analysed samples): row left out of the GWAS-SSF file", left,
+        return QCStep("fit_failed", "variant x phenotype", "no estimate (logistic fit did not converge, variant "
+                      "monomorphic in the analysed samples, or a predictor's VIF above 50, plink2 VIF_TOO_HIGH): row "
+                      "left out of the GWAS-SSF file", left,
                       self._n_rows * len(self.names) - left)
 
     def binary_steps(self) -> list:
@@ -322,8 +323,8 @@ class GwasOutputs:
         left = self.left_out_step()
         if left.removed:      # the rows of fit_failed: variants QC removed are not counted (review s29 F4)
             log.warning("%d logistic fits failed (no finite estimate: genotypes separating cases from controls, "
-                        "a coefficient running off, no convergence in the iterations allowed, or a monomorphic "
-                        "variant): left out of the GWAS-SSF files, counted in qc_report.tsv (fit_failed)",
+                        "a coefficient running off, no convergence in the iterations allowed, a monomorphic "
+                        "variant, or one collinear with the covariates: VIF above 50, plink2 VIF_TOO_HIGH): left out of the GWAS-SSF files, counted in qc_report.tsv (fit_failed)",
                         left.removed)
         return steps + [left]
 

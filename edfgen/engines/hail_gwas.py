@@ -147,7 +147,7 @@ def hail_logistic(hl, mt, used_ids, Y, C, test: str, *, names=None, cov_names=No
         keep = group_covariates(C[mask], cols, names=names, covariate_names=cov_names)
         for p in cols:     # plink2's few-cases warning, as the fast engine says it (before Hail runs)
             warn_few_cases(names[p] if names is not None else f"column {p}", Y[mask, p], len(keep),
-                           firth=test != "wald")
+                           firth=test != "wald", hint="--logistic-test firth")   # (Hail has no firth-fallback)
         ht = hl.logistic_regression_rows(test=test, y=[sub.y[int(p)] for p in cols], x=sub.x,
                                          covariates=[sub.c[i] for i in keep], pass_through=["__af"])
         r = _collected(ht, ht)

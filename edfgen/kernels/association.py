@@ -29,17 +29,13 @@ import pandas as pd
 from scipy import special  # not scipy.stats: its import alone takes ~0.5 s of every command
 
 from edfgen.exceptions import InputError
-from edfgen.kernels.covariates import (collinear_covariates, column_names, group_covariates,  # noqa: F401 (re-exported)
-                                       independent_column_indices, unit_columns)
+from edfgen.kernels.covariates import (MAX_VIF, collinear_covariates, column_names,  # noqa: F401 (re-exported)
+                                       covariate_vif, group_covariates, independent_column_indices, unit_columns)
 
 log = logging.getLogger(__name__)
 
 MISSING_GENOTYPES = ("mean-impute", "drop")
 
-#: a genotype whose variance inflation factor on the group's covariates (``1 / (1 - R²)``, R² of the genotype
-#: on them) is above this gets NA (:func:`linear_association`), as plink2 ``--glm`` (``--vif`` 50: ERRCODE
-#: ``VIF_TOO_HIGH``; its ``--max-corr`` 0.999, ``CORR_TOO_HIGH``, is a VIF of at least 500, so inside this rule)
-MAX_VIF = 50.0
 
 # ----------------------------------------------------------------------------------------------
 # phenotype transform and checks (pure functions)
@@ -169,6 +165,7 @@ class PreparedPhenotypes:
     covariates: np.ndarray            # [N, K]
     phenotypes: np.ndarray            # [N, P]
     groups: list = field(default_factory=list)  # (mask, cols, Q [n_g, K], Y_res [n_g, P_g], yy [P_g])
+    covariate_vif: list = field(default_factory=list)  # per group: CovariateVIF (none: the check is skipped)
 
 
 def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names: Sequence[str] | None = None,
@@ -212,7 +209,11 @@ def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names:
             shown = ", ".join(map(repr, column_names(cols[:3], names))) + (" ..." if len(cols) > 3 else "")
             raise InputError(f"linear_association: only {n} samples with phenotype(s) {shown} "
                              f"for {k} covariates")
-        Q, _ = np.linalg.qr(unit_columns(C[np.ix_(mask, keep)]))  # (unit columns: as independent_column_indices)
+        U = unit_columns(C[np.ix_(mask, keep)])                 # (unit columns: as independent_column_indices)
+        Q, R = np.linalg.qr(U)
+        named = covariate_names is not None and len(covariate_names) == C.shape[1]    # (else "column j")
+        prep.covariate_vif.append(covariate_vif(U, Q, R, warn=warn, names=[covariate_names[j] for j in keep]
+                                                if named else None))
         Yg = Y[np.ix_(mask, cols)]
         Yres = Yg - Q @ (Q.T @ Yg)
         prep.groups.append((mask, cols, Q, *_explained_away(Yg, Yres, cols, names)))
@@ -291,8 +292,9 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
     -------
     AssociationResult with arrays ``[M, P]``. Monomorphic variants (with ``drop``: not identified among their
     called samples), exact fits (:func:`exact_fit`) and genotypes collinear with the covariates (variance
-    inflation factor above :data:`MAX_VIF`, plink2 ``--glm``'s ``VIF_TOO_HIGH``/``CORR_TOO_HIGH``) get NaN
-    statistics.
+    inflation factor above :data:`MAX_VIF`, plink2 ``--glm``'s ``VIF_TOO_HIGH``/``CORR_TOO_HIGH``: the genotype's
+    own on the covariates, or a covariate's with the genotype in the model: ``CovariateVIF``; with ``drop``, a
+    variant with a missing call: both on its called samples) get NaN statistics.
 
     Notes
     -----
@@ -306,7 +308,8 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
     M, P = G.shape[1], prepared.phenotypes.shape[1]
     out = {name: np.full((M, P), np.nan) for name in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
     n_out = np.zeros((M, P), dtype=np.int64)
-    for mask, cols, Q, Yres, yy in prepared.groups:
+    vifs = prepared.covariate_vif if len(prepared.covariate_vif) == len(prepared.groups) else [None] * len(prepared.groups)
+    for (mask, cols, Q, Yres, yy), vif in zip(prepared.groups, vifs):
         k = Q.shape[1]                                      # the group's covariates (group_covariates)
         whole = bool(mask.all())
         Gg = G if whole else G[mask]
@@ -339,6 +342,8 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
             gg = g2 - np.einsum("ij,ij->i", Qg, Qg)
             gg = np.where(gg > 1e-8 * np.maximum(g2, 1e-300), gg, np.nan)
             gg[(g2 - n * mean ** 2) > MAX_VIF * gg] = np.nan   # VIF = centred SS / residual SS (plink2 --vif)
+            if vif is not None:                                # and each covariate's with g in the model
+                gg[vif.too_high(Qg, gg)] = np.nan
             beta = gy / gg[:, None]
             df = n - k - 1
             rss = yy[None, :] - beta * gy
@@ -354,7 +359,7 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
         n_out[:, cols] = n
         if missing_genotypes == "drop" and any_missing:
             j = nan_cols
-            res = _drop_missing_ols(sub, called_sub, Q, Yres)
+            res = _drop_missing_ols(sub, called_sub, Q, Yres, vif)
             for name, arr in zip(("beta", "standard_error", "p_value"), res[:3]):
                 out[name][np.ix_(j, cols)] = np.where(np.isnan(yy), np.nan, arr)
             n_out[np.ix_(j, cols)] = res[3][:, None]
@@ -362,7 +367,7 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
                              n=n_out, effect_allele_frequency=out["effect_allele_frequency"])
 
 
-def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np.ndarray):
+def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np.ndarray, vif=None):
     """Exact OLS per variant on its called samples only (plink2 behaviour), batched over variants.
 
     Parameters
@@ -372,6 +377,9 @@ def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np
     Q, Yres : array [n, K], [n, P]
         The group's orthonormal covariate basis and its phenotypes residualised on it
         (:func:`prepare_phenotypes`).
+    vif : CovariateVIF, optional
+        The group's covariates' VIF terms: a covariate's VIF with the genotype in the model, on ``S``, above
+        :data:`MAX_VIF` is NA too (none: the genotype's own VIF only).
 
     Returns
     -------
@@ -386,7 +394,8 @@ def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np
     equations of the raw values did, and wrote null variants as hits; review s32a F1, F2). Per variant,
     Frisch-Waugh-Lovell on ``S`` with the K x K matrix ``Q_S' Q_S``. NA (as plink2) where the variant is
     not identified among its called samples: ``n_S <= K + 1``, called genotypes constant, covariates
-    collinear in ``S`` or the genotype collinear with them (VIF above :data:`MAX_VIF`); and where the fit is
+    collinear in ``S`` or the genotype collinear with them (its VIF, or with ``vif`` a covariate's with it, above
+    :data:`MAX_VIF`); and where the fit is
     exact (:func:`exact_fit`).
     """
     R = called.astype(float)
@@ -396,7 +405,8 @@ def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np
         mean = np.where(called, G, 0.0).sum(0) / np.maximum(nv, 1)
         g = np.where(called, G, mean)
         centred_ss = (R * (g - mean) ** 2).sum(0)           # sum over S of (g - its mean in S)^2
-        g = (g - Q @ (Q.T @ g)) * R                         # g~ on S, 0 elsewhere
+        c = Q.T @ g                                         # [K, m]
+        g = (g - Q @ c) * R                                 # g~ on S, 0 elsewhere
         A, qy = _called_products(R, Q, Yres)                           # Q_S' Q_S [m, K, K], Q_S' Yres_S [m, K, P]
         w, V = np.linalg.eigh(A)
         cov_ok = w[:, 0] > 1e-10 * w[:, -1]                 # Q_S has full rank K
@@ -408,6 +418,8 @@ def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np
         constant = np.where(called, G, -np.inf).max(0) == np.where(called, G, np.inf).min(0)
         df = nv - K - 1
         ok = (df > 0) & cov_ok & ~constant & (gg > 1e-8 * centred_ss) & (centred_ss <= MAX_VIF * gg)   # (VIF)
+        if vif is not None and vif.R is not None and ok.any():
+            ok[ok] = ~vif.too_high_on(called[:, ok], Q, Ainv[ok], qg[ok], c.T[ok], gg[ok])
         beta = np.where(ok[:, None], gy / gg[:, None], np.nan)
         rss = yy - beta * gy
         beta[exact_fit(rss, yy)] = np.nan

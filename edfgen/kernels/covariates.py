@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -202,6 +203,155 @@ def group_covariates(C: np.ndarray, cols, *, names: Sequence[str] | None = None,
                         "combination of the other covariates in its %d samples (as plink2 --glm)",
                         ", ".join(map(repr, covariates)), shown, C.shape[0])
     return keep
+
+
+#: a predictor whose variance inflation factor on the other predictors of the regression (``1 / (1 - R²)``) is above
+#: this makes the variant NA (:func:`edfgen.kernels.association.linear_association`), as plink2 ``--glm`` (``--vif``
+#: 50: ERRCODE ``VIF_TOO_HIGH``; its ``--max-corr`` 0.999, ``CORR_TOO_HIGH``, is a VIF of at least 500, so inside
+#: this rule): the genotype's own VIF on the covariates, and each covariate's with the genotype in the model
+MAX_VIF = 50.0
+
+
+@dataclass
+class CovariateVIF:
+    """What a group's covariates' variance inflation factors with a genotype added need (:func:`covariate_vif`).
+
+    ``VIF_j(with g) = base_j + (weights @ b)_j² / rss_g``, with ``b = Q' g`` the genotype's coefficients on the
+    group's orthonormal covariate basis ``Q`` and ``rss_g`` its residual sum of squares on the covariates.
+    """
+
+    base: np.ndarray       # [k'] each non-constant covariate's VIF on the other covariates
+    weights: np.ndarray    # [k', K] sqrt(centred SS_j) x row j of R^-1 (C = Q R)
+    checked: np.ndarray    # [k'] bool: base <= MAX_VIF (one already above is warned about, not checked per variant)
+    R: np.ndarray = None   # [K, K] the covariates' triangular factor (C = Q R), for subsets of samples (too_high_on)
+
+    def too_high(self, qg: np.ndarray, rss_g: np.ndarray) -> np.ndarray:
+        """Whether some covariate's VIF with the genotype in the model is above :data:`MAX_VIF`.
+
+        Parameters
+        ----------
+        qg : array [M, K]
+            Each genotype's products with the basis ``Q`` (``g' Q``).
+        rss_g : array [M]
+            Each genotype's residual sum of squares on the covariates (NaN: NA already).
+
+        Returns
+        -------
+        bool array [M]
+        """
+        if not self.checked.any():
+            return np.zeros(len(rss_g), dtype=bool)
+        w = qg @ self.weights[self.checked].T                              # [M, k']
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (self.base[self.checked] + w ** 2 / rss_g[:, None] > MAX_VIF).any(1)
+
+
+    def too_high_on(self, called: np.ndarray, Q: np.ndarray, Ainv: np.ndarray, qg: np.ndarray, c: np.ndarray,
+                    rss_g: np.ndarray) -> np.ndarray:
+        """:meth:`too_high` on each variant's own samples ``S`` (``--missing-genotypes drop``): with ``C_S = Q_S R``,
+        ``(C_S' C_S)^-1 = R^-1 A^-1 R^-T`` (``A = Q_S' Q_S``) and the genotype's coefficients on ``C_S``
+        ``R^-1 (A^-1 qg + c)``; a covariate constant in ``S`` (the intercept) or already above :data:`MAX_VIF`
+        without the genotype there is left out, as in :meth:`too_high`.
+
+        Parameters
+        ----------
+        called : array [n, m]
+            Call indicators (the samples ``S`` of each variant).
+        Q : array [n, K]
+            The group's orthonormal covariate basis.
+        Ainv : array [m, K, K]
+            ``(Q_S' Q_S)^-1`` of each variant.
+        qg, c : arrays [m, K]
+            ``Q_S' g~_S`` (the genotype residualised on ``Q`` over the group, on ``S``) and ``Q' g`` (the
+            mean-imputed genotype over the group): ``Q_S' g_S = qg + A c``.
+        rss_g : array [m]
+            The genotype's residual sum of squares on the covariates in ``S``.
+
+        Returns
+        -------
+        bool array [m]
+        """
+        Rinv = np.linalg.inv(self.R)
+        U = Q @ self.R
+        W = np.asarray(called, dtype=float)
+        nS = W.sum(0)[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centred = W.T @ U ** 2 - (W.T @ U) ** 2 / nS                               # [m, K]
+            inv_diag = np.einsum("jk,mkl,jl->mj", Rinv, Ainv, Rinv)                    # [(C_S'C_S)^-1]_jj
+            b = np.einsum("jk,mk->mj", Rinv, np.einsum("mkl,ml->mk", Ainv, qg) + c)
+            base = centred * inv_diag
+            vif = base + centred * b ** 2 / rss_g[:, None]
+            use = (centred > 1e-12 * (W.T @ U ** 2)) & (base <= MAX_VIF)
+            return (use & (vif > MAX_VIF)).any(1)
+
+
+def covariate_vif(U: np.ndarray, Q: np.ndarray, R: np.ndarray, *, names: Sequence[str] | None = None,
+                  warn: bool = True) -> CovariateVIF:
+    """The covariates' variance inflation factors, without and (:meth:`CovariateVIF.too_high`) with a genotype.
+
+    With ``X = [C, g]`` the block inverse gives ``[(X'X)^-1]_jj = [(C'C)^-1]_jj + b_j² / rss_g``
+    (``b = (C'C)^-1 C' g = R^-1 Q' g``), and ``VIF_j = centred SS_j x [(X'X)^-1]_jj``; a constant column (the
+    intercept) has none, as in plink2's correlation matrix.
+
+    Parameters
+    ----------
+    U : array [n, K]
+        The group's covariates that enter its regressions (any column scaling: a VIF does not depend on it).
+    Q, R : arrays [n, K], [K, K]
+        ``U = Q R`` (``numpy.linalg.qr``).
+    names : list of str, optional
+        The columns' names, for the warning.
+    warn : bool, default True
+        Warn about a covariate whose VIF on the other covariates alone is above :data:`MAX_VIF` (plink2 ``--glm``
+        skips the phenotype; edfgen's fit, on an orthonormal basis, loses no digits to it, so it fits it).
+
+    Returns
+    -------
+    CovariateVIF
+    """
+    Rinv = np.linalg.inv(R)
+    ss = (U ** 2).sum(0)
+    centred = ((U - U.mean(0)) ** 2).sum(0)
+    varying = centred > 1e-12 * np.maximum(ss, 1e-300)
+    base = centred[varying] * (Rinv[varying] ** 2).sum(1)
+    weights = np.sqrt(centred[varying])[:, None] * Rinv[varying]
+    checked = base <= MAX_VIF
+    if warn and not checked.all():
+        idx = np.flatnonzero(varying)[~checked]
+        shown = [f"{names[j] if names is not None else f'column {j}'!r} ({base[~checked][i]:.0f})"
+                 for i, j in enumerate(idx)]
+        if first_time(("covariate VIF", *shown)):
+            log.warning("covariate(s) %s: variance inflation factor on the other covariates above %g (plink2 --glm "
+                        "skips the phenotype, VIF_TOO_HIGH; centre a covariate before squaring it); edfgen fits them, "
+                        "and its per-variant VIF check leaves them out", ", ".join(shown), MAX_VIF)
+    return CovariateVIF(base=base, weights=weights, checked=checked, R=R)
+
+
+def vif_too_high(G: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Which genotypes make some predictor's variance inflation factor exceed :data:`MAX_VIF` (the genotype's own
+    on the covariates, or a covariate's with it in the model): plink2 ``--glm``'s ``VIF_TOO_HIGH`` /
+    ``CORR_TOO_HIGH``, on the unweighted predictors, for the regressions that do not residualise (logistic, Firth).
+
+    Parameters
+    ----------
+    G : array [n, M]
+        Genotypes (complete: mean-imputed).
+    C : array [n, K]
+        The covariates that enter the regression (independent: :func:`group_covariates`), intercept included.
+
+    Returns
+    -------
+    bool array [M]
+    """
+    U = unit_columns(C)
+    Q, R = np.linalg.qr(U)
+    qg = G.T @ Q
+    g2 = np.einsum("ij,ij->j", G, G)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rss = g2 - np.einsum("ij,ij->i", qg, qg)
+        centred = g2 - G.shape[0] * G.mean(0) ** 2
+        own = (rss <= 1e-8 * np.maximum(g2, 1e-300)) | (centred > MAX_VIF * rss)
+        return own | covariate_vif(U, Q, R, warn=False).too_high(qg, np.where(own, np.nan, rss))
 
 
 def _not_said(phenotypes: list, covariates: list[str]) -> dict[tuple, list[str]]:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from edfgen.kernels.covariates import vif_too_high
 from edfgen.kernels.logistic import LogisticAssociationResult, PreparedLogistic, _mean_impute, run_chunks
 
 __all__ = ["firth_null_fit", "firth_full", "firth_fallback", "FirthFit", "FIRTH_P_THRESHOLD"]
@@ -315,8 +316,8 @@ def firth_fallback(genotypes: np.ndarray, prepared: PreparedLogistic, result: Lo
                 continue
             if Gm is None:   # once per missingness group: imputed genotypes
                 Gm, _ = _mean_impute(G if mask.all() else G[mask])
-                polymorphic = np.ptp(Gm, axis=0) > 0
                 Cg = C[np.ix_(mask, keep)]
+                polymorphic = (np.ptp(Gm, axis=0) > 0) & ~vif_too_high(Gm, Cg)   # (VIF_TOO_HIGH: NA, not refitted)
             idx = np.flatnonzero(pick & polymorphic)
             if not idx.size:
                 continue

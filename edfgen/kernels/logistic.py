@@ -23,7 +23,7 @@ import numpy as np
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import AssociationResult, group_covariates, missingness_groups
-from edfgen.kernels.covariates import first_time
+from edfgen.kernels.covariates import covariate_vif, first_time, unit_columns, vif_too_high
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,8 @@ def _logistic_newton(X: np.ndarray, y: np.ndarray, b: np.ndarray, *, max_iterati
     return b, False
 
 
-def warn_few_cases(name: str, y: np.ndarray, n_covariates: int, *, firth: bool = False) -> bool:
+def warn_few_cases(name: str, y: np.ndarray, n_covariates: int, *, firth: bool = False,
+                   hint: str = "--logistic-test firth-fallback") -> bool:
     """Warn, as ``plink2 --glm`` does, when a binary phenotype's cases (or controls) are fewer than 10 times the
     predictors (intercept, covariates, genotype): Wald p-values on so few are unreliable. Said once per phenotype
     (:func:`~edfgen.kernels.covariates.first_time`), by both engines (Hail's before it runs).
@@ -104,7 +105,10 @@ def warn_few_cases(name: str, y: np.ndarray, n_covariates: int, *, firth: bool =
     n_covariates : int
         Covariates with the intercept (the predictors are these and the genotype).
     firth : bool, default False
-        ``--logistic-test firth-fallback`` is in use: the message does not suggest it.
+        ``--logistic-test firth-fallback`` (or Hail's ``firth``) is in use: the message suggests nothing.
+    hint : str, default "--logistic-test firth-fallback"
+        The option the message suggests otherwise (the Hail engine: ``--logistic-test firth``, as it refuses
+        ``firth-fallback``).
 
     Returns
     -------
@@ -117,7 +121,7 @@ def warn_few_cases(name: str, y: np.ndarray, n_covariates: int, *, firth: bool =
     log.warning(f"--binary phenotype {name!r}: {n_case} cases, {n - n_case} controls: the "
                 f"{'case' if n_case <= n - n_case else 'control'} count is less than 10x the predictor count "
                 f"({n_covariates + 1}: intercept, covariates, genotype), as plink2 --glm warns; Wald p-values on so "
-                f"few are unreliable" + ("" if firth else " (use --logistic-test firth-fallback)"))
+                f"few are unreliable" + ("" if firth else f" (use {hint})"))
     return True
 
 
@@ -152,7 +156,8 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
         A phenotype without both cases and controls.
 
     A phenotype whose cases (or controls) are fewer than 10 times the predictors (``K + 1``: the covariates and
-    the genotype) is warned about, as ``plink2 --glm`` does. A phenotype whose null model does not converge (too few cases for the covariates, a covariate or the
+    the genotype) is warned about, as ``plink2 --glm`` does, and so is a covariate whose variance inflation factor
+    on the others is above 50 (:func:`~edfgen.kernels.covariates.covariate_vif`). A phenotype whose null model does not converge (too few cases for the covariates, a covariate or the
     offset separating its cases) is logged (a warning naming it and its case count) and listed in
     ``null_failed``: its Wald fits fail, the other phenotypes are tested (as plink2 fits each on its own).
     """
@@ -165,6 +170,10 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
     for mask, cols in missingness_groups(Y):
         keep = np.asarray(group_covariates(C[mask], cols, names=names, covariate_names=covariate_names, warn=warn))
         Cg, k = C[np.ix_(mask, keep)], len(keep)
+        if warn and k:        # covariates collinear among themselves (VIF above 50): warned, as the linear test
+            U = unit_columns(Cg)
+            named = covariate_names is not None and len(covariate_names) == C.shape[1]   # (else "column j")
+            covariate_vif(U, *np.linalg.qr(U), names=[covariate_names[j] for j in keep] if named else None)
         b0 = np.zeros((k, len(cols)))
         for j, p in enumerate(cols):  # loop over phenotypes (few), not variants
             y = Y[mask, p]
@@ -506,6 +515,7 @@ def logistic_association(genotypes: np.ndarray, prepared: PreparedLogistic) -> L
         out["effect_allele_frequency"][:, cols] = (mean / 2.0)[:, None]
         fit = _ChunkFit(Cg, n, prepared.max_iterations, prepared.tolerance)
         polymorphic = np.ptp(G0, axis=0) > 0            # constant genotypes: singular Fisher matrix
+        polymorphic &= ~vif_too_high(G0, Cg)            # and plink2's VIF_TOO_HIGH: NA, as the linear test
         step = _chunk_size(n)
         # chunks of variants small enough that their [n, m] work arrays stay in the CPU cache through
         # all Newton iterations and phenotypes (the whole block's arrays would be re-read from memory

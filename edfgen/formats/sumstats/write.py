@@ -66,9 +66,10 @@ def p_value_column(p: np.ndarray, nlp: np.ndarray) -> np.ndarray:
     tiny = np.isfinite(p) & (p < TINY_P)
     if not tiny.any():
         return p
-    out = round_significant(p).astype(object)
+    rounded = round_significant(p)
+    out = rounded.astype(object)
     out[tiny] = p_value_strings(p[tiny], np.asarray(nlp, dtype=float)[tiny])
-    out[p == 1.0] = "1"
+    out[rounded == 1.0] = "1"           # (0.999999999 too: "%.8g" prints it 1)
     return out
 
 
