@@ -331,3 +331,41 @@ def test_ldsc_killed_while_writing_ldscores__rerun_and_force_keep_a_users_file_i
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert (out / "ldscores" / "2.l2.M_5_50").exists()
+
+
+def test_simulate_force__keeps_a_users_file_in_ecg(tmp_path, monkeypatch):
+    """``edfgen simulate``'s manifest listed ``ecg/`` (and ``biobank/``) as a whole, so ``--force`` removed a user's
+    file put into ``ecg/``, exit 0 and not a word (review s39, reproduced with the real simulator). It lists the
+    records by name: ``--force`` refuses in one line, the file kept. (The simulation is stubbed: only the files
+    and the manifest are under test here.)"""
+    import json
+
+    import edfgen.simulate.cohort as co
+
+    def simulated(stage, **kw):
+        for name in ("genotypes.bed", "genotypes.bim", "genotypes.fam", "physiology.tsv", "covariates.tsv",
+                     "outcomes.tsv"):
+            (stage / name).write_text("x\n")
+        (stage / "ecg").mkdir()
+        for rec in ("P000001.hea", "P000001.dat"):
+            (stage / "ecg" / rec).write_text("x\n")
+        truth = {"n_variants": 1, "related_pairs": [], "families": []}
+        (stage / "truth.json").write_text(json.dumps(truth))
+        return truth
+
+    monkeypatch.setattr(co, "_simulate_into", simulated)
+    monkeypatch.setattr(co.CohortResult, "summary", lambda self: "stub")
+    out = tmp_path / "cohort"
+    args = ["simulate", "--out", str(out), "--n", "10", "--chromosomes", "1", "--variants-per-chromosome", "300"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    mine = out / "ecg" / "my_notes.txt"
+    mine.write_text("mine")
+    res = CliRunner().invoke(cli, args + ["--force"])
+    assert mine.read_text() == "mine"
+    assert res.exit_code == 2 and "ecg/my_notes.txt exists and was not written by an earlier" in res.output, res.output
+    mine.unlink()
+    res = CliRunner().invoke(cli, args + ["--force"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (out / "ecg").iterdir()) == ["P000001.dat", "P000001.hea"]
+    assert "ecg/P000001.hea" in json.loads((out / "manifest.json").read_text())["outputs"]
