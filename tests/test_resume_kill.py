@@ -249,3 +249,123 @@ def test_gwas_ridge_loco_killed__rerun_keeps_a_users_file_in_loco(tiny_sim_cohor
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert (out / "loco" / "step1_fingerprint.json").exists()
+
+
+def test_mr_killed_while_drawing__rerun_and_force_keep_a_users_file_in_plots(shared_data, tmp_path, monkeypatch):
+    """The same for ``edfgen mr`` (plots on): its in-progress manifest listed ``plots/`` as a whole, so the plain
+    rerun of a run killed while drawing removed a user's file put there, exit 0 (review s39). It names the pair
+    plots before drawing them (pair_plot_names): the rerun and ``--force`` refuse in one line, the file kept."""
+    import edfgen.plots.mr as mrp
+
+    d = shared_data / "mr"
+    out = tmp_path / "mr"
+    args = ["mr", "--exposure", str(d / "twosamplemr_test_commondata_exp_dat.csv"), "--outcome",
+            str(d / "twosamplemr_test_commondata_out_dat.csv"), "--no-clump", "--methods", "ivw", "--nboot", "20", "--presso-sims", "0",
+            "--out", str(out)]
+    with monkeypatch.context() as m:
+        _killed_after_first_plot(m, mrp, "scatter_plot")
+        res = CliRunner().invoke(cli, args)
+    assert res.exit_code != 0 and len(list((out / "plots").glob("*.png"))) == 1, res.output
+    mine = out / "plots" / "my_notes.txt"
+    mine.write_text("mine")
+    for extra, said in (([], "directory exists and is not empty, with an unfinished"),
+                        (["--force"], "plots/my_notes.txt exists and was not written by an earlier")):
+        res = CliRunner().invoke(cli, args + extra)
+        assert mine.read_text() == "mine"
+        assert res.exit_code == 2 and said in res.output, res.output
+    mine.unlink()
+
+    def drawn(h, *a, **kw):                         # (the plots themselves are tested in test_plots)
+        path = next(x for x in a if isinstance(x, Path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"png")
+        return path
+
+    for kind in ("scatter", "forest", "funnel", "leaveoneout"):
+        monkeypatch.setattr(mrp, f"{kind}_plot", drawn)
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name.split(".")[1] for p in (out / "plots").glob("*.png")) == [
+        "forest", "funnel", "leaveoneout", "scatter"]
+
+
+def test_ldsc_killed_while_writing_ldscores__rerun_and_force_keep_a_users_file_in_ldscores(tiny_sim_cohort, tmp_path,
+                                                                                          monkeypatch):
+    """``edfgen ldsc`` with in-sample LD scores listed ``ldscores/`` as a whole in its in-progress manifest: killed
+    after the first chromosome's files, a user's file put into ``ldscores/`` was removed by the rerun (review s39).
+    It lists each chromosome's files by name before writing them: the rerun and ``--force`` refuse in one line."""
+    import shutil
+
+    import edfgen.commands.ldsc_inputs as li
+
+    for ext in ("bed", "fam"):                      # two chromosomes: killed between them
+        shutil.copy(tiny_sim_cohort / f"genotypes.{ext}", tmp_path / f"g.{ext}")
+    bim = pd.read_csv(tiny_sim_cohort / "genotypes.bim", sep="\t", header=None)
+    bim.loc[len(bim) // 2:, 0] = 2
+    bim.to_csv(tmp_path / "g.bim", sep="\t", header=False, index=False)
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"variant_id": bim[1], "chromosome": bim[0].astype(str), "base_pair_location": bim[3],
+                  "effect_allele": bim[4], "other_allele": bim[5], "beta": rng.normal(0, 0.05, len(bim)),
+                  "standard_error": 0.05, "p_value": 0.5, "n": 120}).to_csv(tmp_path / "y.tsv", sep="\t", index=False)
+    out = tmp_path / "ldsc"
+    args = ["ldsc", "--sumstats", str(tmp_path / "y.tsv"), "--bfile", str(tmp_path / "g"), "--ld-wind-kb", "1000",
+            "--out", str(out)]
+    real = li.write_ldscores
+
+    def killed_after_first(prefix, *a, **kw):
+        written = real(prefix, *a, **kw)
+        raise KeyboardInterrupt(written)
+
+    with monkeypatch.context() as m:
+        m.setattr(li, "write_ldscores", killed_after_first)
+        res = CliRunner().invoke(cli, args)
+    assert res.exit_code != 0 and (out / "ldscores" / "1.l2.ldscore.gz").exists(), res.output
+    mine = out / "ldscores" / "my_notes.txt"
+    mine.write_text("mine")
+    for extra, said in (([], "directory exists and is not empty, with an unfinished"),
+                        (["--force"], "ldscores/my_notes.txt exists and was not written by an earlier")):
+        res = CliRunner().invoke(cli, args + extra)
+        assert mine.read_text() == "mine"
+        assert res.exit_code == 2 and said in res.output, res.output
+    mine.unlink()
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert (out / "ldscores" / "2.l2.M_5_50").exists()
+
+
+def test_simulate_force__keeps_a_users_file_in_ecg(tmp_path, monkeypatch):
+    """``edfgen simulate``'s manifest listed ``ecg/`` (and ``biobank/``) as a whole, so ``--force`` removed a user's
+    file put into ``ecg/``, exit 0 and not a word (review s39, reproduced with the real simulator). It lists the
+    records by name: ``--force`` refuses in one line, the file kept. (The simulation is stubbed: only the files
+    and the manifest are under test here.)"""
+    import json
+
+    import edfgen.simulate.cohort as co
+
+    def simulated(stage, **kw):
+        for name in ("genotypes.bed", "genotypes.bim", "genotypes.fam", "physiology.tsv", "covariates.tsv",
+                     "outcomes.tsv"):
+            (stage / name).write_text("x\n")
+        (stage / "ecg").mkdir()
+        for rec in ("P000001.hea", "P000001.dat"):
+            (stage / "ecg" / rec).write_text("x\n")
+        truth = {"n_variants": 1, "related_pairs": [], "families": []}
+        (stage / "truth.json").write_text(json.dumps(truth))
+        return truth
+
+    monkeypatch.setattr(co, "_simulate_into", simulated)
+    monkeypatch.setattr(co.CohortResult, "summary", lambda self: "stub")
+    out = tmp_path / "cohort"
+    args = ["simulate", "--out", str(out), "--n", "10", "--chromosomes", "1", "--variants-per-chromosome", "300"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    mine = out / "ecg" / "my_notes.txt"
+    mine.write_text("mine")
+    res = CliRunner().invoke(cli, args + ["--force"])
+    assert mine.read_text() == "mine"
+    assert res.exit_code == 2 and "ecg/my_notes.txt exists and was not written by an earlier" in res.output, res.output
+    mine.unlink()
+    res = CliRunner().invoke(cli, args + ["--force"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (out / "ecg").iterdir()) == ["P000001.dat", "P000001.hea"]
+    assert "ecg/P000001.hea" in json.loads((out / "manifest.json").read_text())["outputs"]

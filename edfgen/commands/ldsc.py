@@ -30,7 +30,7 @@ from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_op
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_parameters, panel_fingerprint
 from edfgen.formats.ldscore import read_ldscores_chr
-from edfgen.formats.manifest import check_upstream, recording
+from edfgen.formats.manifest import check_upstream, plan_outputs, recording
 from edfgen.formats.sumstats import parse_column_option, reads_sub_folders
 from edfgen.formats.sumstats.zscores import (ZStats, check_prevalence_n, read_zstats, rows_by_id,
                                              say_sample_size_convention, zstats_files, zstats_test)
@@ -539,7 +539,7 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
                      allow_z=True)
     prev = check_prevalence_n(zs, parse_prevalence(prevalence, zs))     # (before any work)
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen ldsc")
-    planned = ["h2.tsv"] + (["rg.tsv"] if rg else []) + (["ldscores/"] if genotypes is not None else [])
+    planned = ["h2.tsv"] + (["rg.tsv"] if rg else [])
     params = {"ld_wind_cm": ld_wind_cm, "ld_wind_kb": ld_wind_kb, "ref_ld_chr": ref_ld_chr, "w_ld_chr": w_ld_chr,
               "rg": rg, "rg_across": rg_across, "prevalence": prevalence, "two_step": two_step, "n_blocks": n_blocks,
               "columns": columns, "sample_sizes": sample_sizes, "case_counts": case_counts}
@@ -548,9 +548,14 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
         panel_files, params["ld_panel_bed_bytes"] = panel_fingerprint(genotypes)
         params["genotypes"] = genotype_parameters(genotypes)
         inputs += panel_files
-    with recording(out_dir, "edfgen ldsc", parameters=params, inputs=inputs, planned=planned) as man:
+    # ldscores/ checked up front, its files listed by name once the chromosomes are known (plan_outputs): the
+    # folder as a whole made the rerun of a killed run remove a user's file put there (review s39)
+    with recording(out_dir, "edfgen ldsc", parameters=params, inputs=inputs, planned=planned,
+                   folders=["ldscores/"] if genotypes is not None else []) as man:
         if genotypes is not None:
-            ld, m = insample_ldscores(genotypes, out_dir / "ldscores", ld_wind_cm=ld_wind_cm, ld_wind_kb=ld_wind_kb)
+            ld, m = insample_ldscores(genotypes, out_dir / "ldscores", ld_wind_cm=ld_wind_cm, ld_wind_kb=ld_wind_kb,
+                                      plan=lambda files: plan_outputs(out_dir, [
+                                          f.relative_to(out_dir).as_posix() for f in files]))
             ld["W"] = ld["L2"]
         else:
             ld, m = read_ldscores_chr(ref_ld_chr, option="--ref-ld-chr")

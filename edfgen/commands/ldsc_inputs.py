@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_label, open_panel
 from edfgen.formats.genotypes.plink1 import BIM_COLUMNS, read_plink_text
-from edfgen.formats.ldscore import write_ldscores
+from edfgen.formats.ldscore import ldscore_files, write_ldscores
 from edfgen.formats.sumstats import chrom_key
 from edfgen.formats.sumstats.layout import genotype_chromosome_labels
 from edfgen.formats.sumstats.discovery import declared_build
@@ -40,7 +41,8 @@ def _bim_cm(source) -> np.ndarray | None:
 
 
 def insample_ldscores(source, out_dir: Path | None, *, ld_wind_cm: float | None = None,
-                      ld_wind_kb: float | None = None) -> tuple[pd.DataFrame, float]:
+                      ld_wind_kb: float | None = None,
+                      plan: Callable[[list[Path]], None] | None = None) -> tuple[pd.DataFrame, float]:
     """LD scores of the autosomes 1-22 of a genotype panel (:func:`~edfgen.kernels.ldscore.chromosome_ld_scores`),
     written to ``out_dir/<chr>.l2.ldscore.gz`` (+ ``.l2.M``, ``.l2.M_5_50``) when ``out_dir`` is given.
 
@@ -57,6 +59,9 @@ def insample_ldscores(source, out_dir: Path | None, *, ld_wind_cm: float | None 
         Folder for the ldsc-format LD-score files (None: not written).
     ld_wind_cm, ld_wind_kb : float, optional
         Window radius in cM (the .bim's) or kb; give at most one.
+    plan : callable, optional
+        Called with every file about to be written in ``out_dir`` (all chromosomes) before any is written
+        (``ldsc`` lists them in its in-progress manifest: :func:`edfgen.formats.manifest.plan_outputs`).
 
     Returns
     -------
@@ -87,6 +92,8 @@ def insample_ldscores(source, out_dir: Path | None, *, ld_wind_cm: float | None 
         coord_all = pos if ld_wind_kb is not None else cm[panel._rows]
         window = ld_wind_kb * 1000 if ld_wind_kb is not None else ld_wind_cm
         chroms = autosomes_of(chrom, genotype_label(source))
+        if out_dir is not None and plan is not None:
+            plan([Path(f) for c in chroms for f in ldscore_files(str(out_dir / c))])
         for c in progress(sorted(chroms, key=lambda x: chrom_key(pd.Series([x])).iloc[0]), desc="LD scores",
                           unit="chromosome"):
             rows = np.flatnonzero(chrom == c)

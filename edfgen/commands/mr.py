@@ -53,7 +53,7 @@ from edfgen.formats.sumstats.twosamplemr import object_strings
 from edfgen.formats.tables import PathLike, claimed_out_dir, write_table
 from edfgen.kernels.mr.harmonise import ACTIONS, find_proxies, harmonise
 from edfgen.kernels.mr.methods import get_method
-from edfgen.plots.mr import plot_pairs
+from edfgen.plots.mr import pair_plot_names, plot_pairs
 from edfgen.progress import progress
 
 log = logging.getLogger(__name__)
@@ -397,7 +397,9 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                       "ld_bfile": genotype_label(ld_bfile), "ld_panel_bed_bytes": bed_bytes,
                       "proxies": proxies, "clump": clump, "plots": plots, "max_plots": max_plots}
             inputs = [*exp_files, *out_files, instruments, *panel_files]
-            planned = ["harmonised.tsv", *(f"{name}.tsv" for name in out)] + (["plots/"] if plots else [])
+            # the plots by name, not plots/ as a whole: the rerun of a killed run removed a user's file put there
+            planned = ["harmonised.tsv", *(f"{name}.tsv" for name in out)] + (
+                [f"plots/{n}" for n in pair_plot_names(H, out, max_pairs=max_plots)] if plots else [])
             with recording(out_dir, "edfgen mr", parameters=params, inputs=inputs, seed=settings.seed,
                            planned=planned) as man:
                 write_table(twosamplemr_columns("harmonised", H), out_dir / "harmonised.tsv")

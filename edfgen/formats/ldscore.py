@@ -29,16 +29,35 @@ def chr_prefix(prefix: str, chrom: str) -> str:
     return prefix.replace("@", chrom) if "@" in prefix else f"{prefix}{chrom}"
 
 
+def ldscore_files(prefix: str) -> list[str]:
+    """The files :func:`write_ldscores` writes for ``prefix`` (``"ldscores/1"``), known before it runs (``ldsc``
+    lists them in its in-progress manifest, not ``ldscores/`` as a whole: a rerun after a kill removed a user's
+    file put there, review s39).
+
+    Parameters
+    ----------
+    prefix : str
+        The chromosome's file prefix.
+
+    Returns
+    -------
+    list of str
+        ``PREFIX.l2.ldscore.gz``, ``PREFIX.l2.M`` and ``PREFIX.l2.M_5_50``.
+    """
+    return [f"{prefix}.l2.{suffix}" for suffix in ("ldscore.gz", "M", "M_5_50")]
+
+
 def write_ldscores(prefix: str | Path, chrom: np.ndarray, snp: np.ndarray, bp: np.ndarray, l2: np.ndarray, *,
                    m: int, m_5_50: int) -> list[Path]:
     """Write ``PREFIX.l2.ldscore.gz`` (L2 with 3 decimals, as ldsc) and the ``.l2.M``/``.l2.M_5_50`` counts."""
     prefix = str(prefix)
     df = pd.DataFrame({"CHR": chrom, "SNP": snp, "BP": np.asarray(bp, dtype=np.int64), "L2": l2})
-    out = [write_table(df, f"{prefix}.l2.ldscore.gz", float_format="%.3f")]
-    for suffix, value in (("M", m), ("M_5_50", m_5_50)):
-        with atomic_write(f"{prefix}.l2.{suffix}") as fh:
+    scores, *counts = ldscore_files(prefix)
+    out = [write_table(df, scores, float_format="%.3f")]
+    for path, value in zip(counts, (m, m_5_50)):
+        with atomic_write(path) as fh:
             fh.write(f"{int(value)}\n")
-        out.append(Path(f"{prefix}.l2.{suffix}"))
+        out.append(Path(path))
     return out
 
 

@@ -455,7 +455,10 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         if environment and replace:   # disk full, read-only...: drop this run's outputs, so a plain rerun works
             with contextlib.suppress(OSError, InputError, OutputError):
                 remove_outputs(out_dir, command=command, name=name, option=option)
-        if not any((out_dir / x.rstrip("/")).exists() for x in planned):
+        # planned, and what plan_outputs added (ldsc's ldscores/ files, written before h2.tsv): a manifest dropped
+        # while they exist left edfgen's own files unlisted, refused as a user's by the rerun and --force
+        ours = [out_dir / x.rstrip("/") for x in planned] + listed_outputs(_read_json(out_dir / name), out_dir)
+        if not any(p.exists() for p in ours):
             (out_dir / name).unlink(missing_ok=True)
         lock.close()
         if created:

@@ -122,33 +122,64 @@ def leaveoneout_plot(loo: pd.DataFrame, path: Path, *, binary: bool = False) -> 
     return _save(fig, path)
 
 
+def _selected_pairs(harmonised: pd.DataFrame, tables: dict, max_pairs: int):
+    """``(exposure, outcome, stem, select)`` of each pair :func:`plot_pairs` draws, in order: up to ``max_pairs``
+    (smallest IVW/Wald p first) with an instrument kept; ``select(df)`` is the pair's rows of a table."""
+    res = tables["mr_results"]
+    if res.empty or max_pairs <= 0:
+        return
+    main = res[res["method"].isin(["Inverse variance weighted", "Wald ratio"])]
+    pairs = (main.sort_values("pval")[["exposure", "outcome"]].drop_duplicates().head(max_pairs)
+             .itertuples(index=False))
+    for exp, outc in pairs:
+        def sel(df, exp=exp, outc=outc):
+            return df[(df["exposure"] == exp) & (df["outcome"] == outc)]
+
+        if sel(harmonised)["mr_keep"].any():
+            yield exp, outc, f"{_safe(exp)}__{_safe(outc)}", sel
+
+
+def pair_plot_names(harmonised: pd.DataFrame, tables: dict, *, max_pairs: int = 20) -> list[str]:
+    """The file names :func:`plot_pairs` gives its plots, known before any is drawn (``mr`` lists them in its
+    in-progress manifest, not ``plots/`` as a whole: a rerun after a kill removed a user's file put there,
+    review s39).
+
+    Parameters
+    ----------
+    harmonised : DataFrame
+        The harmonised instruments (``exposure``, ``outcome``, ``mr_keep``).
+    tables : dict
+        The MR tables by name (``mr_results``, ``mr_singlesnp``, ``mr_leaveoneout``).
+    max_pairs : int
+        At most this many pairs.
+
+    Returns
+    -------
+    list of str
+        ``<exposure>__<outcome>.<kind>.png``, in the order they are drawn.
+    """
+    names = []
+    for _, _, stem, sel in _selected_pairs(harmonised, tables, max_pairs):
+        kinds = ["scatter"] + (["forest", "funnel"] if len(sel(tables["mr_singlesnp"])) else []) \
+            + (["leaveoneout"] if len(sel(tables["mr_leaveoneout"])) else [])
+        names += [f"{stem}.{k}.png" for k in kinds]
+    return names
+
+
 def plot_pairs(out_dir: Path, harmonised: pd.DataFrame, tables: dict, *, max_pairs: int = 20,
                binary=frozenset()) -> list[Path]:
     """Write the four plots for up to ``max_pairs`` pairs (smallest IVW/Wald p first) under ``out_dir``;
     ``binary``: the outcomes that are diseases (axes in log odds ratios).
 
-    Files: ``<exposure>__<outcome>.{scatter,forest,funnel,leaveoneout}.png``.
+    Files: ``<exposure>__<outcome>.{scatter,forest,funnel,leaveoneout}.png`` (:func:`pair_plot_names`).
     """
-    res = tables["mr_results"]
-    if res.empty or max_pairs <= 0:
-        return []
-    main = res[res["method"].isin(["Inverse variance weighted", "Wald ratio"])]
-    pairs = (main.sort_values("pval")[["exposure", "outcome"]].drop_duplicates().head(max_pairs)
-             .itertuples(index=False))
     out_dir = Path(out_dir)
     written = []
-    for exp, outc in pairs:
-        def sel(df):
-            return df[(df["exposure"] == exp) & (df["outcome"] == outc)]
-
-        h = sel(harmonised)
-        if not h["mr_keep"].any():
-            continue
+    for _, outc, stem, sel in _selected_pairs(harmonised, tables, max_pairs):
         ple = sel(tables["mr_pleiotropy"])
-        h = h.copy()
+        h = sel(harmonised).copy()
         h.attrs["egger_intercept"] = float(ple["egger_intercept"].iloc[0]) if len(ple) else 0.0
-        stem = f"{_safe(exp)}__{_safe(outc)}"
-        r = sel(res)
+        r = sel(tables["mr_results"])
         b = outc in binary
         written.append(scatter_plot(h, r[r["method"] != "Inverse variance weighted (fixed effects)"],
                                     out_dir / f"{stem}.scatter.png", binary=b))

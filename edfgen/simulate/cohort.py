@@ -241,12 +241,15 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
                 json.dump(truth, fh, indent=1)
                 fh.write("\n")
         written = [name for name in OUTPUT_FILES if (stage / name).exists()]
-        with recording(out_dir, "edfgen simulate", parameters=params, seed=seed, planned=written) as manifest:
+        # ecg/ and biobank/ listed by file, not as a whole: --force removed a user's file put into ecg/ (review s39)
+        files = sorted(p.relative_to(stage).as_posix() for name in written
+                       for p in [stage / name, *(stage / name).rglob("*")] if p.is_file())
+        with recording(out_dir, "edfgen simulate", parameters=params, seed=seed, planned=files) as manifest:
             for name in written:                            # outputs replaced only once all are ready
                 os.replace(stage / name, out_dir / name)
             shutil.rmtree(stage)
             stage = None
-            manifest.outputs = written
+            manifest.outputs = files
             manifest.extra = {"n_variants": truth["n_variants"], "n_related_pairs": len(truth["related_pairs"]),
                               "n_families": len(truth["families"])}
     except BaseException:
