@@ -75,8 +75,8 @@ PCA_LOCUS_REMEDY = ("edfgen pca runs on Hail, whose loci must lie in the referen
 def hail_input_error(exc: BaseException, label: str, remedy: str = HAIL_BGEN_REMEDY,
                      locus_remedy: str = INVALID_LOCUS_REMEDY) -> InputError | None:
     """``exc``, raised by Hail while it read the input ``label`` (``--vcf x.vcf``), as one line naming the file
-    and where in it (a plain-text VCF's ``record K (line N)``, as the fast engine names it; else Hail's byte
-    offset), or None when it is no input problem (out of memory, a full disk: Hail's
+    and where in it (a plain-text VCF's ``record K (line N)`` after the file Hail read, as the fast engine names
+    them; else Hail's byte offset), or None when it is no input problem (out of memory, a full disk: Hail's
     own error, with its cause). ``remedy`` follows a haploid or 16-bit BGEN's error, ``locus_remedy`` a locus
     outside the reference genome (the caller's: KING's on the fast engine is no engine switch). Hail's full
     message goes to the log at DEBUG."""
@@ -101,7 +101,9 @@ def hail_input_error(exc: BaseException, label: str, remedy: str = HAIL_BGEN_REM
     record = (text_record_at(file.removeprefix("file:"), int(offset))
               if label.startswith("--vcf ") and file.startswith(("file:/", "/")) else None)
     if record:                       # (review s39: the fast engine's words, not a byte offset)
-        return InputError(f"{label}: {record}: the Hail engine cannot read it ({what[:300]}){hint}")
+        read = file.removeprefix("file:")        # (the file Hail read, when the label names others: a list)
+        named = label if local_path(label.split(" ", 1)[1]) == read else f"{label.split(' ', 1)[0]} {read}"
+        return InputError(f"{named}: {record}: the Hail engine cannot read it ({what[:300]}){hint}")
     return InputError(f"{label}: the Hail engine cannot read it ({what[:300]}"
                       f"{f' at {where.group(1)}' if where else ''}){hint}")
 
