@@ -395,8 +395,8 @@ def test_hail_vcf_error__names_the_file_hail_read_when_the_label_is_another(tmp_
     said = (f"HailException: error while parsing line\nError summary: VCFParseError: unexpected end of line\n"
             f"  at file:{bad}:offset {offset}: error while parsing line\n")
     err = hail_input_error(fatal(said), f"--vcf {tmp_path}/chr{{chr}}.vcf")
-    assert str(err) == f"--vcf {bad}: record 2 (line 6): the Hail engine cannot read it (VCFParseError: unexpected " \
-                       "end of line)"
+    assert str(err) == f"--vcf {bad}: record 2 (line 6): the Hail engine cannot read it (VCFParseError: " \
+                       "unexpected end of line)"
     monkeypatch.chdir(tmp_path)
     assert str(hail_input_error(fatal(said), "--vcf chr2.vcf")).startswith("--vcf chr2.vcf: record 2 (line 6): ")
 

@@ -146,9 +146,10 @@ def input_errors(source: GenotypeSource, remedy: str = HAIL_BGEN_REMEDY, locus_r
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - re-raised unless it is an input problem
-        bgen_layouts(source)
         err = hail_input_error(exc, f"--{source.kind} {source.label}", remedy, locus_remedy)
         if err is None:
+            if bgen_read_failure(exc):
+                bgen_layouts(source)
             raise
         raise err from None
 
@@ -201,7 +202,8 @@ def import_genotypes(source: GenotypeSource, *, hl, tmp_dir: str | None = None, 
         raise
     except Exception as exc:  # Hail raises many exception types on unreadable input
         log.debug("Hail cannot import --%s %s: %s", source.kind, source.label, exc)
-        bgen_layouts(source)
+        if bgen_read_failure(exc):
+            bgen_layouts(source)
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
         hint = f"; {locus_remedy}" if "Invalid locus" in lines[0] else ""
         raise InputError(f"--{source.kind} {source.label}: cannot import ({lines[0][:300]}){hint}") from None
@@ -349,10 +351,30 @@ def _gt_count(hl, gt):
     return hl.if_else(gt.ploidy == 1, 2 * n, n)
 
 
+def bgen_read_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is how Hail fails on a BGEN it cannot read (a truncated or corrupt file:
+    ``AssertionError: assertion failed``, in Python or quoted from Java), the one error after which
+    :func:`bgen_layouts` walks the files (not an out-of-memory, nor edfgen's own :class:`InputError`).
+
+    Parameters
+    ----------
+    exc : BaseException
+        The error of a Hail pass.
+
+    Returns
+    -------
+    bool
+        True for an assertion failure.
+    """
+    return not isinstance(exc, InputError) and (
+        isinstance(exc, AssertionError) or any(k in str(exc) for k in ("AssertionError", "assertion failed")))
+
+
 def bgen_layouts(source: GenotypeSource) -> None:
-    """On a Hail error: each local BGEN of ``source`` walked whole (:func:`~edfgen.formats.genotypes.bgen_check.
-    scan_bgen`), so that a truncated or corrupt file is said in one line naming the variant and byte offset, not
-    Hail's ``AssertionError: assertion failed`` (:func:`check_bgen_for_hail`, before Hail, reads one variant).
+    """On Hail's BGEN read failure (:func:`bgen_read_failure`): each local BGEN of ``source`` walked whole
+    (:func:`~edfgen.formats.genotypes.bgen_check.scan_bgen`), so that a truncated or corrupt file is said in one
+    line naming the variant and byte offset, not Hail's ``AssertionError: assertion failed``
+    (:func:`check_bgen_for_hail`, before Hail, reads one variant).
 
     Parameters
     ----------
