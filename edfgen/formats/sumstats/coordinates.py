@@ -134,24 +134,3 @@ def declares_zero_based(path: PathLike) -> bool:
     """
     return zero_based(meta_field(path, "coordinate_system"), str(meta_path(path)))
 
-
-def one_based(positions: pd.Series, path: PathLike) -> pd.Series:
-    """``positions`` + 1 when the GWAS-SSF metadata beside ``path`` declares ``coordinate_system: 0-based``
-    (BED-style positions; said once, INFO), else as they are.
-
-    Parameters
-    ----------
-    positions : Series
-        The file's ``base_pair_location`` values.
-    path : str or Path
-        The file (its ``-meta.yaml`` is read).
-
-    Returns
-    -------
-    Series
-    """
-    if not declares_zero_based(path):
-        return positions
-    log.info("%s: its -meta.yaml declares coordinate_system 0-based: base_pair_location read + 1 (edfgen's "
-             "positions are 1-based)", path)
-    return positions + 1
