@@ -38,7 +38,7 @@ from edfgen.formats.sumstats.discovery import declared_build
 from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.sumstats.coordinates import coordinate_declaration, meta_field
 from edfgen.formats.textio import check_fields, read_text_bytes
-from edfgen.kernels.pvalues import neg_log10_text
+from edfgen.kernels.pvalues import neg_log10_or_given, neg_log10_text
 from edfgen.kernels.validate import numeric_values
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOMES, build_name
 
@@ -422,8 +422,7 @@ def _neg_log10_from_text(df: pd.DataFrame, p_text: pd.Series) -> None:
     tiny = (p < 1e-300) & ~np.isfinite(given)
     if not tiny.any():
         return
-    nlp = neg_log10_text(p_text[tiny].astype(str)).to_numpy(dtype=float)
-    given[np.flatnonzero(tiny)] = np.where(np.isfinite(nlp), nlp, np.nan)
+    given[tiny] = neg_log10_or_given(p, given, p_text)[tiny]   # (the rule study_loci's table shares)
     df["neg_log_10_p_value"] = given
 
 
