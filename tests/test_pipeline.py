@@ -941,6 +941,25 @@ def test_study_loci__a_lead_below_a_doubles_range_keeps_its_neg_log10_p(tmp_path
     np.testing.assert_allclose(study_loci(tmp_path / "old.tsv", tmp_path)["neg_log_10_p_value"].to_numpy()[1], 9.0)
 
 
+
+def test_study_loci__p_text_below_a_doubles_range_read_as_annotate_reads_it(tmp_path):
+    """Review of s39 (finding 9): the run's loci table read p_value as a double, so a loci.tsv without
+    neg_log_10_p_value (a lead list not written by clump) and p '1e-400' gave NA there and 400 in annotate, which
+    reads the p text. Both now read it (kernels.pvalues.neg_log10_or_given with the text); p_value stays a double,
+    a literal 0 stays NA, a given -log10 p wins."""
+    from edfgen.commands.study_loci import study_loci
+
+    (tmp_path / "loci.tsv").write_text(
+        "locus\tvariant_id\tchromosome\tbase_pair_location\tp_value\tphenotype\tphenotypes\tn_phenotypes\n"
+        "1\tv0\t1\t1000\t1e-400\tedf_001\tedf_001\t1\n2\tv1\t2\t2000\t3.7E-1212\tedf_001\tedf_001\t1\n"
+        "3\tv2\t3\t3000\t0\tedf_001\tedf_001\t1\n4\tv3\t4\t4000\t2.5e-9\tedf_001\tedf_001\t1\n")
+    out = study_loci(tmp_path / "loci.tsv", tmp_path)
+    nlp = out["neg_log_10_p_value"].to_numpy()
+    np.testing.assert_allclose(nlp[[0, 1, 3]], [400.0, 1212 - np.log10(3.7), -np.log10(2.5e-9)], rtol=1e-12)
+    assert np.isnan(nlp[2]) and out["p_value"].dtype == float and out["p_value"].tolist()[2:] == [0.0, 2.5e-9]
+    from edfgen.kernels.pvalues import neg_log10_or_given
+    np.testing.assert_allclose(neg_log10_or_given([0.0, 0.0], [7.0, np.nan], ["1e-400", "1e-400"]), [7.0, 400.0])
+
 def test_run_config__a_symlink_loop_is_one_line(tmp_path):
     """`edfgen run --config` of a symlink loop was an OSError traceback (stop 39 matrix,
     benchmarks/results/fuzz_cli_matrix.md); now one line naming the file and the system's reason."""

@@ -522,8 +522,26 @@ def test_read_sumstats__a_0_based_meta_yaml_shifts_positions_to_1_based(tmp_path
     Path(f"{path}-meta.yaml").write_text("coordinate_system: zero-based\n")     # (spellings of the two)
     assert positions() == ([11, 21], [11, 21])
     Path(f"{path}-meta.yaml").write_text("coordinate_system: base-0\n")   # was read as 1-based, silently
-    with pytest.raises(InputError, match=r"qt.tsv-meta.yaml declares coordinate_system 'base-0': give 0-based or "):
+    assert positions() == ([11, 21], [11, 21])
+    Path(f"{path}-meta.yaml").write_text("coordinate_system: base-2\n")
+    with pytest.raises(InputError, match=r"qt.tsv-meta.yaml declares coordinate_system 'base-2': give 0-based or "):
         positions()
+
+
+def test_coordinate_declaration__bare_0_and_1_and_base_n_read_junk_refused():
+    """Review of s39 (finding 3): before s39 a value starting with '0' read 0-based and any other 1-based; s39
+    refused all but ``0-based``/``1-based`` and their spellings, so a ``coordinate_system: 0`` (or ``1``,
+    ``base-0``), whose meaning is plain, stopped the run. GWAS-SSF (gwas-sumstats-tools' CoordinateSystemEnum)
+    writes ``0-based``/``1-based``; the bare digits and ``base-N`` are read, anything else still refused."""
+    from edfgen.formats.sumstats.coordinates import coordinate_declaration
+
+    read = {v: coordinate_declaration(v, "m.yaml") for v in
+            ("0", "1", " 0 ", "'1'", "base-0", "BASE_1", "base 0", "0-based", "Zero_Based", "1based", "one-based", "zero")}
+    assert read == {"0": True, "1": False, " 0 ": True, "'1'": False, "base-0": True, "BASE_1": False, "base 0": True,
+                    "0-based": True, "Zero_Based": True, "1based": False, "one-based": False, "zero": True}
+    for junk in ("01", "10", "0x", "10-based", "2", "base-2", "base-01", "0 or 1", "1-0", "zeros", "half-open"):
+        with pytest.raises(InputError, match=f"m.yaml declares coordinate_system '{junk}': give 0-based or 1-based"):
+            coordinate_declaration(junk, "m.yaml")
 
 
 def test_read_header__a_file_read_once_until_it_changes_and_a_fifo_each_time(tmp_path, fed_fifo, monkeypatch):

@@ -382,6 +382,25 @@ def test_malformed_vcf__fast_and_hail_engines_name_the_record_and_line_alike(tmp
     assert text_record_at(str(bad), 0) is None and text_record_at(str(bad), 10 ** 6) is None   # a header, past the end
 
 
+def test_hail_vcf_error__names_the_file_hail_read_when_the_label_is_another(tmp_path, monkeypatch):
+    """Review of s39 (finding 1): Hail's ``file:/.../chr2.vcf:offset N`` became ``record K (line N)`` under the
+    label alone: a label naming other files (a ``{chr}`` template, a list) hid which file is bad. The file Hail
+    read is named, as the fast engine names it; a relative label of that same file stays as the user wrote it."""
+    from edfgen.engines.hail_import import hail_input_error
+
+    ok = "1\t100\trs1\tA\tG\t.\t.\t.\tGT\t0/1\t1/1\t0/0"
+    bad = _small_vcf(tmp_path / "chr2.vcf", [ok, "1\t200\trs2\tA\tG\t.\t.\t.\tGT\t0/1"])
+    offset = len("\n".join(bad.read_text().splitlines()[:5])) + 1
+    fatal = type("FatalError", (Exception,), {"__module__": "hail.utils.java"})
+    said = (f"HailException: error while parsing line\nError summary: VCFParseError: unexpected end of line\n"
+            f"  at file:{bad}:offset {offset}: error while parsing line\n")
+    err = hail_input_error(fatal(said), f"--vcf {tmp_path}/chr{{chr}}.vcf")
+    assert str(err) == f"--vcf {bad}: record 2 (line 6): the Hail engine cannot read it (VCFParseError: " \
+                       "unexpected end of line)"
+    monkeypatch.chdir(tmp_path)
+    assert str(hail_input_error(fatal(said), "--vcf chr2.vcf")).startswith("--vcf chr2.vcf: record 2 (line 6): ")
+
+
 def test_text_record_at__a_bad_line_beyond_the_read_limit_keeps_hails_byte_offset(tmp_path):
     """Review of s39known (finding 6): to turn Hail's byte offset into ``record K (line N)`` the plain VCF was read
     up to the bad line, however far (minutes into a biobank's 100 GB file, on the error path). Past ``limit``

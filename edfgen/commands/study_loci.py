@@ -96,11 +96,13 @@ def study_loci(loci_path: Path, gwas_dir: Path, *, annotated: Path | None = None
     from edfgen.formats.genes import read_genes
     from edfgen.kernels.annotate import nearest_genes
 
-    loci = read_table(loci_path, dtype={"chromosome": str, "variant_id": str})
+    loci = read_table(loci_path, dtype={"chromosome": str, "variant_id": str, "p_value": str})
+    p_text = loci["p_value"]        # (as text: "1e-400" is 0 as a double; annotate reads it so too)
+    loci["p_value"] = pd.to_numeric(p_text, errors="coerce")
     out = loci[["locus", "variant_id", "chromosome", "base_pair_location", "p_value"]].reset_index(drop=True)
     out = pd.concat([out, lead_rows(loci, gwas_dir)], axis=1)
-    # clump's -log10 p: exact where p_value is 0 below a double's range (review s39edge)
-    out["neg_log_10_p_value"] = neg_log10_or_given(loci["p_value"], loci.get("neg_log_10_p_value"))
+    # clump's -log10 p: exact where p_value is 0 below a double's range (review s39edge); else from the p text
+    out["neg_log_10_p_value"] = neg_log10_or_given(loci["p_value"], loci.get("neg_log_10_p_value"), p_text)
     out["lead_edf"] = loci["phenotype"].to_numpy()
     if edfs is not None and biomarkers is not None and Path(biomarkers).exists() and len(loci):
         tb = tracked_biomarkers(read_table(edfs, id_column="IID"), read_table(biomarkers, id_column="IID"),

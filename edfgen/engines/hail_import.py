@@ -75,8 +75,8 @@ PCA_LOCUS_REMEDY = ("edfgen pca runs on Hail, whose loci must lie in the referen
 def hail_input_error(exc: BaseException, label: str, remedy: str = HAIL_BGEN_REMEDY,
                      locus_remedy: str = INVALID_LOCUS_REMEDY) -> InputError | None:
     """``exc``, raised by Hail while it read the input ``label`` (``--vcf x.vcf``), as one line naming the file
-    and where in it (a plain-text VCF's ``record K (line N)``, as the fast engine names it; else Hail's byte
-    offset), or None when it is no input problem (out of memory, a full disk: Hail's
+    and where in it (a plain-text VCF's ``record K (line N)`` after the file Hail read, as the fast engine names
+    them; else Hail's byte offset), or None when it is no input problem (out of memory, a full disk: Hail's
     own error, with its cause). ``remedy`` follows a haploid or 16-bit BGEN's error, ``locus_remedy`` a locus
     outside the reference genome (the caller's: KING's on the fast engine is no engine switch). Hail's full
     message goes to the log at DEBUG."""
@@ -101,7 +101,9 @@ def hail_input_error(exc: BaseException, label: str, remedy: str = HAIL_BGEN_REM
     record = (text_record_at(file.removeprefix("file:"), int(offset))
               if label.startswith("--vcf ") and file.startswith(("file:/", "/")) else None)
     if record:                       # (review s39: the fast engine's words, not a byte offset)
-        return InputError(f"{label}: {record}: the Hail engine cannot read it ({what[:300]}){hint}")
+        read = file.removeprefix("file:")        # (the file Hail read, when the label names others: a list)
+        named = label if local_path(label.split(" ", 1)[1]) == read else f"{label.split(' ', 1)[0]} {read}"
+        return InputError(f"{named}: {record}: the Hail engine cannot read it ({what[:300]}){hint}")
     return InputError(f"{label}: the Hail engine cannot read it ({what[:300]}"
                       f"{f' at {where.group(1)}' if where else ''}){hint}")
 
@@ -144,9 +146,10 @@ def input_errors(source: GenotypeSource, remedy: str = HAIL_BGEN_REMEDY, locus_r
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - re-raised unless it is an input problem
-        bgen_layouts(source)
         err = hail_input_error(exc, f"--{source.kind} {source.label}", remedy, locus_remedy)
         if err is None:
+            if bgen_read_failure(exc):
+                bgen_layouts(source)
             raise
         raise err from None
 
@@ -199,7 +202,8 @@ def import_genotypes(source: GenotypeSource, *, hl, tmp_dir: str | None = None, 
         raise
     except Exception as exc:  # Hail raises many exception types on unreadable input
         log.debug("Hail cannot import --%s %s: %s", source.kind, source.label, exc)
-        bgen_layouts(source)
+        if bgen_read_failure(exc):
+            bgen_layouts(source)
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
         hint = f"; {locus_remedy}" if "Invalid locus" in lines[0] else ""
         raise InputError(f"--{source.kind} {source.label}: cannot import ({lines[0][:300]}){hint}") from None
@@ -347,10 +351,30 @@ def _gt_count(hl, gt):
     return hl.if_else(gt.ploidy == 1, 2 * n, n)
 
 
+def bgen_read_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is how Hail fails on a BGEN it cannot read (a truncated or corrupt file:
+    ``AssertionError: assertion failed``, in Python or quoted from Java), the one error after which
+    :func:`bgen_layouts` walks the files (not an out-of-memory, nor edfgen's own :class:`InputError`).
+
+    Parameters
+    ----------
+    exc : BaseException
+        The error of a Hail pass.
+
+    Returns
+    -------
+    bool
+        True for an assertion failure.
+    """
+    return not isinstance(exc, InputError) and (
+        isinstance(exc, AssertionError) or any(k in str(exc) for k in ("AssertionError", "assertion failed")))
+
+
 def bgen_layouts(source: GenotypeSource) -> None:
-    """On a Hail error: each local BGEN of ``source`` walked whole (:func:`~edfgen.formats.genotypes.bgen_check.
-    scan_bgen`), so that a truncated or corrupt file is said in one line naming the variant and byte offset, not
-    Hail's ``AssertionError: assertion failed`` (:func:`check_bgen_for_hail`, before Hail, reads one variant).
+    """On Hail's BGEN read failure (:func:`bgen_read_failure`): each local BGEN of ``source`` walked whole
+    (:func:`~edfgen.formats.genotypes.bgen_check.scan_bgen`), so that a truncated or corrupt file is said in one
+    line naming the variant and byte offset, not Hail's ``AssertionError: assertion failed``
+    (:func:`check_bgen_for_hail`, before Hail, reads one variant).
 
     Parameters
     ----------

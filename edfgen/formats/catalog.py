@@ -38,7 +38,7 @@ from edfgen.formats.sumstats.discovery import declared_build
 from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.sumstats.coordinates import coordinate_declaration, meta_field
 from edfgen.formats.textio import check_fields, read_text_bytes
-from edfgen.kernels.pvalues import neg_log10_text
+from edfgen.kernels.pvalues import neg_log10_or_given, neg_log10_text
 from edfgen.kernels.validate import numeric_values
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOMES, build_name
 
@@ -204,13 +204,14 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
     ``-meta.yaml``, a ``##genome_build`` line, a build column, the clump record; two that disagree are an
     :class:`InputError`), else GRCh38 (annotate warns when no rsID lets the catalog check it); an explicit build
     against a declaration is an :class:`InputError`. A build in the file NAME is not a declaration (refused
-    against GRCh38) unless the file declares GRCh38 inside, which wins with a warning. The frame's ``attrs`` say which: ``reference_genome`` (the build its positions are read
-    as) and ``build_declared`` (where the file declares it, None when GRCh38 is assumed).
+    against GRCh38) unless the file declares GRCh38 inside, which wins with a warning. The frame's ``attrs`` say
+    which: ``reference_genome`` (the build its positions are read as) and ``build_declared`` (where the file
+    declares it, None when GRCh38 is assumed).
 
     Positions are 1-based (GWAS-SSF, VCF, the catalog); loci that declare ``coordinate_system`` 0-based (their
     ``-meta.yaml``, a ``##coordinate_system=0-based`` line or a ``coordinate_system`` column: BED-style
-    positions) are read + 1, said once (INFO); a value other than 0-based or 1-based, or two declarations that
-    disagree, is an :class:`InputError`.
+    positions) are read + 1, said once (INFO); NR/null/empty declares nothing (1-based, warned); a value other
+    than 0-based or 1-based, or two declarations that disagree, is an :class:`InputError`.
     """
     path = Path(path)
     if not path.exists():
@@ -293,8 +294,7 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
         raise InputError(f"--loci {path}: variant {df['variant_id'].iloc[i]}: base_pair_location "
                          f"{df['base_pair_location'].iloc[i]} is not a chromosome position (a whole number "
                          "from 0 to 2^31 - 1)")
-    df["base_pair_location"] = pos.astype(np.int64)
-    df["base_pair_location"] = loci_positions(df, path, header)
+    df["base_pair_location"] = loci_positions(df, path, header, positions=pos.astype(np.int64))
     p_text = df["p_value"]          # (read as text: "1e-400" is 0 as a double)
     df["p_value"] = numeric_values(p_text, source=f"--loci {path}", column="p_value", ids=df["variant_id"],
                                    id_name="variant", lo=0, hi=1)
@@ -353,7 +353,9 @@ def loci_table(path: str | Path, required: Sequence[str] = (),
                          f"{', '.join(map(str, df.columns[:12]))})")
     return df, header
 
-def loci_positions(df: pd.DataFrame, path: str | Path, header: Sequence[str] = ()) -> pd.Series:
+
+def loci_positions(df: pd.DataFrame, path: str | Path, header: Sequence[str] = (),
+                   positions: pd.Series | None = None) -> pd.Series:
     """The loci's ``base_pair_location`` 1-based: + 1 where ``coordinate_system`` is declared 0-based (BED-style
     positions; said once, INFO) by the file's ``-meta.yaml``, a ``##coordinate_system=`` line of ``header`` or, row
     by row, a ``coordinate_system`` column (a row that declares nothing follows the file's declaration, else is
@@ -368,6 +370,8 @@ def loci_positions(df: pd.DataFrame, path: str | Path, header: Sequence[str] = (
         The loci file (named in messages; its ``-meta.yaml`` is read).
     header : sequence of str
         The file's leading ``##`` lines.
+    positions : Series, optional
+        ``base_pair_location`` already read as whole numbers (not parsed again); default: ``df``'s.
 
     Returns
     -------
@@ -403,7 +407,9 @@ def loci_positions(df: pd.DataFrame, path: str | Path, header: Sequence[str] = (
         log.info("%s declares coordinate_system 0-based: base_pair_location read + 1 (edfgen's positions are "
                  "1-based)%s", said[0][0] if said else column, "" if shift.all() else
                  f" in {int(shift.sum())} of {len(shift)} rows (its coordinate_system column)")
-    return pd.to_numeric(df["base_pair_location"], errors="coerce") + shift.astype(np.int64)
+    if positions is None:
+        positions = pd.to_numeric(df["base_pair_location"], errors="coerce")
+    return positions + shift.astype(np.int64)
 
 
 def _neg_log10_from_text(df: pd.DataFrame, p_text: pd.Series) -> None:
@@ -416,8 +422,7 @@ def _neg_log10_from_text(df: pd.DataFrame, p_text: pd.Series) -> None:
     tiny = (p < 1e-300) & ~np.isfinite(given)
     if not tiny.any():
         return
-    nlp = neg_log10_text(p_text[tiny].astype(str)).to_numpy(dtype=float)
-    given[np.flatnonzero(tiny)] = np.where(np.isfinite(nlp), nlp, np.nan)
+    given[tiny] = neg_log10_or_given(p, given, p_text)[tiny]   # (the rule study_loci's table shares)
     df["neg_log_10_p_value"] = given
 
 

@@ -158,9 +158,11 @@ def neg_log10_gamma_sf(x, shape: float, scale: float = 1.0, *, max_iter: int = 1
     return out
 
 
-def neg_log10_or_given(p, given=None) -> np.ndarray:
+def neg_log10_or_given(p, given=None, p_text=None) -> np.ndarray:
     """``-log10 p``, or a table's own ``neg_log_10_p_value`` where it has one (clump's ``loci.tsv``: exact where
-    ``p`` was written 0 below a double's range); NaN for a p of 0 without it.
+    ``p`` was written 0 below a double's range); where ``p`` is below 1e-300 (0 or subnormal as a double) and
+    no value is given, from ``p_text`` as written (:func:`neg_log10_text`: ``"1e-400"`` gives 400: a lead list
+    not written by clump); NaN for a p of 0 without either.
 
     Parameters
     ----------
@@ -168,6 +170,8 @@ def neg_log10_or_given(p, given=None) -> np.ndarray:
         p-values (text that is not a number gives NaN).
     given : array-like or None
         The table's ``-log10 p`` column, same length (NaN where it has none).
+    p_text : array-like or None
+        The p-values as the table writes them, same length (read as text: a double reads ``1e-400`` as 0).
 
     Returns
     -------
@@ -176,9 +180,13 @@ def neg_log10_or_given(p, given=None) -> np.ndarray:
     p = pd.to_numeric(pd.Series(np.asarray(p, dtype=object)), errors="coerce").to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         own = np.where(p > 0, -np.log10(p), np.nan)
-    if given is None:
-        return own
-    given = pd.to_numeric(pd.Series(np.asarray(given, dtype=object)), errors="coerce").to_numpy(dtype=float)
+    given = (np.full(len(p), np.nan) if given is None else
+             pd.to_numeric(pd.Series(np.asarray(given, dtype=object)), errors="coerce").to_numpy(dtype=float))
+    tiny = (p < 1e-300) & ~np.isfinite(given) if p_text is not None else np.zeros(len(p), bool)
+    if tiny.any():              # (a literal 0, whose -log10 is inf, stays NaN)
+        text = pd.Series(np.asarray(p_text, dtype=object)[tiny]).astype(str)
+        nlp = neg_log10_text(text).to_numpy(dtype=float)
+        own[tiny] = np.where(np.isfinite(nlp), nlp, np.nan)
     return np.where(np.isfinite(given), given, own)
 
 

@@ -50,9 +50,16 @@ def meta_field(path: PathLike, key: str) -> str | None:
     return m.group(1) if m else None
 
 
+def _declared(base: str) -> str:
+    """The pattern of a ``coordinate_system`` value naming ``base`` (``0|zero``): ``0-based`` and its spellings
+    (``zero_based``, ``0based``, BED's ``0-based half-open``), the bare ``0`` and ``base-0`` (not ``01``)."""
+    return rf"(?:(?:{base})(?:[-_ ]?based\b|$)|base[-_ ]?(?:{base})$)"
+
+
 def coordinate_declaration(value: str | None, where: str) -> bool | None:
     """What a declared ``coordinate_system`` value says: True for 0-based (``0-based``, ``zero-based``, BED's
-    ``0-based half-open``), False for 1-based (``1-based``, ``one-based``), None for no declaration (``None``,
+    ``0-based half-open``, a bare ``0``, ``base-0``), False for 1-based (``1-based``, ``one-based``, ``1``,
+    ``base-1``), None for no declaration (``None``,
     a missing cell, and :data:`NOT_DECLARED`: ``NR``, ``null``, ``~``, empty; the last four warned about once per
     ``where``: read as 1-based, the GWAS-SSF default).
 
@@ -81,9 +88,9 @@ def coordinate_declaration(value: str | None, where: str) -> bool | None:
             log.warning("%s declares coordinate_system %r (not reported): positions read as 1-based (the GWAS-SSF "
                         "default)", where, str(value))
         return None
-    if re.match(r"(?:0|zero)[-_ ]?based\b", text):
+    if re.match(_declared("0|zero"), text):
         return True
-    if re.match(r"(?:1|one)[-_ ]?based\b", text):
+    if re.match(_declared("1|one"), text):
         return False
     raise InputError(f"{where} declares coordinate_system {value!r}: give 0-based or 1-based")
 
@@ -127,24 +134,3 @@ def declares_zero_based(path: PathLike) -> bool:
     """
     return zero_based(meta_field(path, "coordinate_system"), str(meta_path(path)))
 
-
-def one_based(positions: pd.Series, path: PathLike) -> pd.Series:
-    """``positions`` + 1 when the GWAS-SSF metadata beside ``path`` declares ``coordinate_system: 0-based``
-    (BED-style positions; said once, INFO), else as they are.
-
-    Parameters
-    ----------
-    positions : Series
-        The file's ``base_pair_location`` values.
-    path : str or Path
-        The file (its ``-meta.yaml`` is read).
-
-    Returns
-    -------
-    Series
-    """
-    if not declares_zero_based(path):
-        return positions
-    log.info("%s: its -meta.yaml declares coordinate_system 0-based: base_pair_location read + 1 (edfgen's "
-             "positions are 1-based)", path)
-    return positions + 1
