@@ -79,7 +79,7 @@ from edfgen.commands import run as run_command
 from edfgen.commands import study_inputs as si
 from edfgen.commands.study_inputs import result_counts, split_halves, write_if_changed
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, OutputError, StageError
-from edfgen.formats.lock import folder_lock
+from edfgen.formats.lock import HIDDEN_NAMES, folder_lock
 from edfgen.formats.manifest import (MANIFEST, Manifest, finite_json, mark_in_progress,
                                      memoised_digests, read_manifest, remove_outputs, unlisted_file)
 from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
@@ -588,7 +588,8 @@ def run_demo(options: DemoOptions) -> DemoResult:
     """
     t0 = time.perf_counter()
     out, n, seed, force = Path(options.out).resolve(), options.n, options.seed, options.force
-    if out.exists() and any(out.iterdir()) and not (out / STATE_FILE).exists() and not force:
+    held = out.exists() and any(p.name not in HIDDEN_NAMES for p in out.iterdir())   # (a killed run's lock is not data)
+    if held and not (out / STATE_FILE).exists() and not force:
         raise InputError(f"--out {out}: directory exists, is not empty and holds no earlier demo (use --force)")
     _check_out(out)                     # never another command's folder, even with --force
     raw = demo_config(n=n, seed=seed)

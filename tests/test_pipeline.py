@@ -220,6 +220,23 @@ def test_demo__refuses_foreign_nonempty_dir(tmp_path):
     assert (tmp_path / "precious.txt").read_text() == "x"
 
 
+def test_demo__a_folder_holding_only_a_killed_runs_lock_is_not_foreign(tmp_path, monkeypatch):
+    """Second read s39: a demo killed before its state file left only `.edfgen.lock` (or the takeover helper), and
+    the rerun was refused as a foreign non-empty folder ("use --force"); the lock files are not data."""
+    import edfgen.pipeline as pl
+    from edfgen.formats.lock import HIDDEN_NAMES
+
+    for name in HIDDEN_NAMES:
+        (tmp_path / name).write_text("")
+
+    def stub(cfg, force=False):
+        raise InputError("stub: the pipeline would run here")
+
+    monkeypatch.setattr(pl, "run_pipeline", stub)
+    with pytest.raises(InputError, match="stub: the pipeline would run here"):
+        pl.run_demo(pl.DemoOptions(out=str(tmp_path)))
+
+
 @pytest.mark.parametrize("name", ["01_manhattan.ipynb", "02_loci_and_novelty.ipynb", "03_mendelian_randomization.ipynb",
                                   "04_genetics_and_truth.ipynb"])
 def test_notebooks__first_cell_names_the_folder_and_the_subfolders_they_read(name):
