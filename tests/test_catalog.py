@@ -609,6 +609,18 @@ def test_read_loci__a_coordinate_system_column_is_read_row_by_row(tmp_path, orde
         read_loci(path)
 
 
+@pytest.mark.parametrize("suffix", [".tsv", ".parquet"])
+def test_read_loci__a_coordinate_system_column_of_0_and_1_with_an_empty_cell(tmp_path, suffix):
+    """Review of s39 (late merges, finding 3): a column of bare 0/1 with an empty cell is read by pandas as
+    floats, and 0.0 was refused ("declares coordinate_system np.float64(0.0)"); read as the 0 and 1 it says, the
+    empty row following the file (1-based)."""
+    path = tmp_path / f"l{suffix}"
+    rows = _loci([["1:100:A:G", "1", 99, 1e-9], ["1:200:C:T", "1", 200, 1e-8], ["1:300:C:T", "1", 300, 1e-8]])
+    rows["coordinate_system"] = [0, 1, None]
+    rows.to_csv(path, sep="\t", index=False) if suffix == ".tsv" else rows.to_parquet(path)
+    assert read_loci(path)["base_pair_location"].tolist() == [100, 200, 300]
+
+
 @pytest.mark.parametrize("where", ["meta", "header", "column"])
 def test_read_loci__a_coordinate_system_not_reported_is_read_1_based(tmp_path, caplog, where):
     """Review of s39known (finding 1): ``NR`` (the GWAS Catalog's not reported) was refused; read 1-based, warned."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-MODULES = ["edfgen.formats.bgzf", "edfgen.kernels.ecg.biomarkers", "edfgen.kernels.ecg.p_wave",
+MODULES = ["edfgen.formats.bgzf", "edfgen.kernels.ecg.biomarkers", "edfgen.kernels.ecg.p_wave", "edfgen.kernels.ecg.r_peaks",
            "edfgen.kernels.mr.methods", "edfgen.model.encoder",
            "edfgen.simulate.ecg"]
 

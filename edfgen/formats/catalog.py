@@ -394,8 +394,10 @@ def loci_positions(df: pd.DataFrame, path: str | Path, header: Sequence[str] = (
     rows = pd.Series(None, index=df.index, dtype=object)
     if "coordinate_system" in df.columns:
         column = f"--loci {path}: column coordinate_system"
-        rows = df["coordinate_system"].map({v: coordinate_declaration(v, column)
-                                            for v in df["coordinate_system"].dropna().unique()}).astype(object)
+        # as text: a column of 0/1 with an empty cell is read as floats (0.0), a parquet column may be numbers
+        values = df["coordinate_system"].map(lambda v: v if pd.isna(v) else str(int(v)) if isinstance(
+            v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and float(v).is_integer() else str(v))
+        rows = values.map({v: coordinate_declaration(v, column) for v in values.dropna().unique()}).astype(object)
         # rows that disagree with one another are read row by row; a row against the file's declaration is refused
         said += [(column, z) for z in (True, False) if (rows == z).any() and said and said[0][1] != z]
     if len({z for _, z in said}) > 1:

@@ -427,10 +427,11 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
             raise InputError(f"{option} {out_dir}: {name} belongs to '{previous.get('command')}', not '{command}'; "
                              f"give this command a place of its own")
         listed = listed_outputs(previous, out_dir)   # edfgen's own files (kept with replace=False, yet its own)
+        covered = frozenset(listed)                  # (built once: simulate plans one file per record)
         # checked before anything is removed: each planned output, and the sub-folders it writes into (listed by
         # file, not as a whole: review s39, a rerun removed a user's file put into a killed run's plots folder)
         for x in dict.fromkeys([*planned, *_subfolders([*planned, *folders])]):
-            foreign = _not_listed(out_dir / x.rstrip("/"), listed)
+            foreign = _not_listed(out_dir / x.rstrip("/"), covered)
             if foreign:
                 raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} exists and was not written by an "
                                  f"earlier '{command}' (not listed in its {name}); move it away or choose another {option}")

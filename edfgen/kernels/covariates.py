@@ -320,7 +320,7 @@ def covariate_vif(U: np.ndarray, Q: np.ndarray, R: np.ndarray, *, names: Sequenc
         idx = np.flatnonzero(varying)[~checked]
         shown = [f"{names[j] if names is not None else f'column {j}'!r} ({base[~checked][i]:.0f})"
                  for i, j in enumerate(idx)]
-        if first_time(("covariate VIF", *shown)):
+        if first_time(("covariate VIF", *(names[j] if names is not None else j for j in idx))):   # (VIFs differ by group)
             log.warning("covariate(s) %s: variance inflation factor on the other covariates above %g (plink2 --glm "
                         "skips the phenotype, VIF_TOO_HIGH; centre a covariate before squaring it); edfgen fits them, "
                         "and its per-variant VIF check leaves them out", ", ".join(shown), MAX_VIF)
