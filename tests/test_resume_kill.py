@@ -118,6 +118,19 @@ def _killed_after_first_plot(monkeypatch, module, attr):
     monkeypatch.setattr(module, attr, draw)
 
 
+def _rerun_and_force_keep_a_users_file(args: list[str], folder: Path) -> None:
+    """After a killed run: a user's file put into its output ``folder`` makes the plain rerun and ``--force`` refuse
+    in one line, and is kept; then it is moved away (removed) for the caller's clean rerun."""
+    mine = folder / "my_notes.txt"
+    mine.write_text("mine")
+    for extra, said in (([], "directory exists and is not empty, with an unfinished"),
+                        (["--force"], f"{folder.name}/my_notes.txt exists and was not written by an earlier")):
+        res = CliRunner().invoke(cli, args + extra)
+        assert mine.read_text() == "mine"
+        assert res.exit_code == 2 and said in res.output, res.output
+    mine.unlink()
+
+
 def _annotate_inputs(cohort: Path, tmp_path: Path) -> tuple[Path, Path]:
     bim = pd.read_csv(cohort / "genotypes.bim", sep="\t", header=None)
     loci = tmp_path / "loci.tsv"
@@ -172,14 +185,7 @@ def test_clump_killed_while_drawing__rerun_and_force_keep_a_users_file_in_region
         _killed_after_first_plot(m, reg, "regional_plot")
         res = CliRunner().invoke(cli, args)
     assert res.exit_code != 0 and len(list((out / "regional").glob("*.png"))) == 1
-    mine = out / "regional" / "my_notes.txt"
-    mine.write_text("mine")
-    for extra, said in (([], "directory exists and is not empty, with an unfinished"),
-                        (["--force"], "regional/my_notes.txt exists and was not written by an earlier")):
-        res = CliRunner().invoke(cli, args + extra)
-        assert mine.read_text() == "mine"
-        assert res.exit_code == 2 and said in res.output, res.output
-    mine.unlink()
+    _rerun_and_force_keep_a_users_file(args, out / "regional")
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
 
@@ -199,14 +205,7 @@ def test_gwas_killed_while_drawing__rerun_and_force_keep_a_users_file_in_plots(t
         _killed_after_first_plot(m, thin.GwasPlotAccumulator, "manhattan")
         res = CliRunner().invoke(cli, args)
     assert res.exit_code != 0 and len(list((out / "plots").glob("*.png"))) == 1
-    mine = out / "plots" / "my_notes.txt"
-    mine.write_text("mine")
-    for extra, said in (([], "directory exists and is not empty, with an unfinished"),
-                        (["--force"], "plots/my_notes.txt exists and was not written by an earlier")):
-        res = CliRunner().invoke(cli, args + extra)
-        assert mine.read_text() == "mine"
-        assert res.exit_code == 2 and said in res.output, res.output
-    mine.unlink()
+    _rerun_and_force_keep_a_users_file(args, out / "plots")
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert (out / "plots" / "x.qq.png").exists()
@@ -266,14 +265,7 @@ def test_mr_killed_while_drawing__rerun_and_force_keep_a_users_file_in_plots(sha
         _killed_after_first_plot(m, mrp, "scatter_plot")
         res = CliRunner().invoke(cli, args)
     assert res.exit_code != 0 and len(list((out / "plots").glob("*.png"))) == 1, res.output
-    mine = out / "plots" / "my_notes.txt"
-    mine.write_text("mine")
-    for extra, said in (([], "directory exists and is not empty, with an unfinished"),
-                        (["--force"], "plots/my_notes.txt exists and was not written by an earlier")):
-        res = CliRunner().invoke(cli, args + extra)
-        assert mine.read_text() == "mine"
-        assert res.exit_code == 2 and said in res.output, res.output
-    mine.unlink()
+    _rerun_and_force_keep_a_users_file(args, out / "plots")
 
     def drawn(h, *a, **kw):                         # (the plots themselves are tested in test_plots)
         path = next(x for x in a if isinstance(x, Path))
@@ -320,14 +312,7 @@ def test_ldsc_killed_while_writing_ldscores__rerun_and_force_keep_a_users_file_i
         m.setattr(li, "write_ldscores", killed_after_first)
         res = CliRunner().invoke(cli, args)
     assert res.exit_code != 0 and (out / "ldscores" / "1.l2.ldscore.gz").exists(), res.output
-    mine = out / "ldscores" / "my_notes.txt"
-    mine.write_text("mine")
-    for extra, said in (([], "directory exists and is not empty, with an unfinished"),
-                        (["--force"], "ldscores/my_notes.txt exists and was not written by an earlier")):
-        res = CliRunner().invoke(cli, args + extra)
-        assert mine.read_text() == "mine"
-        assert res.exit_code == 2 and said in res.output, res.output
-    mine.unlink()
+    _rerun_and_force_keep_a_users_file(args, out / "ldscores")
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert (out / "ldscores" / "2.l2.M_5_50").exists()
