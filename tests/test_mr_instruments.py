@@ -340,3 +340,23 @@ def test_variant_r__p_underflow_uses_beta_se_n():
     F = np.array([2500.0, 25.0])
     assert src == "p_n" and r[0] ** 2 == pytest.approx(F[0] / (20000 - 2 + F[0]), rel=1e-9)
     assert r[1] ** 2 == pytest.approx(F[1] / (20000 - 2 + F[1]), rel=1e-2)   # from p and n, as before
+
+
+def test_say_thinned__one_line_per_exposure_up_to_five_then_one_line_for_all(caplog):
+    """The demo (128 EDFs, clumps.tsv's r2 0.1 index variants re-clumped at r2 0.001) printed 91 INFO lines, one per
+    EDF, of listed instruments in LD with a stronger variant (stop 39): up to five exposures keep a line each,
+    more get one line with the totals."""
+    from edfgen.commands.mr_instruments import say_thinned
+
+    rows = [(f"e{i}.tsv.gz", f"e{i}", i, 10) for i in range(1, 8)]
+    with caplog.at_level("INFO", logger="edfgen"):
+        say_thinned(rows[:5])
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [f"e{i}.tsv.gz: {i} of 10 listed instruments of e{i} are in LD with a stronger variant "
+                     "(clumping): left out" for i in range(1, 6)]
+    caplog.clear()
+    with caplog.at_level("INFO", logger="edfgen"):
+        say_thinned(rows)
+    assert [r.getMessage() for r in caplog.records] == [
+        "28 of 70 listed instruments of 7 exposures are in LD with a stronger variant (clumping): left out "
+        "(e1 1 of 10, e2 2 of 10, e3 3 of 10, ...)"]

@@ -34,6 +34,7 @@ from edfgen.commands.mr_instruments import (
     keep_clumped,
     list_phenotypes,
     load_phenotype,
+    say_thinned,
     select_instruments,
     user_r2,
     warn_weak,
@@ -268,18 +269,21 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                                  "give p_threshold (e.g. 5e-8; --p-threshold) or an instruments list")
             sel = select_instruments(df, name, p_threshold=settings.p_threshold, instruments=inst, source=str(f))
             selected.append((name, f, sel, cases_in(df)))
+        thinned: list = []      # (said once for all exposures: say_thinned)
         if clump and inst is not None and settings.p_threshold is None:   # a list taken as given: its rows alone
             clumped, absent = clump_listed([(e[0], e[2]) for e in selected], ld_bfile, r2=settings.clump_r2,
                                            kb=settings.clump_kb)
-            selected = [(name, f, keep_clumped(sel, clumped, name, listed_in=f, not_in_panel=absent), c)
+            selected = [(name, f, keep_clumped(sel, clumped, name, listed_in=f, not_in_panel=absent,
+                                               thinned=thinned), c)
                         for name, f, sel, c in selected]
         elif clump:   # each exposure keeps the variants that lead a clump of its own sumstats
             p1 = clump_threshold(settings.p_threshold, [e[2] for e in selected])
             clumped, absent = clump_instruments(exp_files, ld_bfile, p_threshold=p1, r2=settings.clump_r2,
                                                 kb=settings.clump_kb, columns=columns, role=exp_role)
             selected = [(name, f, keep_clumped(sel, clumped, name, listed_in=f if inst is not None else None,
-                                               not_in_panel=absent), c)
+                                               not_in_panel=absent, thinned=thinned), c)
                         for name, f, sel, c in selected]
+        say_thinned(thinned)
         exposures = []
         for name, f, sel, cases in selected:
             if sel.empty:

@@ -199,7 +199,7 @@ def clump_threshold(p_threshold: float | None, selected: Sequence[pd.DataFrame])
 
 
 def keep_clumped(sel: pd.DataFrame, clumped: pd.DataFrame, name: str, *, listed_in: str | None = None,
-                 not_in_panel: pd.DataFrame | None = None) -> pd.DataFrame:
+                 not_in_panel: pd.DataFrame | None = None, thinned: list | None = None) -> pd.DataFrame:
     """The rows of exposure ``name`` that lead a clump of that exposure's own sumstats.
 
     Parameters
@@ -216,6 +216,9 @@ def keep_clumped(sel: pd.DataFrame, clumped: pd.DataFrame, name: str, *, listed_
         those in LD with a stronger variant.
     not_in_panel : DataFrame, optional
         ``variant_id, phenotype`` of the variants the LD panel lacks (:func:`clump_instruments`).
+    thinned : list, optional
+        Where given, the count of listed instruments in LD with a stronger variant is appended to it as
+        ``(listed_in, name, left_out, listed)`` instead of said (:func:`say_thinned` says them for all exposures).
 
     Returns
     -------
@@ -237,9 +240,31 @@ def keep_clumped(sel: pd.DataFrame, clumped: pd.DataFrame, name: str, *, listed_
             log.info("%s: %d of %d listed instruments of %s are not in the LD panel (%s): left out", listed_in,
                      int(missing.sum()), len(sel), name, _names(vid[missing]))
         if (~kept & ~missing).any():
-            log.info("%s: %d of %d listed instruments of %s are in LD with a stronger variant (clumping): left "
-                     "out", listed_in, int((~kept & ~missing).sum()), len(sel), name)
+            said = (listed_in, name, int((~kept & ~missing).sum()), len(sel))
+            thinned.append(said) if thinned is not None else say_thinned([said])
     return sel[kept].reset_index(drop=True)
+
+
+def say_thinned(thinned: Sequence[tuple[str, str, int, int]], *, most: int = 5) -> None:
+    """Say (INFO) how many listed instruments clumping left out as in LD with a stronger variant: one line per
+    exposure for up to ``most`` exposures, else one line for all (the demo's 128 EDFs gave 91 lines).
+
+    Parameters
+    ----------
+    thinned : sequence of (str, str, int, int)
+        ``(file, exposure, left_out, listed)`` of :func:`keep_clumped`.
+    most : int
+        The most exposures said one by one.
+    """
+    if len(thinned) <= most:
+        for listed_in, name, out, n in thinned:
+            log.info("%s: %d of %d listed instruments of %s are in LD with a stronger variant (clumping): left "
+                     "out", listed_in, out, n, name)
+        return
+    out, n = sum(t[2] for t in thinned), sum(t[3] for t in thinned)
+    shown = ", ".join(f"{name} {k} of {m}" for _, name, k, m in thinned[:3])
+    log.info("%d of %d listed instruments of %d exposures are in LD with a stronger variant (clumping): left out "
+             "(%s, ...)", out, n, len(thinned), shown)
 
 
 def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float, r2: float, kb: float,
