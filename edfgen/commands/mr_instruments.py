@@ -241,7 +241,10 @@ def keep_clumped(sel: pd.DataFrame, clumped: pd.DataFrame, name: str, *, listed_
                      int(missing.sum()), len(sel), name, _names(vid[missing]))
         if (~kept & ~missing).any():
             said = (listed_in, name, int((~kept & ~missing).sum()), len(sel))
-            thinned.append(said) if thinned is not None else say_thinned([said])
+            if thinned is None:
+                say_thinned([said])
+            else:
+                thinned.append(said)
     return sel[kept].reset_index(drop=True)
 
 
