@@ -358,6 +358,18 @@ def test_vcf_dosage_only_on_x__warned_that_males_read_as_diploid(tmp_path, caplo
                 "gives no ploidy, so a male's hemizygous dosage (0..1) is read as a diploid one")
 
 
+def _short_record_and_hails_error(path):
+    """A VCF whose record 2 (line 6) is short, a Hail ``FatalError`` class and the text Hail gives for it (the byte
+    offset where line 6 starts)."""
+    ok = "1\t100\trs1\tA\tG\t.\t.\t.\tGT\t0/1\t1/1\t0/0"
+    bad = _small_vcf(path, [ok, "1\t200\trs2\tA\tG\t.\t.\t.\tGT\t0/1"])
+    offset = len("\n".join(bad.read_text().splitlines()[:5])) + 1
+    fatal = type("FatalError", (Exception,), {"__module__": "hail.utils.java"})
+    said = (f"HailException: error while parsing line\nError summary: VCFParseError: unexpected end of line\n"
+            f"  at file:{bad}:offset {offset}: error while parsing line\n")
+    return bad, fatal, said
+
+
 def test_malformed_vcf__fast_and_hail_engines_name_the_record_and_line_alike(tmp_path):
     """Was (known defect, s38): the fast engine named a bad VCF line ``line 6: ...`` (its line check) or ``record 2
     (line 6): ...`` (htslib), the Hail engine ``(VCFParseError: ... at file:/x.vcf:offset 176)``, a byte offset.
@@ -367,15 +379,10 @@ def test_malformed_vcf__fast_and_hail_engines_name_the_record_and_line_alike(tmp
     from edfgen.formats.genotypes.vcf import VcfReader
     from edfgen.formats.genotypes.vcf_check import text_record_at
 
-    ok = "1\t100\trs1\tA\tG\t.\t.\t.\tGT\t0/1\t1/1\t0/0"
-    bad = _small_vcf(tmp_path / "bad.vcf", [ok, "1\t200\trs2\tA\tG\t.\t.\t.\tGT\t0/1"])
+    bad, fatal, said = _short_record_and_hails_error(tmp_path / "bad.vcf")
     with pytest.raises(InputError) as fast:
         VcfReader(str(bad))
     assert str(fast.value) == f"--vcf {bad}: record 2 (line 6): 10 tab-separated fields, the #CHROM line (line 4) has 12"
-    offset = len("\n".join(bad.read_text().splitlines()[:5])) + 1          # the byte where line 6 starts
-    fatal = type("FatalError", (Exception,), {"__module__": "hail.utils.java"})
-    said = (f"HailException: error while parsing line\nError summary: VCFParseError: unexpected end of line\n"
-            f"  at file:{bad}:offset {offset}: error while parsing line\n")
     hail = hail_input_error(fatal(said), f"--vcf {bad}")
     assert str(hail) == f"--vcf {bad}: record 2 (line 6): the Hail engine cannot read it (VCFParseError: unexpected " \
                         "end of line)"
@@ -388,12 +395,7 @@ def test_hail_vcf_error__names_the_file_hail_read_when_the_label_is_another(tmp_
     read is named, as the fast engine names it; a relative label of that same file stays as the user wrote it."""
     from edfgen.engines.hail_import import hail_input_error
 
-    ok = "1\t100\trs1\tA\tG\t.\t.\t.\tGT\t0/1\t1/1\t0/0"
-    bad = _small_vcf(tmp_path / "chr2.vcf", [ok, "1\t200\trs2\tA\tG\t.\t.\t.\tGT\t0/1"])
-    offset = len("\n".join(bad.read_text().splitlines()[:5])) + 1
-    fatal = type("FatalError", (Exception,), {"__module__": "hail.utils.java"})
-    said = (f"HailException: error while parsing line\nError summary: VCFParseError: unexpected end of line\n"
-            f"  at file:{bad}:offset {offset}: error while parsing line\n")
+    bad, fatal, said = _short_record_and_hails_error(tmp_path / "chr2.vcf")
     err = hail_input_error(fatal(said), f"--vcf {tmp_path}/chr{{chr}}.vcf")
     assert str(err) == f"--vcf {bad}: record 2 (line 6): the Hail engine cannot read it (VCFParseError: " \
                        "unexpected end of line)"
