@@ -173,6 +173,19 @@ def test_annotate_loci__ld_with_catalog_variant_makes_known(cat2016):
 
 
 # ----------------------------------------------------------------------------- CLI
+def _annotated(loci: Path, out: Path) -> pd.DataFrame:
+    """``edfgen annotate`` of ``loci`` against the v1.0.2 catalog excerpt and the small gene table, into ``out``
+    (it must succeed), read back."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    res = CliRunner().invoke(cli, ["annotate", "--loci", str(loci), "--catalog", str(V102),
+                                   "--genes", str(DATA / "genes_small.gtf"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return pd.read_csv(out, sep="\t")
+
+
 def test_cli_annotate__v102_catalog_genes_and_dictionary(tmp_path):
     from click.testing import CliRunner
 
@@ -184,11 +197,8 @@ def test_cli_annotate__v102_catalog_genes_and_dictionary(tmp_path):
                          "n_phenotypes": [1, 1], "index_variants": ["edf_001:rs12143842", "edf_002:v_new"]})
     loci.to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
     out = tmp_path / "annotated.tsv"
-    res = CliRunner().invoke(cli, ["annotate", "--loci", str(tmp_path / "loci.tsv"), "--catalog", str(V102),
-                                   "--genes", str(DATA / "genes_small.gtf"), "--out", str(out)])
-    assert res.exit_code == 0, res.output
+    a = _annotated(tmp_path / "loci.tsv", out)
     check_file("annotated_loci", out)
-    a = pd.read_csv(out, sep="\t")
     assert a.novel.tolist() == [False, True]
     assert a.nearest_gene.tolist()[0] == "OLFML2B"            # rs12143842 lies inside OLFML2B's span
     assert a.gene_distance.tolist()[0] == 0
@@ -327,21 +337,14 @@ def test_cli_annotate__a_lead_below_a_doubles_range_keeps_its_neg_log10_p(tmp_pa
     ``neg_log_10_p_value`` 1211.43 beside it; annotate wrote the p 0 alone (two such leads tied, the strength of the
     hit lost). Now ``neg_log_10_p_value`` follows ``p_value``: the file's value where p is 0, ``-log10 p`` where the
     file has none (exact), NA for a p of 0 without one."""
-    from click.testing import CliRunner
-
-    from edfgen.cli import cli
-
     loci = pd.DataFrame({"locus": [1, 2, 3], "variant_id": ["rs12143842", "v_new", "v_zero"],
                          "chromosome": ["1", "5", "7"], "base_pair_location": [162064100, 50_000_000, 1000],
                          "p_value": [0.0, 1e-9, 0.0], "neg_log_10_p_value": [1211.43, np.nan, np.nan],
                          "phenotypes": ["huge", "edf_002", "edf_003"]})
     loci.to_csv(tmp_path / "loci.tsv", sep="\t", index=False, na_rep="NA")
     out = tmp_path / "annotated.tsv"
-    res = CliRunner().invoke(cli, ["annotate", "--loci", str(tmp_path / "loci.tsv"), "--catalog", str(V102),
-                                   "--genes", str(DATA / "genes_small.gtf"), "--out", str(out)])
-    assert res.exit_code == 0, res.output
+    a = _annotated(tmp_path / "loci.tsv", out)
     check_file("annotated_loci", out)
-    a = pd.read_csv(out, sep="\t")
     assert list(a.columns[4:6]) == ["p_value", "neg_log_10_p_value"]
     assert a.p_value.tolist() == [0.0, 1e-9, 0.0]
     np.testing.assert_allclose(a.neg_log_10_p_value.to_numpy()[:2], [1211.43, 9.0], rtol=1e-12)
@@ -353,19 +356,11 @@ def test_cli_annotate__a_lead_list_with_p_text_below_a_doubles_range_keeps_its_n
     """Review s39edgefix: a lead list not written by clump (FUMA, a consortium's table: p only) with p ``1e-400``:
     read_loci parsed it as 0, so annotate wrote ``neg_log_10_p_value`` NA and the leads tied at p 0. Now the
     -log10 comes from the p text (400 and 349.49), as the catalog reader does; a literal 0 stays NA."""
-    from click.testing import CliRunner
-
-    from edfgen.cli import cli
-
     path = tmp_path / "l.tsv"
     path.write_text(header + "variant_id\tchromosome\tbase_pair_location\tp_value\n"
                     "rs1\t1\t162064100\t1e-400\nrs2\t5\t50000000\t3.2E-350\nrs3\t7\t1000\t0\n"
                     "rs4\t7\t9000000\t2e-9\n")
-    out = tmp_path / "a.tsv"
-    res = CliRunner().invoke(cli, ["annotate", "--loci", str(path), "--catalog", str(V102),
-                                   "--genes", str(DATA / "genes_small.gtf"), "--out", str(out)])
-    assert res.exit_code == 0, res.output
-    a = pd.read_csv(out, sep="\t").set_index("variant_id")
+    a = _annotated(path, tmp_path / "a.tsv").set_index("variant_id")
     assert a.loc[["rs1", "rs2", "rs3"], "p_value"].tolist() == [0.0, 0.0, 0.0]
     np.testing.assert_allclose(a.loc[["rs1", "rs2", "rs4"], "neg_log_10_p_value"],
                                [400.0, 350 - np.log10(3.2), 9 - np.log10(2)], rtol=1e-5)   # (written to 6 digits)
