@@ -56,10 +56,9 @@ from edfgen.exceptions import ENVIRONMENT_ERRNOS, InputError, OutputError, envir
 from edfgen.formats.atomic import atomic_write, clean_temp_files, is_temp_name
 from edfgen.formats.jsonsafe import finite_json   # re-exported: callers import it from here
 from edfgen.formats.lock import HIDDEN_NAMES, folder_lock
-from edfgen.formats.owned import (MANIFEST, anchored, listed_outputs, owned_files,  # noqa: F401 (re-exported: callers
-                                  unlisted_file)                                    # import them here)
+from edfgen.formats.owned import MANIFEST, Anchor, anchored, listed_outputs, owned_files, unlisted_file  # noqa: F401
 from edfgen.formats.owned import not_listed as _not_listed, read_json as _read_json, subfolders as _subfolders
-from edfgen.formats.owned import whole_folders as _whole_folders
+from edfgen.formats.owned import whole_folders as _whole_folders   # (the first line: re-exported)
 from edfgen.formats.removable import first_unremovable, unremovable_reason, warn_protected
 
 _CHUNK = 1 << 20
@@ -162,9 +161,9 @@ def _fingerprint(p: Path, files: list[Path], *, content: bool, ctime: bool = Tru
         for f in files:
             h.update(f"{f.relative_to(p)}\0{sha256_file(f)}\n".encode())
         return h.hexdigest()
-    h = hashlib.sha256()
+    h, folder = hashlib.sha256(), len(files) != 1 or files[0] != p    # (one stat for the whole, not one per file)
     for f in files:
-        h.update(f"{f.relative_to(p) if p.is_dir() else f.name}\0{stat_key(f, ctime=ctime)}\n".encode())
+        h.update(f"{f.relative_to(p) if folder else f.name}\0{stat_key(f, ctime=ctime)}\n".encode())
     return h.hexdigest()
 
 
@@ -384,7 +383,7 @@ def check_not_inputs(outputs: Iterable[str | os.PathLike], inputs: Iterable[str 
     """Raise :class:`~edfgen.exceptions.InputError` if an output path is one of the inputs or a folder
     holding one (no command writes over its own input)."""
     ins = {Path(i).resolve(): i for i in inputs if i is not None and Path(i).exists()}
-    for o in outputs:
+    for o in outputs if ins else ():       # (no input: no resolve of simulate's 10,000 planned files, review s40)
         r = Path(o).resolve()
         if r in ins:
             raise InputError(f"{option} {o}: is also an input of this command ({ins[r]}); write the output elsewhere")
@@ -438,8 +437,9 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         covered = owned_files(previous, out_dir, plan=plan)
         # checked before anything is removed: each planned output, and the sub-folders it writes into (listed by
         # file, not as a whole: review s39, a rerun removed a user's file put into a killed run's plots folder)
+        anchor = Anchor()
         for x in dict.fromkeys([*planned, *_subfolders([*planned, *folders])]):
-            foreign = _not_listed(out_dir / x.rstrip("/"), covered)
+            foreign = _not_listed(out_dir / x.rstrip("/"), covered, anchor=anchor)
             if foreign:
                 raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} exists and was not written by an "
                                  f"earlier '{command}' ({_why_foreign(foreign, previous, out_dir, name)}); move it "

@@ -25,7 +25,7 @@ from edfgen.formats.lock import HIDDEN_NAMES
 MANIFEST = "manifest.json"
 
 
-class _Anchor:
+class Anchor:
     """``path`` -> its folder resolved (links followed), its own name kept: one ``realpath`` per folder, not per
     file (review s40: a resolve per entry made each stage check of simulate's 10,000 listed records cost 0.5 s)."""
 
@@ -54,7 +54,7 @@ def anchored(path: str | os.PathLike) -> Path:
     Path
         The anchored path.
     """
-    return _Anchor()(path)
+    return Anchor()(path)
 
 
 def listed_outputs(manifest: dict[str, Any] | None, base: str | os.PathLike) -> list[Path]:
@@ -64,7 +64,7 @@ def listed_outputs(manifest: dict[str, Any] | None, base: str | os.PathLike) -> 
     makes edfgen touch a file outside the folder it describes."""
     root = os.path.realpath(base)
     prefix = root.rstrip(os.sep) + os.sep
-    anchor, out = _Anchor(), []
+    anchor, out = Anchor(), []
     for o in (manifest or {}).get("outputs", []) or []:
         if not isinstance(o, str) or not o.strip("/") or os.path.isabs(o):
             continue
@@ -109,7 +109,7 @@ def owned_files(manifest: dict[str, Any] | None, base: str | os.PathLike, *,
     folders = [p for p in listed if p.is_dir() and not p.is_symlink()]
     if not folders:
         return frozenset(listed)
-    anchor = _Anchor()
+    anchor = Anchor()
     planned = {anchor(p) for p in plan}
     cutoff = _finished_s(manifest)
     owned = {p for p in listed if p not in folders}
@@ -147,14 +147,23 @@ def whole_folders(manifest: dict[str, Any] | None, base: str | os.PathLike) -> l
     return [p for p in listed_outputs(manifest, base) if p.is_dir() and not p.is_symlink()]
 
 
-def _files_under(path: Path) -> list[Path]:
-    """``path`` itself, or every file (and link) under the folder ``path`` (links not followed), sorted."""
+def _unowned(path: Path, owned: Iterable[Path], skip=None, anchor=None) -> list[Path]:
+    """The files (and links) at or under ``path`` (links not followed) that are not in ``owned``, unsorted; ``skip``
+    (relative name parts under ``path`` -> bool) leaves some out. One ``realpath`` per folder (``anchor``: an
+    :class:`Anchor` shared by a caller's many calls) and string keys: O(1) system calls per file (review s40: a
+    resolve per file made each check of 10,000 records cost 0.5 s)."""
     if not path.is_dir() or path.is_symlink():
-        return [path]
+        owned = owned if isinstance(owned, (set, frozenset)) else set(owned)
+        return [] if (anchor or Anchor())(path) in owned else [path]
+    keys = {str(p) for p in owned}
     out = []
     for folder, dirs, files in os.walk(path):
-        out += [Path(folder, n) for n in files + [x for x in dirs if os.path.islink(os.path.join(folder, x))]]
-    return sorted(out)
+        real = os.path.realpath(folder)
+        rel = Path(folder).relative_to(path).parts
+        for name in files + [x for x in dirs if os.path.islink(os.path.join(folder, x))]:
+            if os.path.join(real, name) not in keys and not (skip and skip((*rel, name))):
+                out.append(Path(folder, name))
+    return out
 
 
 def unlisted_file(base: str | os.PathLike, *, name: str = MANIFEST) -> Path | None:
@@ -165,15 +174,10 @@ def unlisted_file(base: str | os.PathLike, *, name: str = MANIFEST) -> Path | No
     base = Path(base)
     if not base.is_dir():
         return None
-    owned = owned_files(read_json(base / name), base)
-    anchor = _Anchor()
-    for f in _files_under(base):
-        rel = f.relative_to(base)
-        if rel.as_posix() in (name, *HIDDEN_NAMES) or any(is_temp_name(p) for p in rel.parts):
-            continue
-        if anchor(f) not in owned:
-            return f
-    return None
+    ours = (name, *HIDDEN_NAMES)
+    found = _unowned(base, owned_files(read_json(base / name), base),
+                     skip=lambda parts: "/".join(parts) in ours or any(is_temp_name(x) for x in parts))
+    return min(found, default=None)
 
 
 def subfolders(entries: Iterable[str]) -> list[str]:
@@ -186,16 +190,15 @@ def subfolders(entries: Iterable[str]) -> list[str]:
     return out
 
 
-def not_listed(path: Path, owned: Iterable[Path]) -> Path | None:
+def not_listed(path: Path, owned: Iterable[Path], *, anchor: Anchor | None = None) -> Path | None:
     """The first file at or under ``path`` (links not followed) that is not in ``owned`` (:func:`owned_files`).
 
-    A caller that asks for many paths passes ``owned`` as a (frozen)set, built once: review s39, a set rebuilt for
-    each of simulate's 10,000 planned records made a rerun's check grow with the square of the files."""
+    A caller that asks for many paths passes ``owned`` as a (frozen)set, built once (review s39, a set rebuilt for
+    each of simulate's 10,000 planned records made a rerun's check grow with the square of the files), and one
+    ``anchor`` (:class:`Anchor`, resolving each folder once)."""
     if not (path.exists() or path.is_symlink()):
         return None
-    owned = owned if isinstance(owned, (set, frozenset)) else set(owned)
-    anchor = _Anchor()
-    return next((f for f in _files_under(path) if anchor(f) not in owned), None)
+    return min(_unowned(path, owned, anchor=anchor), default=None)
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
