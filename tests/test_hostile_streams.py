@@ -221,3 +221,47 @@ def test_pca__extract_is_parsed_once(tmp_path: Path, monkeypatch):
     with pytest.raises(Stop):
         pca.run_pca(GenotypeSource(bfile=str(tmp_path / "g"), extract=str(tmp_path / "ex.txt")), tmp_path / "o")
     assert len(reads) == 1 and seen.get("extract_ids") == {"rs1", "rs2"}, (reads, seen)
+
+
+def _pipe(data: bytes) -> str:
+    """``/dev/fd/N`` of a pipe a thread fills with ``data``: what ``<(cat file)`` hands a command."""
+    r, w = os.pipe()
+
+    def feed():
+        with os.fdopen(w, "wb") as fh:
+            fh.write(data)
+    threading.Thread(target=feed, daemon=True).start()
+    return f"/dev/fd/{r}"
+
+
+def test_phenotype_name__a_stream_is_named_by_the_trait_its_rows_name(shared_data: Path, caplog):
+    """`mr --exposure <(cat exp.csv) --outcome <(cat out.csv)` wrote exposure '63', outcome '62' in mr_results.tsv and
+    plots/63__62.*.png: a stream was named by its path /dev/fd/63 (review s40). Its rows' one trait (TwoSampleMR's
+    exposure / outcome label, a phenotype or trait column) names it now; a stream without one keeps the path's
+    name, with a WARNING saying how to name it. A named FIFO keeps its name."""
+    from edfgen.formats.sumstats.discovery import group_by_phenotype, phenotype_name
+    from edfgen.formats.sumstats.read import read_sumstats
+
+    exp = _pipe((shared_data / "mr" / "twosamplemr_test_commondata_exp_dat.csv").read_bytes())
+    out = _pipe((shared_data / "mr" / "twosamplemr_test_commondata_out_dat.csv").read_bytes())
+    try:
+        assert list(group_by_phenotype([exp, out])) == ["Body mass index", "Coronary heart disease"]
+        assert len(read_sumstats(exp)[0]) == 79                # (the stream's rows still read, from the same bytes)
+        bare = _pipe(REGENIE)
+        with caplog.at_level("WARNING"):
+            assert phenotype_name(bare) == Path(bare).name == phenotype_name(bare)
+        assert len([r for r in caplog.records if "a stream without a name" in r.getMessage()]) == 1
+    finally:
+        textio.forget_streams()
+        for p in (exp, out, *([bare] if "bare" in locals() else [])):
+            os.close(int(Path(p).name))
+
+
+def test_phenotype_name__a_named_fifo_keeps_its_name(fed_fifo, shared_data: Path):
+    from edfgen.formats.sumstats.discovery import phenotype_name
+
+    path, within = fed_fifo("bmi.csv", (shared_data / "mr" / "twosamplemr_test_commondata_exp_dat.csv").read_bytes())
+    try:
+        assert within(20, lambda: phenotype_name(path)) == "bmi"
+    finally:
+        textio.forget_streams()
