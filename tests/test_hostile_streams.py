@@ -265,3 +265,27 @@ def test_phenotype_name__a_named_fifo_keeps_its_name(fed_fifo, shared_data: Path
         assert within(20, lambda: phenotype_name(path)) == "bmi"
     finally:
         textio.forget_streams()
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_sumstats__cr_only_line_ends_beyond_the_first_line_cap_are_read(tmp_path: Path, monkeypatch, gz):
+    """A CR-only (classic Mac) sumstats file over 16 MiB was refused as "its first line is longer than 16 MiB": the
+    header check read up to an LF only (review s40). A line ends at CR too (as the readers split it; cap lowered to
+    1 MiB here): the file is read, rows as the LF version's; a first line without any line end is still refused."""
+    from edfgen.formats.sumstats.read import checked_header, read_sumstats
+
+    monkeypatch.setattr(textio, "MAX_FIRST_LINE", 1 << 20)
+    n = 40_000                                                     # ~1.6 MiB
+    header = "variant_id\tchromosome\tbase_pair_location\teffect_allele\tother_allele\tbeta\tstandard_error\tp_value"
+    rows = [header] + [f"rs{i}\t1\t{1000 + i}\tA\tG\t0.01\t0.02\t0.5" for i in range(n)]
+    text = "\r".join(rows).encode() + b"\r"
+    cr, lf = tmp_path / ("cr.tsv.gz" if gz else "cr.tsv"), tmp_path / "lf.tsv"
+    cr.write_bytes(gzip.compress(text) if gz else text)
+    lf.write_bytes(text.replace(b"\r", b"\n"))
+    assert checked_header(cr)[:2] == ["variant_id", "chromosome"]
+    got, want = read_sumstats(cr)[0], read_sumstats(lf)[0]
+    assert len(got) == n
+    pd.testing.assert_frame_equal(got, want)
+    (tmp_path / "one.tsv").write_bytes(b"x\t" * (1 << 20))
+    with pytest.raises(InputError, match="first line is longer than 1 MiB"):
+        checked_header(tmp_path / "one.tsv")
