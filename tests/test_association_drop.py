@@ -122,3 +122,23 @@ def test_drop__sample_blocks_bound_memory_and_give_the_statsmodels_fit(monkeypat
     for j, p in ((0, 0), (3, 17), (5, 59)):
         np.testing.assert_allclose([r.beta[j, p], r.standard_error[j, p], r.p_value[j, p]],
                                    _statsmodels_drop(G, C, Y, j, p), rtol=1e-8)
+
+
+@pytest.mark.parametrize("mode", ["drop", "mean-impute"])
+def test_linear_association__no_covariate_at_all_is_a_regression_through_the_origin(mode):
+    """No covariate at all (not even the intercept: a library caller's design; the CLI always adds one) with
+    ``missing_genotypes="drop"`` raised ZeroDivisionError (review s40). Without covariates the model is the
+    regression through the origin ``y ~ g``; beta, SE and p are statsmodels' OLS without a constant (on the called
+    samples with ``drop``, on the mean-imputed genotype otherwise), n - 1 degrees of freedom."""
+    C, G, Y = _cohort()
+    C = C[:, :0]
+    r = linear_association(G, prepare_phenotypes(Y, C), missing_genotypes=mode)
+    for j, p in ((0, 0), (3, 1), (7, 0)):
+        if mode == "drop":
+            want = _statsmodels_drop(G, C, Y, j, p)
+        else:
+            g = np.where(np.isnan(G[:, j]), np.nanmean(G[:, j]), G[:, j])
+            fit = sm.OLS(Y[:, p], g).fit()
+            want = fit.params[-1], fit.bse[-1], fit.pvalues[-1]
+        np.testing.assert_allclose([r.beta[j, p], r.standard_error[j, p], r.p_value[j, p]], want, rtol=1e-8)
+    assert (r.n[:, 0] == (~np.isnan(G)).sum(0) if mode == "drop" else r.n == len(G)).all()

@@ -848,3 +848,28 @@ def test_linear_association__vif_rule_as_plink2(tmp_path):
     assert ref["ERRCODE"]["v5"] == "VIF_TOO_HIGH" and (~na[6:14]).sum() >= 2
     np.testing.assert_array_equal(np.isnan(drop.beta[:, 0]), na)
     np.testing.assert_allclose(drop.beta[~na, 0], ref["BETA"].to_numpy()[~na], rtol=1e-4)
+
+
+@pytest.mark.skipif(__import__("shutil").which("plink2") is None, reason="plink2 not installed")
+def test_lmm_loco__vif_rule_as_plink2(tmp_path):
+    """Review s40: --model lmm-loco gave an estimate where plink2 --glm writes NA VIF_TOO_HIGH / CORR_TOO_HIGH (the
+    linear, ridge-LOCO and logistic tests apply the rule). Now its NA rows are plink2's on the same files (the
+    collinear cohort's variants on chromosome 1; 200 unrelated variants on chromosome 2 give the LOCO GRM)."""
+    import subprocess
+
+    from edfgen.kernels.models import LmmLocoModel
+
+    G, y, C = _collinear_cohort(tmp_path)
+    subprocess.run(["plink2", "--bfile", str(tmp_path / "g"), "--pheno", str(tmp_path / "p.txt"), "--covar",
+                    str(tmp_path / "c.txt"), "--glm", "hide-covar", "--threads", "1", "--out", str(tmp_path / "o")],
+                   check=True, capture_output=True)
+    na = (pd.read_csv(tmp_path / "o.y.glm.linear", sep="\t")["ERRCODE"] != ".").to_numpy()
+    assert na.sum() >= 5 and (~na[6:14]).sum() >= 2
+    other = np.random.default_rng(2).binomial(2, 0.3, (len(G), 200)).astype(float)
+    chrom = ["1"] * G.shape[1] + ["2"] * other.shape[1]
+    model = LmmLocoModel(block_size=64)
+    state = model.prepare(C, y[:, None], genome=GenomeBlocks.from_arrays(np.hstack([G, other]), chrom))
+    res = model.test_block(state, G, chromosome="1")
+    np.testing.assert_array_equal(np.isnan(res.beta[:, 0]), na)
+    np.testing.assert_array_equal(np.isnan(res.p_value[:, 0]), na)
+    assert np.isfinite(res.standard_error[~na, 0]).all() and np.isnan(res.standard_error[na, 0]).all()

@@ -221,3 +221,71 @@ def test_pca__extract_is_parsed_once(tmp_path: Path, monkeypatch):
     with pytest.raises(Stop):
         pca.run_pca(GenotypeSource(bfile=str(tmp_path / "g"), extract=str(tmp_path / "ex.txt")), tmp_path / "o")
     assert len(reads) == 1 and seen.get("extract_ids") == {"rs1", "rs2"}, (reads, seen)
+
+
+def _pipe(data: bytes) -> str:
+    """``/dev/fd/N`` of a pipe a thread fills with ``data``: what ``<(cat file)`` hands a command."""
+    r, w = os.pipe()
+
+    def feed():
+        with os.fdopen(w, "wb") as fh:
+            fh.write(data)
+    threading.Thread(target=feed, daemon=True).start()
+    return f"/dev/fd/{r}"
+
+
+def test_phenotype_name__a_stream_is_named_by_the_trait_its_rows_name(shared_data: Path, caplog):
+    """`mr --exposure <(cat exp.csv) --outcome <(cat out.csv)` wrote exposure '63', outcome '62' in mr_results.tsv and
+    plots/63__62.*.png: a stream was named by its path /dev/fd/63 (review s40). Its rows' one trait (TwoSampleMR's
+    exposure / outcome label, a phenotype or trait column) names it now; a stream without one keeps the path's
+    name, with a WARNING saying how to name it. A named FIFO keeps its name."""
+    from edfgen.formats.sumstats.discovery import group_by_phenotype, phenotype_name
+    from edfgen.formats.sumstats.read import read_sumstats
+
+    exp = _pipe((shared_data / "mr" / "twosamplemr_test_commondata_exp_dat.csv").read_bytes())
+    out = _pipe((shared_data / "mr" / "twosamplemr_test_commondata_out_dat.csv").read_bytes())
+    try:
+        assert list(group_by_phenotype([exp, out])) == ["Body mass index", "Coronary heart disease"]
+        assert len(read_sumstats(exp)[0]) == 79                # (the stream's rows still read, from the same bytes)
+        bare = _pipe(REGENIE)
+        with caplog.at_level("WARNING"):
+            assert phenotype_name(bare) == Path(bare).name == phenotype_name(bare)
+        assert len([r for r in caplog.records if "a stream without a name" in r.getMessage()]) == 1
+    finally:
+        textio.forget_streams()
+        for p in (exp, out, *([bare] if "bare" in locals() else [])):
+            os.close(int(Path(p).name))
+
+
+def test_phenotype_name__a_named_fifo_keeps_its_name(fed_fifo, shared_data: Path):
+    from edfgen.formats.sumstats.discovery import phenotype_name
+
+    path, within = fed_fifo("bmi.csv", (shared_data / "mr" / "twosamplemr_test_commondata_exp_dat.csv").read_bytes())
+    try:
+        assert within(20, lambda: phenotype_name(path)) == "bmi"
+    finally:
+        textio.forget_streams()
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_sumstats__cr_only_line_ends_beyond_the_first_line_cap_are_read(tmp_path: Path, monkeypatch, gz):
+    """A CR-only (classic Mac) sumstats file over 16 MiB was refused as "its first line is longer than 16 MiB": the
+    header check read up to an LF only (review s40). A line ends at CR too (as the readers split it; cap lowered to
+    1 MiB here): the file is read, rows as the LF version's; a first line without any line end is still refused."""
+    from edfgen.formats.sumstats.read import checked_header, read_sumstats
+
+    monkeypatch.setattr(textio, "MAX_FIRST_LINE", 1 << 20)
+    n = 40_000                                                     # ~1.6 MiB
+    header = "variant_id\tchromosome\tbase_pair_location\teffect_allele\tother_allele\tbeta\tstandard_error\tp_value"
+    rows = [header] + [f"rs{i}\t1\t{1000 + i}\tA\tG\t0.01\t0.02\t0.5" for i in range(n)]
+    text = "\r".join(rows).encode() + b"\r"
+    cr, lf = tmp_path / ("cr.tsv.gz" if gz else "cr.tsv"), tmp_path / "lf.tsv"
+    cr.write_bytes(gzip.compress(text) if gz else text)
+    lf.write_bytes(text.replace(b"\r", b"\n"))
+    assert checked_header(cr)[:2] == ["variant_id", "chromosome"]
+    got, want = read_sumstats(cr)[0], read_sumstats(lf)[0]
+    assert len(got) == n
+    pd.testing.assert_frame_equal(got, want)
+    (tmp_path / "one.tsv").write_bytes(b"x\t" * (1 << 20))
+    with pytest.raises(InputError, match="first line is longer than 1 MiB"):
+        checked_header(tmp_path / "one.tsv")

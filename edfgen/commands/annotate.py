@@ -25,8 +25,8 @@ from edfgen.formats.catalog import (CATALOG_URL, check_build_against_catalog, ch
 from edfgen.formats.genes import declared_genes_build, packaged_genes, read_genes
 from edfgen.formats.genotypes.panel import PlinkGenotypes, panel_fingerprint
 from edfgen.formats.liftover import Chain
-from edfgen.formats.manifest import (Manifest, check_not_inputs, check_upstream, listed_outputs, read_manifest,
-                                     recording, sha256_file)
+from edfgen.formats.manifest import (Manifest, anchored, check_not_inputs, check_upstream, listed_outputs,
+                                     read_manifest, recording, sha256_file)
 from edfgen.formats.sumstats import column_test, expand_sumstats, parse_column_option, reads_sub_folders
 from edfgen.formats.tables import atomic_path, claimed_out_file, clean_temp_files, write_table
 from edfgen.kernels.annotate import AnnotateSettings, annotate_loci
@@ -222,7 +222,7 @@ def check_own_file(out: Path, command: str) -> None:
         return
     previous = read_manifest(out.parent, name=f"{out.name}.manifest.json")
     if previous is None or previous.get("command") != command or \
-            out.resolve() not in set(listed_outputs(previous, out.parent)):
+            anchored(out) not in set(listed_outputs(previous, out.parent)):
         raise InputError(f"--out {out}: exists and was not written by an earlier {command} (no "
                          f"{out.name}.manifest.json listing it); move it away or choose another --out")
 

@@ -66,7 +66,7 @@ from edfgen.commands.extract_parts import (check_parts, discard_parts, open_part
                                            record_fingerprints, resume_state, write_chunk)
 from edfgen.exceptions import EdfgenError, InputError, OutputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, discover_records, read_records_iter
-from edfgen.formats.manifest import listed_outputs, read_manifest, recording
+from edfgen.formats.manifest import anchored, listed_outputs, read_manifest, recording
 from edfgen.formats.tables import claimed_out_file, clean_temp_files, write_table
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.commands.extract_quality import HELP as QUALITY_HELP, quality_thresholds
@@ -321,7 +321,7 @@ def _check_out(out: Path, *, pca: int | None, force: bool) -> None:
     resuming = previous is not None and not previous.get("finished") and parts_dir(out).is_dir()
     for p in [out, *(v for k, v in side.items() if k != "manifest")]:
         if p.exists():
-            if resuming and p.resolve() in ours:
+            if resuming and anchored(p) in ours:
                 continue
             if p.resolve() not in ours:   # (--force would not replace it either: not suggested)
                 raise InputError(f"--out {out}: {p.name} exists and was not written by an earlier edfgen extract "

@@ -45,7 +45,6 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -57,8 +56,9 @@ from edfgen.exceptions import ENVIRONMENT_ERRNOS, InputError, OutputError, envir
 from edfgen.formats.atomic import atomic_write, clean_temp_files, is_temp_name
 from edfgen.formats.jsonsafe import finite_json   # re-exported: callers import it from here
 from edfgen.formats.lock import HIDDEN_NAMES, folder_lock
-from edfgen.formats.owned import MANIFEST, listed_outputs, unlisted_file  # noqa: F401 (re-exported: callers import them here)
+from edfgen.formats.owned import MANIFEST, Anchor, anchored, listed_outputs, owned_files, unlisted_file  # noqa: F401
 from edfgen.formats.owned import not_listed as _not_listed, read_json as _read_json, subfolders as _subfolders
+from edfgen.formats.owned import whole_folders as _whole_folders   # (the first line: re-exported)
 from edfgen.formats.removable import first_unremovable, unremovable_reason, warn_protected
 
 _CHUNK = 1 << 20
@@ -161,9 +161,9 @@ def _fingerprint(p: Path, files: list[Path], *, content: bool, ctime: bool = Tru
         for f in files:
             h.update(f"{f.relative_to(p)}\0{sha256_file(f)}\n".encode())
         return h.hexdigest()
-    h = hashlib.sha256()
+    h, folder = hashlib.sha256(), len(files) != 1 or files[0] != p    # (one stat for the whole, not one per file)
     for f in files:
-        h.update(f"{f.relative_to(p) if p.is_dir() else f.name}\0{stat_key(f, ctime=ctime)}\n".encode())
+        h.update(f"{f.relative_to(p) if folder else f.name}\0{stat_key(f, ctime=ctime)}\n".encode())
     return h.hexdigest()
 
 
@@ -324,10 +324,12 @@ def mark_in_progress(path: str | os.PathLike, manifest: dict[str, Any] | None = 
 
 
 def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name: str = MANIFEST,
-                   option: str = "--out") -> list[Path]:
+                   option: str = "--out", plan: Iterable[str | os.PathLike] = ()) -> list[Path]:
     """Remove what the manifest ``base/name`` lists as its outputs, then the manifest itself, and
     the folders left empty by that; every other file is kept. This is what ``--force`` and the
-    pipeline's rerun of a stage do to an earlier run's output.
+    pipeline's rerun of a stage do to an earlier run's output. A folder that an older edfgen's manifest lists whole
+    loses only the files :func:`~edfgen.formats.owned.owned_files` counts as edfgen's (``plan``: the files the
+    current run writes, absolute), never a user's file put there.
 
     Raises
     ------
@@ -345,22 +347,21 @@ def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name:
     if command and m.get("command") != command:
         raise InputError(f"{option} {base}: {mpath.name} belongs to '{m.get('command')}', not '{command}'; "
                          f"give this command a place of its own")
-    if (blocked := first_unremovable(listed_outputs(m, base))) is not None:   # review s33a F3: before any removal
+    doomed = sorted(owned_files(m, base, plan=plan))
+    if (blocked := first_unremovable(doomed)) is not None:   # review s33a F3: before any removal
         raise OutputError(f"{option} {base}: cannot remove {blocked} ({unremovable_reason(blocked)}); nothing was "
                           "removed")
     removed = []
-    root = base.resolve()
+    root = Path(os.path.realpath(base))
     # marked in progress before anything is deleted: a removal killed halfway leaves a manifest that says its outputs
     # are incomplete, not a complete one listing deleted files (read downstream as a whole GWAS missing phenotypes)
     mark_in_progress(mpath, m, removing=True)
-    warn_protected(listed_outputs(m, base))
-    for p in listed_outputs(m, base):
-        if p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p, ignore_errors=True)
-        elif p.exists() or p.is_symlink():
-            p.unlink()
-        else:
+    warn_protected(doomed)
+    folders = _whole_folders(m, base)
+    for p in doomed:
+        if not (p.exists() or p.is_symlink()):
             continue
+        p.unlink()
         removed.append(p)
         parent = p.parent
         while parent != root and root in parent.parents:
@@ -369,6 +370,10 @@ def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name:
             except OSError:
                 break
             parent = parent.parent
+    for d in folders:   # an older manifest's whole folder: its empty sub-folders go, a user's files stay
+        for folder, _, _ in sorted(os.walk(d), reverse=True):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
     mpath.unlink(missing_ok=True)
     return removed
 
@@ -378,7 +383,7 @@ def check_not_inputs(outputs: Iterable[str | os.PathLike], inputs: Iterable[str 
     """Raise :class:`~edfgen.exceptions.InputError` if an output path is one of the inputs or a folder
     holding one (no command writes over its own input)."""
     ins = {Path(i).resolve(): i for i in inputs if i is not None and Path(i).exists()}
-    for o in outputs:
+    for o in outputs if ins else ():       # (no input: no resolve of simulate's 10,000 planned files, review s40)
         r = Path(o).resolve()
         if r in ins:
             raise InputError(f"{option} {o}: is also an input of this command ({ins[r]}); write the output elsewhere")
@@ -426,19 +431,23 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         if previous is not None and previous.get("command") != command:
             raise InputError(f"{option} {out_dir}: {name} belongs to '{previous.get('command')}', not '{command}'; "
                              f"give this command a place of its own")
-        listed = listed_outputs(previous, out_dir)   # edfgen's own files (kept with replace=False, yet its own)
-        covered = frozenset(listed)                  # (built once: simulate plans one file per record)
+        # edfgen's own files (kept with replace=False, yet its own), built once (simulate plans one file per record);
+        # in a folder an older manifest lists whole, only those planned again or unchanged since (review s40)
+        plan = [out_dir / x.rstrip("/") for x in planned]
+        covered = owned_files(previous, out_dir, plan=plan)
         # checked before anything is removed: each planned output, and the sub-folders it writes into (listed by
         # file, not as a whole: review s39, a rerun removed a user's file put into a killed run's plots folder)
+        anchor = Anchor()
         for x in dict.fromkeys([*planned, *_subfolders([*planned, *folders])]):
-            foreign = _not_listed(out_dir / x.rstrip("/"), covered)
+            foreign = _not_listed(out_dir / x.rstrip("/"), covered, anchor=anchor)
             if foreign:
                 raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} exists and was not written by an "
-                                 f"earlier '{command}' (not listed in its {name}); move it away or choose another {option}")
+                                 f"earlier '{command}' ({_why_foreign(foreign, previous, out_dir, name)}); move it "
+                                 f"away or choose another {option}")
         m = Manifest(command=command, parameters=dict(parameters or {}), seed=seed)
         m.add_inputs(inputs)                     # read before anything is removed: an unreadable input keeps them
         if replace:
-            remove_outputs(out_dir, command=command, name=name, option=option)
+            remove_outputs(out_dir, command=command, name=name, option=option, plan=plan)
         else:
             (out_dir / name).unlink(missing_ok=True)
         progress_m = Manifest(command=command, seed=seed, outputs=planned, extra={"in_progress": True})
@@ -469,6 +478,16 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         raise
     with lock:
         m.write(out_dir, name=name, exclude=before)
+
+
+def _why_foreign(path: Path, manifest: dict[str, Any] | None, base: Path, name: str) -> str:
+    """Why ``path`` is not edfgen's, for :func:`recording`'s refusal."""
+    a = anchored(path)
+    whole = next((d for d in _whole_folders(manifest, base) if d in a.parents), None)
+    if whole is None:
+        return f"not listed in its {name}"
+    return (f"its {name}, from an older edfgen, lists {whole.name}/ as a whole, and this file was put there or "
+            "changed after that run finished")
 
 
 def plan_outputs(out_dir: str | os.PathLike, outputs: Iterable[str], *, name: str = MANIFEST) -> None:
@@ -555,7 +574,7 @@ def _describing_manifest(p: Path) -> tuple[Path | None, dict[str, Any] | None]:
     if side.exists():
         return side, _read_json(side)
     m = _read_json(p.parent / MANIFEST)
-    if m is not None and p.resolve() in listed_outputs(m, p.parent):
+    if m is not None and anchored(p) in listed_outputs(m, p.parent):
         return p.parent / MANIFEST, m
     return None, None
 

@@ -299,7 +299,8 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
     Notes
     -----
     t-test with ``n - k - 1`` degrees of freedom (``k`` covariates including the intercept), as
-    Hail's ``linear_regression_rows`` and plink2 ``--glm``.
+    Hail's ``linear_regression_rows`` and plink2 ``--glm``. With no covariate at all (``k = 0``, no intercept
+    either) the model is the regression through the origin ``y ~ g`` (``n - 1`` degrees of freedom).
     """
     if missing_genotypes not in MISSING_GENOTYPES:
         raise InputError(f"linear_association: missing_genotypes={missing_genotypes!r} "
@@ -408,9 +409,12 @@ def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np
         c = Q.T @ g                                         # [K, m]
         g = (g - Q @ c) * R                                 # g~ on S, 0 elsewhere
         A, qy = _called_products(R, Q, Yres)                           # Q_S' Q_S [m, K, K], Q_S' Yres_S [m, K, P]
-        w, V = np.linalg.eigh(A)
-        cov_ok = w[:, 0] > 1e-10 * w[:, -1]                 # Q_S has full rank K
-        Ainv = (V / np.where(cov_ok[:, None], w, 1.0)[:, None, :]) @ V.transpose(0, 2, 1)
+        if K:
+            w, V = np.linalg.eigh(A)
+            cov_ok = w[:, 0] > 1e-10 * w[:, -1]             # Q_S has full rank K
+            Ainv = (V / np.where(cov_ok[:, None], w, 1.0)[:, None, :]) @ V.transpose(0, 2, 1)
+        else:                                               # no covariate at all: a regression through the origin
+            cov_ok, Ainv = np.ones(len(nv), dtype=bool), A
         qg = g.T @ Q                                                     # [m, K]
         gg = (g ** 2).sum(0) - np.einsum("mk,mkl,ml->m", qg, Ainv, qg)
         gy = g.T @ Yres - np.einsum("mk,mkl,mlp->mp", qg, Ainv, qy)
@@ -446,7 +450,7 @@ def _called_products(R: np.ndarray, Q: np.ndarray, Yres: np.ndarray) -> tuple[np
     n, K = Q.shape
     P, m = Yres.shape[1], R.shape[1]
     A, qy = np.zeros((m, K * K)), np.zeros((m, K * P))
-    step = max(1, CALLED_PRODUCTS_BYTES // (8 * K * (K + P)))
+    step = max(1, CALLED_PRODUCTS_BYTES // (8 * max(K, 1) * (K + P)))   # (K = 0: no covariate at all)
     for i in range(0, n, step):
         q, r = Q[i:i + step], R[i:i + step].T
         A += r @ (q[:, :, None] * q[:, None, :]).reshape(len(q), K * K)

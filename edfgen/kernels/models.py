@@ -18,6 +18,7 @@ ridge regression) and :mod:`edfgen.kernels.multivariate` (MOSTest).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable, ClassVar, Iterator, Sequence
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import MISSING_GENOTYPES, AssociationResult, linear_association, prepare_phenotypes
+from edfgen.kernels.covariates import vif_too_high
 from edfgen.kernels.lmm import MAX_SAMPLES as LMM_MAX_SAMPLES
 from edfgen.kernels.lmm import (NullFit, WhitenedNull, cholesky_is_cheaper, fit_null, gls_association, gls_whitened,
                                 grm_numerator, whitened_nulls)
@@ -387,7 +389,38 @@ class LmmLocoModel(AssociationModel):
         if chromosome is None:
             raise InputError("lmm-loco: test_block needs the block's chromosome")
         fit = self.null_fit(prepared, str(chromosome))
-        return gls_whitened(genotypes, fit) if isinstance(fit, list) else gls_association(genotypes, fit)
+        res = gls_whitened(genotypes, fit) if isinstance(fit, list) else gls_association(genotypes, fit)
+        return vif_na(res, genotypes, prepared.covariates)
+
+
+def vif_na(result: AssociationResult, genotypes: np.ndarray, covariates: np.ndarray) -> AssociationResult:
+    """``result`` with the variants whose genotype makes some predictor's variance inflation factor exceed
+    :data:`~edfgen.kernels.covariates.MAX_VIF` (:func:`~edfgen.kernels.covariates.vif_too_high` on the mean-imputed
+    genotypes and unweighted covariates: plink2 ``--glm``'s ``VIF_TOO_HIGH`` / ``CORR_TOO_HIGH``) NA: the rule of the
+    linear, ridge-LOCO and logistic tests, for a model whose kernel does not apply it (``lmm-loco``, review s40).
+
+    Parameters
+    ----------
+    result : AssociationResult
+        ``[M, P]`` statistics of the block.
+    genotypes : array [N, M]
+        The block (NaN = missing call, mean-imputed here).
+    covariates : array [N, K]
+        The model's fixed effects, intercept included (independent).
+
+    Returns
+    -------
+    AssociationResult
+        ``beta``, ``standard_error`` and ``p_value`` NaN in the rows of those variants.
+    """
+    G = np.asarray(genotypes, dtype=float)
+    called = ~np.isnan(G)
+    mean = np.where(called, G, 0.0).sum(0) / np.maximum(called.sum(0), 1)
+    high = vif_too_high(np.where(called, G, mean), np.asarray(covariates, dtype=float))
+    if not high.any():
+        return result
+    na = {f: np.where(high[:, None], np.nan, getattr(result, f)) for f in ("beta", "standard_error", "p_value")}
+    return dataclasses.replace(result, **na)
 
 
 #: ``--model`` names

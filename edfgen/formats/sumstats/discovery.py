@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import io
 import logging
 import re
 from pathlib import Path
@@ -32,6 +34,7 @@ from edfgen.kernels.alleles import combined_codes, text_codes, variant_site_code
 from edfgen.kernels.thresholds import build_name
 from edfgen.formats.sumstats.twosamplemr import MR_REQUIRED, twosamplemr_map
 from edfgen.formats.tables import PathLike, some_names
+from edfgen.formats.textio import _stream_key, comma_separated, read_text_bytes
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +239,67 @@ def expand_sumstats(paths: Sequence[PathLike], option: str = "--sumstats", *,
     return list(dict.fromkeys(out))
 
 
+#: columns whose one value names the trait of a stream (:func:`stream_trait`), in order: a ``phenotype`` or ``trait``
+#: column, TwoSampleMR's ``exposure`` / ``outcome`` labels, then their ``id.exposure`` / ``id.outcome``
+TRAIT_COLUMNS = ("phenotype", "trait", "exposure", "outcome", "id.exposure", "id.outcome")
+_STREAM_TRAITS: dict[tuple, str | None] = {}
+
+
+def _unnamed_stream(path: str | Path) -> bool:
+    """Whether ``path`` is a stream whose name says nothing of its trait: ``/dev/fd/63`` (``<(zcat x.gz)``),
+    ``/proc/self/fd/0``, ``/dev/stdin`` (a named FIFO, ``mkfifo bmi.tsv``, is named by its name)."""
+    name = Path(path).name
+    return (name.isdigit() or name == "stdin") and _stream_key(path) is not None
+
+
+def stream_trait(path: str | Path) -> str | None:
+    """The trait a stream without a name (:func:`_unnamed_stream`: ``<(zcat bmi.tsv.gz)`` is ``/dev/fd/63``) names
+    in its rows: the one value of its first :data:`TRAIT_COLUMNS` column (TwoSampleMR's ``Body mass index ||
+    id:ieu-a-2`` without its `` || id:`` tail), else ``None`` (with a WARNING: the phenotype is then named by the
+    path, ``63``). ``None`` for anything else (a file is named by its file name).
+
+    Parameters
+    ----------
+    path : str or Path
+        A summary-statistics input.
+
+    Returns
+    -------
+    str or None
+        The trait's name.
+    """
+    if not _unnamed_stream(path):
+        return None
+    try:
+        data = read_text_bytes(path)              # (read once per command: the readers get the same bytes)
+    except InputError:
+        return None                               # (the reader says what is wrong with it)
+    key = (_stream_key(path), id(data), len(data), data[:64], data[-64:])   # (the text read in this command)
+    if key not in _STREAM_TRAITS:
+        _STREAM_TRAITS[key] = _trait_in(data, path)
+    return _STREAM_TRAITS[key]
+
+
+def _trait_in(data: bytes, path: str | Path) -> str | None:
+    """The one value of the first :data:`TRAIT_COLUMNS` column of the table ``data`` (see :func:`stream_trait`)."""
+    sep = "," if comma_separated(data) else "\t"
+    with contextlib.suppress(ValueError, pd.errors.ParserError):
+        header = list(pd.read_csv(io.BytesIO(data), sep=sep, nrows=0).columns)
+        if len(header) == 1 and " " in str(header[0]):
+            sep, header = r"\s+", str(header[0]).split()
+        col = next((c for c in TRAIT_COLUMNS if c in header), None)
+        if col is not None:
+            values = pd.read_csv(io.BytesIO(data), sep=sep, usecols=[col], dtype=str)[col].dropna().unique()
+            name = str(values[0]).split(" || ")[0].strip() if len(values) == 1 else ""
+            if name and "/" not in name and name not in (".", "..") and name.isprintable() and len(name) <= 200:
+                log.info("%s: phenotype %r (its %s column)", path, name, col)
+                return name
+    log.warning("%s: a stream without a name and without one value in a %s column: its phenotype is named %r "
+                "(give a FIFO the phenotype's name, mkfifo bmi.tsv, or add a phenotype column)", path,
+                "/".join(TRAIT_COLUMNS[:2]), Path(path).name)
+    return None
+
+
 def phenotype_name(path: str | Path) -> str:
     """``<phenotype>.tsv.gz`` -> ``<phenotype>`` (also strips ``.tsv``, ``.txt``, ``.csv``, ``.gz``, ``.bgz``,
     ``.vcf``, ``.parquet`` and one of :data:`TOOL_SUFFIXES` (``.regenie``, ``.glm.linear``, ...), in any case,
@@ -244,7 +308,11 @@ def phenotype_name(path: str | Path) -> str:
     ``GCST90000001_buildGRCh38``, the name of the same study's unharmonised file). The one naming rule of clump, mr and regional
     plots, so that the ``phenotype`` column of ``clumps.tsv`` matches ``edfgen mr``'s exposure names. A stream
     is named by its path as well: ``<(zcat bmi.tsv.gz)`` is ``/dev/fd/63``, phenotype ``63`` (no option renames a
-    phenotype: a named FIFO, ``mkfifo bmi.tsv``, carries the name)."""
+    phenotype: a named FIFO, ``mkfifo bmi.tsv``, carries the name) unless its rows name the trait
+    (:func:`stream_trait`: a ``phenotype`` or ``trait`` column, TwoSampleMR's ``exposure`` / ``outcome``)."""
+    trait = stream_trait(path)
+    if trait is not None:
+        return trait
     name = Path(path).name
     for suf in (".gz", ".bgz", ".tsv", ".txt", ".csv", ".vcf", ".parquet"):
         if name.lower().endswith(suf):

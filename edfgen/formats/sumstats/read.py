@@ -4,7 +4,6 @@ and the GWAS-SSF sort order."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gzip
 import io
@@ -120,10 +119,11 @@ def _check_first_line(path: Path, gz: bool) -> None:
     50 MB line without a line end: 2.1 GB and over 30 s in the header read of mr/coloc/finemap; stop 39 matrix)."""
     try:
         with (gzip.open if gz else open)(path, "rb") as fh:
-            first = fh.readline(textio.MAX_FIRST_LINE + 1)
+            head = fh.read(textio.MAX_FIRST_LINE + 1)
     except (OSError, EOFError, zlib.error):
         return                           # the readers say what is wrong with the stream
-    if len(first) > textio.MAX_FIRST_LINE:
+    # a line ends at LF or, classic Mac, at CR (as the readers split it): a CR-only file over the cap was refused
+    if len(head) > textio.MAX_FIRST_LINE and b"\n" not in head[:-1] and b"\r" not in head[:-1]:
         raise InputError(f"{path}: its first line is longer than {textio.MAX_FIRST_LINE >> 20} MiB: not a text table (a "
                          "header line holds at most that); is it the right file?")
 
@@ -266,13 +266,16 @@ def named_variants(df: pd.DataFrame, path: PathLike) -> pd.DataFrame:
 def _read_text_table(path: PathLike) -> pd.DataFrame:
     """:func:`~edfgen.formats.tables.read_table`, refusing a ``;``-separated file (European Excel's CSV, often
     with decimal commas) in one line that says so, instead of a field-count error."""
+    if Path(path).name.lower().endswith(".parquet"):
+        return read_table(path)
+    raw = read_text_bytes(path)
+    if b"\r" in raw and b"\n" not in raw:     # classic Mac line ends (CR only): read as the lines they are (a
+        log.info("%s: lines end in CR only (classic Mac): read as lines", path)   # file over 16 MiB: review s40)
+        raw = raw.replace(b"\r", b"\n")
     try:
-        df = read_table(path)
+        df = read_table(path, text=raw)
     except InputError as exc:
-        first = b""
-        with contextlib.suppress(Exception):
-            raw = read_text_bytes(path)
-            first = raw[:raw.find(b"\n")]
+        first = raw[:raw.find(b"\n")]
         if _semicolons(first.decode("utf-8", "replace")):
             raise InputError(_semicolon_message(path)) from None
         raise exc from None
@@ -340,6 +343,8 @@ def fast_sumstats_columns(path: PathLike, *, required: tuple[str, ...], optional
     if not (name.endswith((".tsv", ".tsv.gz", ".txt.gz", ".tsv.bgz")) and path.is_file()):
         return None
     raw = read_text_bytes(path)     # a truncated gzip/BGZF file is refused here
+    if b"\n" not in raw:              # (CR-only line ends: read_sumstats reads them)
+        return None
     # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name
     header = raw[:raw.find(b"\n")].decode("utf-8-sig", "replace").rstrip("\r").split("\t")
     mapping, layout = _column_mapping(header, None, source=str(path), need=required)
