@@ -88,7 +88,7 @@ from edfgen.formats.sumstats.write import warn_non_ssf_variant_ids
 from edfgen.formats.tables import check_output_stem, prepare_out_dir, write_table
 from edfgen.kernels.association import (MISSING_GENOTYPES, check_phenotypes,
                                         inverse_normal_transform)
-from edfgen.kernels.covariates import covariate_warnings_once
+from edfgen.kernels.covariates import covariate_warnings_once, standardize_covariates
 from edfgen.kernels.firth import FIRTH_P_THRESHOLD
 from edfgen.kernels.models import MODELS, check_loco_chromosomes
 from edfgen.kernels.multivariate import min_null_variants
@@ -348,14 +348,14 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     t1 = time.perf_counter()
 
     def design_for(ids):
-        """Phenotypes (transformed) and covariates of these samples, in this order."""
+        """Phenotypes (transformed) and covariates (standardized: the same model, well conditioned) of ids."""
         Y, C, cov_names = analysed_inputs(tables, ids)
+        C = standardize_covariates(C)
         Y = binary_phenotypes(Y, names, str(pheno)) if settings.binary else Y
         check_phenotypes(Y, names, source=str(pheno), min_values=MIN_SAMPLES)
         check_covariate_design(C, cov_names, source=covar)
-        if not settings.binary and settings.transform == "inverse-normal":
-            Y = inverse_normal_transform(Y)
-        return Y, C, cov_names
+        transform_y = not settings.binary and settings.transform == "inverse-normal"
+        return inverse_normal_transform(Y) if transform_y else Y, C, cov_names
 
     params = dict(genotypes=source.parameters(),
                   reference_genome=source.reference_genome, phenotypes=names,
