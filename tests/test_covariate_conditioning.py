@@ -150,3 +150,21 @@ def test_gwas__raw_covariate_units_equal_plink2_covar_variance_standardize(raw_c
     np.testing.assert_allclose(logit["beta"], np.log(p2["OR"]), atol=1e-5)
     np.testing.assert_allclose(logit["standard_error"], p2["LOG(OR)_SE"], rtol=1e-5)
     np.testing.assert_allclose(logit["p_value"], p2["P"], rtol=1e-4)
+
+
+def test_prepare_logistic__a_one_person_batch_is_named_when_the_null_model_fails(caplog):
+    """A genotyping batch of one person (a categorical level held by a single control) separates: the null model
+    runs off and every Wald fit fails (plink2 falls back to Firth). The warning said only "a covariate separates its
+    cases from controls, or too few cases"; it now names the level."""
+    from edfgen.kernels.logistic import prepare_logistic
+
+    rng = np.random.default_rng(5)
+    n = 400
+    batch = rng.integers(0, 3, n)
+    y = rng.integers(0, 2, n).astype(float)
+    y[0], batch[0] = 0.0, 3                                 # batch b3: one person, a control
+    C = np.column_stack([np.ones(n), rng.normal(size=n)] + [(batch == b).astype(float) for b in (1, 2, 3)])
+    names = ["intercept", "age", "batch=b1", "batch=b2", "batch=b3"]
+    prep = prepare_logistic(y[:, None], standardize_covariates(C), names=["t2d"], covariate_names=names)
+    assert prep.null_failed == {0}
+    assert "covariate 'batch=b3' (1 sample, all controls) separates its cases from controls" in caplog.text
