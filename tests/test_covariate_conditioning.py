@@ -26,7 +26,7 @@ N, M = 600, 40
 def raw_cohort(tmp_path_factory):
     """``N`` samples, ``M`` variants on chromosomes 1 and 2, covariates in raw units (``cov.tsv``) and the same
     ones rescaled (``cov_sane.tsv``: years, PCs x 1e3, ``(big - 1e6) x 1e2``; ``cov_tiny.tsv``: ``big``'s variation
-    / 10, relative 1e-9), a phenotype ``y`` and ``case``."""
+    / 10, relative 1e-9), phenotypes ``y``, ``case``, ``x`` (``y`` to 1/1024) and ``x_off`` = ``1e6 + x``."""
     from bed_reader import to_bed
 
     d = tmp_path_factory.mktemp("raw_units")
@@ -50,8 +50,9 @@ def raw_cohort(tmp_path_factory):
                **{f"PC{k + 1}": pcs[:, k] * 1e3 for k in range(5)}).to_csv(
         d / "cov_sane.tsv", sep="\t", index=False, float_format="%.17g")
     raw.assign(big=1e6 + (big - 1e6) / 10).to_csv(d / "cov_tiny.tsv", sep="\t", index=False, float_format="%.17g")
-    pd.DataFrame({"IID": iid, "y": y, "case": case}).to_csv(d / "pheno.tsv", sep="\t", index=False,
-                                                             float_format="%.17g")
+    x = np.round(y * 64) / 2 ** 16                              # (1e6 + x: exact doubles, written exactly)
+    pd.DataFrame({"IID": iid, "y": y, "case": case, "x": x, "x_off": 1e6 + x}).to_csv(
+        d / "pheno.tsv", sep="\t", index=False, float_format="%.25g")
     return d
 
 
@@ -103,6 +104,17 @@ def test_gwas__a_covariate_varying_by_1e_9_of_its_size_is_fitted(raw_cohort, tmp
     sane = _gwas(raw_cohort, "cov_sane.tsv", tmp_path / "sane", "y").loc[tiny.index]
     np.testing.assert_allclose(tiny["beta"], sane["beta"], rtol=1e-5, atol=1e-5 * sane["standard_error"].min())
     np.testing.assert_allclose(tiny["standard_error"], sane["standard_error"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("model", ["linear", "lmm-loco"])
+def test_gwas__a_phenotype_1e6_plus_x_gives_the_statistics_of_x(raw_cohort, tmp_path, model):
+    """A phenotype in raw units far from 0 (``1e6 + x``, ``x`` ~ 1e-3): residualising it on the intercept cancelled
+    9 of its digits (beta off by 2.5e-5 SE, p by 1e-4 relative); it is centred first (the intercept absorbs that)."""
+    off = _gwas(raw_cohort, "cov_sane.tsv", tmp_path / "off", "x_off", model=model)
+    x = _gwas(raw_cohort, "cov_sane.tsv", tmp_path / "x", "x", model=model).loc[off.index]
+    np.testing.assert_allclose(off["beta"], x["beta"], rtol=1e-6, atol=1e-6 * x["standard_error"].min())
+    np.testing.assert_allclose(off["standard_error"], x["standard_error"], rtol=1e-6)
+    np.testing.assert_allclose(off["p_value"], x["p_value"], rtol=1e-5)
 
 
 def test_gwas__raw_covariate_units_equal_statsmodels(raw_cohort, tmp_path):

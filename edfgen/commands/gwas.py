@@ -7,9 +7,8 @@ genotype readers, or :mod:`edfgen.engines.hail` and :mod:`edfgen.engines.hail_gw
 :mod:`edfgen.kernels.logistic`, :mod:`edfgen.kernels.models` and :mod:`edfgen.kernels.qc`.
 
 Model (per variant ``j`` and phenotype ``p``): ``y_p = C b + g_j beta + e`` by ordinary least squares
-(``--binary``: logistic regression), with ``C`` the covariates **plus an explicit intercept** and
-``g_j`` the additive count of the effect allele (PLINK A1 = Hail's alt allele; a dosage for BGEN and
-VCF ``DS``).
+(``--binary``: logistic regression), with ``C`` the covariates **plus an explicit intercept** and ``g_j`` the
+additive count of the effect allele (PLINK A1 = Hail's alt allele; a dosage for BGEN and VCF ``DS``).
 
 Two engines compute the same statistics; ``--engine auto`` (the default) picks ``fast`` for local
 ``--bfile``, ``--pfile``, ``--bgen`` or ``--vcf`` input on a local Spark master (``--pfile`` on any) with a
@@ -354,8 +353,9 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         Y = binary_phenotypes(Y, names, str(pheno)) if settings.binary else Y
         check_phenotypes(Y, names, source=str(pheno), min_values=MIN_SAMPLES)
         check_covariate_design(C, cov_names, source=covar)
-        transform_y = not settings.binary and settings.transform == "inverse-normal"
-        return inverse_normal_transform(Y) if transform_y else Y, C, cov_names
+        if not settings.binary:   # (centred: a phenotype 1e9 + x keeps x's digits; the intercept absorbs the shift)
+            Y = inverse_normal_transform(Y) if settings.transform == "inverse-normal" else Y - np.nanmean(Y, 0)
+        return Y, C, cov_names
 
     params = dict(genotypes=source.parameters(),
                   reference_genome=source.reference_genome, phenotypes=names,
