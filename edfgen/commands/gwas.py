@@ -7,9 +7,8 @@ genotype readers, or :mod:`edfgen.engines.hail` and :mod:`edfgen.engines.hail_gw
 :mod:`edfgen.kernels.logistic`, :mod:`edfgen.kernels.models` and :mod:`edfgen.kernels.qc`.
 
 Model (per variant ``j`` and phenotype ``p``): ``y_p = C b + g_j beta + e`` by ordinary least squares
-(``--binary``: logistic regression), with ``C`` the covariates **plus an explicit intercept** and
-``g_j`` the additive count of the effect allele (PLINK A1 = Hail's alt allele; a dosage for BGEN and
-VCF ``DS``).
+(``--binary``: logistic regression), with ``C`` the covariates **plus an explicit intercept** and ``g_j`` the
+additive count of the effect allele (PLINK A1 = Hail's alt allele; a dosage for BGEN and VCF ``DS``).
 
 Two engines compute the same statistics; ``--engine auto`` (the default) picks ``fast`` for local
 ``--bfile``, ``--pfile``, ``--bgen`` or ``--vcf`` input on a local Spark master (``--pfile`` on any) with a
@@ -88,7 +87,7 @@ from edfgen.formats.sumstats.write import warn_non_ssf_variant_ids
 from edfgen.formats.tables import check_output_stem, prepare_out_dir, write_table
 from edfgen.kernels.association import (MISSING_GENOTYPES, check_phenotypes,
                                         inverse_normal_transform)
-from edfgen.kernels.covariates import covariate_warnings_once
+from edfgen.kernels.covariates import covariate_warnings_once, standardize_covariates
 from edfgen.kernels.firth import FIRTH_P_THRESHOLD
 from edfgen.kernels.models import MODELS, check_loco_chromosomes
 from edfgen.kernels.multivariate import min_null_variants
@@ -348,13 +347,14 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     t1 = time.perf_counter()
 
     def design_for(ids):
-        """Phenotypes (transformed) and covariates of these samples, in this order."""
+        """Phenotypes (transformed) and covariates (standardized: the same model, well conditioned) of ids."""
         Y, C, cov_names = analysed_inputs(tables, ids)
+        C = standardize_covariates(C)
         Y = binary_phenotypes(Y, names, str(pheno)) if settings.binary else Y
         check_phenotypes(Y, names, source=str(pheno), min_values=MIN_SAMPLES)
         check_covariate_design(C, cov_names, source=covar)
-        if not settings.binary and settings.transform == "inverse-normal":
-            Y = inverse_normal_transform(Y)
+        if not settings.binary:   # (centred: a phenotype 1e9 + x keeps x's digits; the intercept absorbs the shift)
+            Y = inverse_normal_transform(Y) if settings.transform == "inverse-normal" else Y - np.nanmean(Y, 0)
         return Y, C, cov_names
 
     params = dict(genotypes=source.parameters(),

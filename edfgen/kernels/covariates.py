@@ -82,6 +82,38 @@ def unit_columns(C: np.ndarray) -> np.ndarray:
     return C / np.where(norms > 0, norms, 1.0)
 
 
+def standardize_covariates(C: np.ndarray) -> np.ndarray:
+    """``C`` with every column that varies centred on its mean and divided by its standard deviation, when ``C``
+    has a constant non-zero column (the intercept); ``C`` as it is otherwise (no intercept: centring would change
+    the model). The columns span the same space, so every genotype's beta, SE and p are the same (plink2
+    ``--covar-variance-standardize``), but the matrix is well conditioned: the logistic and mixed-model fits
+    solve normal equations ``C' W C``, whose condition number is the square of ``C``'s. A covariate such as
+    ``1e6 + x`` with ``x`` ~ 1e-3 (relative variation 1e-9: squared, below double precision) beside the
+    intercept made ``--binary``'s covariates-only model fail for every phenotype (all variants NA) and
+    ``--model lmm-loco`` report nonsense (lambda_GC 560; review s40num); raw units (age in days, PCs ~ 1e-3)
+    cost the linear test digits too.
+
+    Parameters
+    ----------
+    C : array [n, k]
+        Covariate matrix (complete), the intercept among its columns.
+
+    Returns
+    -------
+    array [n, k]
+        Constant columns unchanged, the others with mean 0 and standard deviation 1.
+    """
+    C = np.asarray(C, dtype=float)
+    if not len(C):
+        return C
+    const = (C == C[0]).all(0)
+    if not (const & (C[0] != 0)).any():
+        return C
+    D = C - C.mean(0)
+    D -= D.mean(0)                 # (again: the first mean of 1e6 + x is off by ~1e-10, x's 1e-7)
+    return np.where(const, C, D / np.where(const, 1.0, np.sqrt((D ** 2).mean(0))))
+
+
 def collinear_covariates(C: np.ndarray, names: Sequence[str] | None = None, *, tol: float = 1e-9) -> list[str] | None:
     """The first covariate that is a linear combination of earlier ones, followed by those ones.
 
