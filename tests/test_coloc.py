@@ -489,3 +489,24 @@ def test_cli_coloc__plain_text_under_a_gz_name_reads_as_the_plain_file(tmp_path)
     plain, gz = (pd.read_csv(tmp_path / n / "coloc.tsv", sep="\t") for n in ("plain", "gz"))
     assert len(plain) == 1
     pd.testing.assert_frame_equal(plain, gz)
+
+
+def test_cli_coloc_and_finemap__manifests_record_the_declared_genome_builds_and_library_versions(tmp_path):
+    """User read s40: a methods section needs the genome build of the summary statistics and the software
+    versions; coloc's and finemap's manifests recorded neither (clump's did record the build)."""
+    import json
+
+    import scipy
+
+    args = _small_coloc_inputs(tmp_path)
+    Path(f"{tmp_path / 'exp.tsv'}-meta.yaml").write_text("genome_assembly: GRCh37\n")
+    r = CliRunner().invoke(cli, [*args, "--exposure", str(tmp_path / "exp.tsv"), "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    extra = json.loads((tmp_path / "c" / "manifest.json").read_text())["extra"]
+    assert extra["exposure_genome_assembly"] == "GRCh37" and extra["outcome_genome_assembly"] is None
+    r = CliRunner().invoke(cli, ["finemap", "--loci", str(tmp_path / "loci.tsv"), "--sumstats",
+                                 str(tmp_path / "exp.tsv"), "--bfile", str(tmp_path / "g"), "--out", str(tmp_path / "f")])
+    assert r.exit_code == 0, r.output
+    man = json.loads((tmp_path / "f" / "manifest.json").read_text())
+    assert man["extra"]["sumstats_genome_assembly"] == "GRCh37"
+    assert man["packages"]["numpy"] == np.__version__ and man["packages"]["scipy"] == scipy.__version__

@@ -39,7 +39,7 @@ from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_op
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_parameters, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
-from edfgen.formats.sumstats import declared_build, parse_column_option, reads_sub_folders
+from edfgen.formats.sumstats import declared_build, declared_builds, parse_column_option, reads_sub_folders
 from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.sumstats.zscores import NO_N, ZStats, has_n, read_zstats, zstats_files, zstats_test
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
@@ -366,6 +366,8 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
             write_table(table, out_dir / "coloc.tsv", float_format="%.6g")
             man.extra["rows"] = int(len(table))
             man.extra["ld_panel_withdrawn"] = getattr(panel, "n_withdrawn", 0)   # UK Biobank withdrawals left out
+            man.extra["exposure_genome_assembly"] = declared_builds(ex_files)        # (a methods section's build)
+            man.extra["outcome_genome_assembly"] = declared_builds(oc_files)
     return ColocRun(out_dir, table)
 
 

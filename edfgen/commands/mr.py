@@ -49,7 +49,7 @@ from edfgen.commands.options import BFILE_HELP, GenotypeOptions, allow_incomplet
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_label, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
-from edfgen.formats.sumstats import read_instruments, twosamplemr_columns
+from edfgen.formats.sumstats import declared_builds, read_instruments, twosamplemr_columns
 from edfgen.formats.sumstats.twosamplemr import object_strings
 from edfgen.formats.tables import PathLike, claimed_out_dir, write_table
 from edfgen.kernels.mr.harmonise import ACTIONS, find_proxies, harmonise
@@ -417,6 +417,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                 man.extra["pairs_not_estimated"] = unestimated
                 man.extra["pairs_without_coloc"] = no_coloc
                 man.extra["outcome_join"] = joins     # instruments found in each outcome by each key
+                man.extra["exposure_genome_assembly"] = declared_builds(exp_files)   # (a methods section's build)
+                man.extra["outcome_genome_assembly"] = declared_builds(out_files)
         dt = time.perf_counter() - t0
         return MRRun(out, H, n_pairs, dt, written_plots)
 
