@@ -492,8 +492,8 @@ def test_cli_coloc__plain_text_under_a_gz_name_reads_as_the_plain_file(tmp_path)
 
 
 def test_cli_coloc_and_finemap__manifests_record_the_declared_genome_builds_and_library_versions(tmp_path):
-    """User read s40: a methods section needs the genome build of the summary statistics and the software
-    versions; coloc's and finemap's manifests recorded neither (clump's did record the build)."""
+    """User read s40: a methods section needs the genome build of the summary statistics and of the LD panel, and
+    the software versions; coloc's and finemap's manifests recorded none of them (clump's did record the build)."""
     import json
 
     import scipy
@@ -505,8 +505,13 @@ def test_cli_coloc_and_finemap__manifests_record_the_declared_genome_builds_and_
     extra = json.loads((tmp_path / "c" / "manifest.json").read_text())["extra"]
     assert extra["exposure_genome_assembly"] == "GRCh37" and extra["outcome_genome_assembly"] is None
     r = CliRunner().invoke(cli, ["finemap", "--loci", str(tmp_path / "loci.tsv"), "--sumstats",
-                                 str(tmp_path / "exp.tsv"), "--bfile", str(tmp_path / "g"), "--out", str(tmp_path / "f")])
+                                 str(tmp_path / "exp.tsv"), "--bfile", str(tmp_path / "g"), "--reference-genome",
+                                 "GRCh37", "--out", str(tmp_path / "f")])
     assert r.exit_code == 0, r.output
     man = json.loads((tmp_path / "f" / "manifest.json").read_text())
     assert man["extra"]["sumstats_genome_assembly"] == "GRCh37"
+    # --help: "--reference-genome: ... recorded in every output"; the LD panel's build was not (nor
+    # --skip-bad-variants, which changes the LD)
+    assert man["parameters"]["genotypes"]["reference_genome"] == "GRCh37"
+    assert man["parameters"]["genotypes"]["skip_bad_variants"] is False
     assert man["packages"]["numpy"] == np.__version__ and man["packages"]["scipy"] == scipy.__version__
