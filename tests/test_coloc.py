@@ -504,6 +504,10 @@ def test_cli_coloc_and_finemap__manifests_record_the_declared_genome_builds_and_
     assert r.exit_code == 0, r.output
     extra = json.loads((tmp_path / "c" / "manifest.json").read_text())["extra"]
     assert extra["exposure_genome_assembly"] == "GRCh37" and extra["outcome_genome_assembly"] is None
+    # which prior each trait got (coloc.abf: 0.15 sdY quantitative, 0.2 case-control) and its N
+    from test_bad_input import N
+    assert extra["exposure_traits"] == {"exp": {"type": "quantitative", "n": N}}
+    assert extra["outcome_traits"] == {"out": {"type": "quantitative", "n": N}}
     r = CliRunner().invoke(cli, ["finemap", "--loci", str(tmp_path / "loci.tsv"), "--sumstats",
                                  str(tmp_path / "exp.tsv"), "--bfile", str(tmp_path / "g"), "--reference-genome",
                                  "GRCh37", "--out", str(tmp_path / "f")])
