@@ -932,8 +932,13 @@ def test_mr_cli__manifest_records_the_declared_genome_builds(tmp_path):
     _small_coloc_inputs(tmp_path)
     Path(f"{tmp_path / 'exp.tsv'}-meta.yaml").write_text("genome_assembly: GRCh38\n")
     Path(f"{tmp_path / 'out.tsv'}-meta.yaml").write_text("genome_assembly: hg38\n")
+    (tmp_path / "keep.txt").write_text("S0001\nS0002\nS0003\n")
     r = _run(["--exposure", str(tmp_path / "exp.tsv"), "--outcome", str(tmp_path / "out.tsv"), "--bfile",
-              str(tmp_path / "g"), "--no-plots", "--out", str(tmp_path / "m")])
+              str(tmp_path / "g"), "--remove", str(tmp_path / "keep.txt"), "--no-plots", "--out", str(tmp_path / "m")])
     assert r.exit_code == 0, r.output
-    extra = json.loads((tmp_path / "m" / "manifest.json").read_text())["extra"]
+    man = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    extra = man["extra"]
     assert extra["exposure_genome_assembly"] == "GRCh38" and extra["outcome_genome_assembly"] == "GRCh38"
+    # the LD panel's filters and build (README: `--proxies --pfile ukb_panel --keep eur.txt`): were not recorded
+    panel = man["parameters"]["genotypes"]
+    assert panel["remove"] == str(tmp_path / "keep.txt") and panel["reference_genome"] == "GRCh38"
