@@ -233,7 +233,7 @@ def resolved_path(value: Any) -> Any:
 
 
 #: the libraries whose numbers a command's results depend on, recorded by version in ``packages`` when the
-#: command imported them (never imported for it: a ``gwas`` manifest does not name torch)
+#: process has loaded them (never imported for it: ``edfgen gwas`` on the command line does not name torch)
 RECORDED_PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "torch", "hail", "pyspark", "statsmodels", "sklearn",
                      "msprime", "cbgen", "pgenlib", "pysam", "pydicom", "wfdb", "safetensors")
 
