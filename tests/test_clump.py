@@ -1025,3 +1025,21 @@ def test_cli_help__every_command_reading_sumstats_has_columns(command):
     assert res.exit_code == 0 and "--columns" in res.output, res.output
     if command in ("ldsc", "coloc", "finemap"):
         assert "--sample-size" in res.output and "--case-counts" in res.output
+
+
+def test_cli_clump__manifest_records_the_panels_filters_and_build(tmp_path):
+    """User read s40: `clump --bfile G --remove R` recorded only the prefix G (parameters.bfile): which samples
+    the LD came from (a methods section's LD panel) was lost. Now parameters.genotypes, as gwas records it."""
+    from click.testing import CliRunner
+    from test_coloc import _small_coloc_inputs
+
+    from edfgen.cli import cli
+
+    _small_coloc_inputs(tmp_path)
+    (tmp_path / "rm.txt").write_text("S0001\nS0002\n")
+    r = CliRunner().invoke(cli, ["clump", "--sumstats", str(tmp_path / "exp.tsv"), "--bfile", str(tmp_path / "g"),
+                                 "--remove", str(tmp_path / "rm.txt"), "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    panel = json.loads((tmp_path / "c" / "manifest.json").read_text())["parameters"]["genotypes"]
+    assert panel["remove"] == str(tmp_path / "rm.txt") and panel["bfile"] == str(tmp_path / "g")
+    assert panel["reference_genome"] == "GRCh38"

@@ -489,3 +489,33 @@ def test_cli_coloc__plain_text_under_a_gz_name_reads_as_the_plain_file(tmp_path)
     plain, gz = (pd.read_csv(tmp_path / n / "coloc.tsv", sep="\t") for n in ("plain", "gz"))
     assert len(plain) == 1
     pd.testing.assert_frame_equal(plain, gz)
+
+
+def test_cli_coloc_and_finemap__manifests_record_the_declared_genome_builds_and_library_versions(tmp_path):
+    """User read s40: a methods section needs the genome build of the summary statistics and of the LD panel, and
+    the software versions; coloc's and finemap's manifests recorded none of them (clump's did record the build)."""
+    import json
+
+    import scipy
+
+    args = _small_coloc_inputs(tmp_path)
+    Path(f"{tmp_path / 'exp.tsv'}-meta.yaml").write_text("genome_assembly: GRCh37\n")
+    r = CliRunner().invoke(cli, [*args, "--exposure", str(tmp_path / "exp.tsv"), "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    extra = json.loads((tmp_path / "c" / "manifest.json").read_text())["extra"]
+    assert extra["exposure_genome_assembly"] == "GRCh37" and extra["outcome_genome_assembly"] is None
+    # which prior each trait got (coloc.abf: 0.15 sdY quantitative, 0.2 case-control) and its N
+    from test_bad_input import N
+    assert extra["exposure_traits"] == {"exp": {"type": "quantitative", "n": N}}
+    assert extra["outcome_traits"] == {"out": {"type": "quantitative", "n": N}}
+    r = CliRunner().invoke(cli, ["finemap", "--loci", str(tmp_path / "loci.tsv"), "--sumstats",
+                                 str(tmp_path / "exp.tsv"), "--bfile", str(tmp_path / "g"), "--reference-genome",
+                                 "GRCh37", "--out", str(tmp_path / "f")])
+    assert r.exit_code == 0, r.output
+    man = json.loads((tmp_path / "f" / "manifest.json").read_text())
+    assert man["extra"]["sumstats_genome_assembly"] == "GRCh37"
+    # --help: "--reference-genome: ... recorded in every output"; the LD panel's build was not (nor
+    # --skip-bad-variants, which changes the LD)
+    assert man["parameters"]["genotypes"]["reference_genome"] == "GRCh37"
+    assert man["parameters"]["genotypes"]["skip_bad_variants"] is False
+    assert man["packages"]["numpy"] == np.__version__ and man["packages"]["scipy"] == scipy.__version__

@@ -641,6 +641,20 @@ def ridge_step1(cohort, tmp_path_factory) -> Path:
     return out
 
 
+def test_gwas__meta_yaml_analysis_software_names_the_association_model(fast_run, ridge_step1):
+    """User read s40: every GWAS-SSF -meta.yaml said `analysis_software: edfgen X (linear regression)`, also for
+    --model ridge-loco (REGENIE-style step 2 on LOCO residuals): a methods section, or the GWAS Catalog's
+    ingest, read off the metadata would name the wrong analysis. Plain runs keep their label."""
+    assert "analysis_software: edfgen " in (fast_run[0] / "edf_001.tsv.gz-meta.yaml").read_text()
+    assert "(linear regression)" in (fast_run[0] / "edf_001.tsv.gz-meta.yaml").read_text()
+    ridge = (ridge_step1 / "edf_001.tsv.gz-meta.yaml").read_text()
+    assert "ridge-LOCO" in ridge and "(linear regression)" not in ridge, ridge
+    from edfgen.commands.gwas_output import analysis_label
+
+    assert analysis_label(binary=True, model="linear", logistic_test="firth") == "Firth logistic regression"
+    assert "lmm-loco" in analysis_label(binary=False, model="lmm-loco", logistic_test=None)
+
+
 def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(cohort, ridge_step1, tmp_path):
     """--model ridge-loco writes loco/ (dictionary columns) and its step 2 is OLS of the transformed
     phenotype minus the chromosome's LOCO prediction on covariates + variant (statsmodels); reusing

@@ -940,3 +940,28 @@ def test_check_prevalence_n__neffdiv2_of_cohorts_with_different_case_fractions_i
            in caplog.text and "the liability-scale h² of meta takes P(1 - P) = 1/2" in caplog.text, caplog.text
     with pytest.raises(InputError, match="is n the number of cases"):
         check_prevalence_n(zs(35000.0 * 1.005), {"meta": 0.01})
+
+
+def test_cli_ldsc__h2_tsv_counts_each_regressions_variants_and_the_manifest_says_build_and_versions(tmp_path):
+    """User read s40: a methods section needs the number of variants in each LD score regression (ldsc prints
+    "After merging with regression SNP LD, N SNPs remain"), the genome build and the software versions; h2.tsv
+    said neither (mean_chi2 of an unknown count), the manifest no build and no library version."""
+    import json
+
+    import scipy
+
+    (tmp_path / "ld").mkdir()
+    snp, a1, a2, z = _ldsc_inputs(tmp_path)
+    full = _write_z(tmp_path / "full.tsv", snp, a1, a2, z)
+    part = _write_z(tmp_path / "part.tsv", snp[:1000], a1[:1000], a2[:1000], z[:1000])
+    zero = _write_z(tmp_path / "allp1.tsv", snp[:900], a1[:900], a2[:900], np.zeros(900))   # an NA row counts too
+    for p in (full, part, zero):
+        Path(f"{p}-meta.yaml").write_text("genome_assembly: GRCh37\n")
+    res = CliRunner().invoke(cli, ["ldsc", "--sumstats", full, "--sumstats", part, "--sumstats", zero,
+                                   "--ref-ld-chr", str(tmp_path / "ld") + "/", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    h2 = pd.read_csv(tmp_path / "o" / "h2.tsv", sep="\t").set_index("phenotype")
+    assert h2["n_variants"].to_dict() == {"full": 1500, "part": 1000, "allp1": 900}
+    man = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert man["extra"]["sumstats_genome_assembly"] == "GRCh37"
+    assert man["packages"]["numpy"] == np.__version__ and man["packages"]["scipy"] == scipy.__version__

@@ -922,3 +922,23 @@ def test_mr_cli__an_exposure_fifo_gives_the_results_of_the_file(tmp_path, fed_fi
         results.append(pd.read_csv(tmp_path / name / "mr_results.tsv", sep="\t"))
     assert len(results[0]) >= 3
     pd.testing.assert_frame_equal(results[0], results[1])
+
+
+def test_mr_cli__manifest_records_the_declared_genome_builds(tmp_path):
+    """User read s40: the MR manifest said which options ran but not the genome build of the exposure and outcome
+    files (a methods section's line; mr matches builds by position only when they agree)."""
+    from test_coloc import _small_coloc_inputs
+
+    _small_coloc_inputs(tmp_path)
+    Path(f"{tmp_path / 'exp.tsv'}-meta.yaml").write_text("genome_assembly: GRCh38\n")
+    Path(f"{tmp_path / 'out.tsv'}-meta.yaml").write_text("genome_assembly: hg38\n")
+    (tmp_path / "keep.txt").write_text("S0001\nS0002\nS0003\n")
+    r = _run(["--exposure", str(tmp_path / "exp.tsv"), "--outcome", str(tmp_path / "out.tsv"), "--bfile",
+              str(tmp_path / "g"), "--remove", str(tmp_path / "keep.txt"), "--no-plots", "--out", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    man = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    extra = man["extra"]
+    assert extra["exposure_genome_assembly"] == "GRCh38" and extra["outcome_genome_assembly"] == "GRCh38"
+    # the LD panel's filters and build (README: `--proxies --pfile ukb_panel --keep eur.txt`): were not recorded
+    panel = man["parameters"]["genotypes"]
+    assert panel["remove"] == str(tmp_path / "keep.txt") and panel["reference_genome"] == "GRCh38"

@@ -33,7 +33,7 @@ def verbosity(func):
     stays one line: the warnings before it were logged as they came)."""
 
     @click.option("-v", "--verbose", count=True, help="Per-phenotype and per-file details (-vv: debug).")
-    @click.option("-q", "--quiet", is_flag=True, help="Warnings only, no progress.")
+    @click.option("-q", "--quiet", is_flag=True, help="Warnings only, no progress (the closing result line is still printed, on stdout).")
     @click.option("--progress", "progress_mode", type=click.Choice(PROGRESS_MODES), default=None,
                   help="Progress display: bar (terminal), log (a line every 30 s: done/total, rate, ETA), none; "
                        "auto (default: $EDFGEN_PROGRESS, else bar on a terminal, log otherwise).")

@@ -25,8 +25,8 @@ from edfgen.commands.options import (GenotypeOptions, allow_incomplete_opt, filt
                                     opt, out_opt)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.base import rsid_column
-from edfgen.formats.genotypes.panel import (GenotypePanel, genotype_label, locate_in_panel, open_panel,
-                                            panel_fingerprint)
+from edfgen.formats.genotypes.panel import (GenotypePanel, genotype_label, genotype_parameters, locate_in_panel,
+                                            open_panel, panel_fingerprint)
 from edfgen.formats.manifest import check_upstream, plan_outputs, recording
 from edfgen.commands.sumstats_options import check_columns_present, columns_opt, read_phenotype, warn_panel_build
 from edfgen.formats.sumstats import (chrom_key, column_test, declared_build, expand_sumstats, genotype_chromosome_labels,
@@ -504,7 +504,7 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
               "ld_bfile": ld_bfile.parameters() if hasattr(ld_bfile, "parameters") else ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots,
               "reference_genome": panel_build, "columns": columns,
               # the build the GWAS declared (-meta.yaml): annotate checks the loci against it (read_loci)
-              "sumstats_genome_assembly": declared}
+              "sumstats_genome_assembly": declared, "genotypes": genotype_parameters(bfile) if bfile else None}
     planned = ["clumps.tsv", "loci.tsv", "rejects.tsv"] + (["truth_recovery.tsv"] if truth is not None else [])
     # regional/ checked up front, its plots listed by name once the loci are known (plan_outputs): the folder as a
     # whole made the rerun of a killed run remove a user's file put there (review s39)

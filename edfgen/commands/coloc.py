@@ -39,7 +39,7 @@ from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_op
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_parameters, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
-from edfgen.formats.sumstats import declared_build, parse_column_option, reads_sub_folders
+from edfgen.formats.sumstats import declared_build, declared_builds, parse_column_option, reads_sub_folders
 from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.sumstats.zscores import NO_N, ZStats, has_n, read_zstats, zstats_files, zstats_test
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
@@ -366,7 +366,32 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
             write_table(table, out_dir / "coloc.tsv", float_format="%.6g")
             man.extra["rows"] = int(len(table))
             man.extra["ld_panel_withdrawn"] = getattr(panel, "n_withdrawn", 0)   # UK Biobank withdrawals left out
+            man.extra["exposure_genome_assembly"] = declared_builds(ex_files)        # (a methods section's build)
+            man.extra["outcome_genome_assembly"] = declared_builds(oc_files)
+            man.extra["exposure_traits"], man.extra["outcome_traits"] = trait_facts(ex), trait_facts(oc)
     return ColocRun(out_dir, table)
+
+
+def trait_facts(zs: dict[str, ZStats]) -> dict[str, dict]:
+    """What a methods section says of each trait coloc read (the manifest's ``exposure_traits``/``outcome_traits``):
+    ``type`` (``case-control``: coloc.abf prior sd 0.2; ``quantitative``: 0.15 sdY) and ``n``, the median sample size
+    of its rows read (null without any).
+
+    Parameters
+    ----------
+    zs : dict of str to ZStats
+        Phenotype -> its summary statistics.
+
+    Returns
+    -------
+    dict of str to dict
+    """
+    def median_n(t: pd.DataFrame) -> float | None:
+        n = pd.to_numeric(t["n"], errors="coerce").dropna() if "n" in t.columns else pd.Series(dtype=float)
+        return float(n.median()) if len(n) else None
+
+    return {name: {"type": "case-control" if z.binary else "quantitative", "n": median_n(z.table)}
+            for name, z in zs.items()}
 
 
 def check_same_build(ex: dict[str, ZStats], oc: dict[str, ZStats], loci: pd.DataFrame, window_kb: float) -> None:

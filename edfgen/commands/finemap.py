@@ -28,7 +28,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.catalog import loci_positions, loci_table
 from edfgen.formats.genotypes.panel import genotype_parameters, locate_in_panel, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
-from edfgen.formats.sumstats import parse_column_option, reads_sub_folders
+from edfgen.formats.sumstats import declared_builds, parse_column_option, reads_sub_folders
 from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.sumstats.zscores import ZStats, has_n, read_zstats, zstats_files, zstats_test
 from edfgen.formats.tables import prepare_out_dir, write_table
@@ -556,8 +556,7 @@ def run_finemap(sumstats, *, loci, out_dir, genotypes, max_causal: int = 10, cov
                   "window_kb": window_kb, "columns": columns, "sample_sizes": sample_sizes, "case_counts": case_counts}
         panel_files, params["ld_panel_bed_bytes"] = panel_fingerprint(genotypes)   # the LD panel, as clump records it
         params["genotypes"] = genotype_parameters(genotypes)
-        with recording(out_dir, "edfgen finemap", parameters=params,
-                       inputs=[loci, *[f for z in zs.values() for f in z.files], *panel_files],
+        with recording(out_dir, "edfgen finemap", parameters=params, inputs=[loci, *files, *panel_files],
                        planned=["credible_sets.tsv", "pip.tsv", "ld_check.tsv"]) as man:
             warn_panel_n({name: z for name, z in zs.items() if name in all_leads(loci_t)}, panel)
             cs_rows, pips, checks = [], [], []
@@ -573,7 +572,8 @@ def run_finemap(sumstats, *, loci, out_dir, genotypes, max_causal: int = 10, cov
             write_table(pip, out_dir / "pip.tsv", float_format="%.6g")
             write_table(chk, out_dir / "ld_check.tsv", float_format="%.6g")
             man.extra.update({"ld_panel_withdrawn": getattr(panel, "n_withdrawn", 0), "regions": int(len(chk)),
-                              "credible_sets": int(cs[["locus", "phenotype", "cs"]].drop_duplicates().shape[0])})
+                              "credible_sets": len(cs.drop_duplicates(["locus", "phenotype", "cs"])),
+                              "sumstats_genome_assembly": declared_builds(files)})
     return FinemapRun(out_dir, cs, pip, chk)
 
 

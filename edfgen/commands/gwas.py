@@ -67,8 +67,8 @@ from edfgen.commands import gwas_design
 from edfgen.commands.gwas_design import (analysed_inputs, binary_phenotypes, check_covariate_design, id_examples,
                                          read_gwas_tables, step1_fingerprint, warn_sex_chromosomes,
                                          warn_sex_disagreement)
-from edfgen.commands.gwas_output import (GwasOutputs, SampleCounts, case_counts, output_order, plot_files,
-                                         write_multivariate)
+from edfgen.commands.gwas_output import (GwasOutputs, SampleCounts, analysis_label, case_counts, output_order,
+                                         plot_files, write_multivariate)
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
 from edfgen.engines import gwas_stream
@@ -372,7 +372,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     planned += plot_files(list(files), settings.plots_max, multivariate=settings.multivariate) if settings.plots else []
     planned += [f"loco/{f}" for f in loco_files(names)] if settings.model == "ridge-loco" and not settings.loco_predictions else []
     planned += ["multivariate.tsv.gz"] if settings.multivariate else []
-    model_label = "logistic regression" if settings.binary else "linear regression"
+    model_label = analysis_label(binary=settings.binary, model=settings.model, logistic_test=settings.logistic_test)
 
     writers: list[GwasOutputs] = []
 

@@ -140,6 +140,36 @@ def plot_files(files: Sequence[str], plots_max: int | None, *, multivariate: boo
             + ["plots/combined_min_p.manhattan.png"] + (["plots/multivariate.manhattan.png"] if multivariate else []))
 
 
+def analysis_label(*, binary: bool, model: str, logistic_test: str | None) -> str:
+    """The association analysis in words, as the GWAS-SSF ``-meta.yaml`` ``analysis_software`` names it.
+
+    Parameters
+    ----------
+    binary : bool
+        ``--binary`` (logistic regression).
+    model : {"linear", "ridge-loco", "lmm-loco"}
+        ``--model``.
+    logistic_test : str or None
+        ``--logistic-test`` (``wald``, ``firth``, ``firth-fallback``) of a binary GWAS.
+
+    Returns
+    -------
+    str
+        e.g. ``linear regression``, ``Firth logistic regression``, ``linear regression with ridge-LOCO predictions
+        (REGENIE-style two steps, --model ridge-loco)``.
+    """
+    test = "logistic regression" if binary else "linear regression"
+    if binary and logistic_test == "firth":
+        test = "Firth logistic regression"
+    elif binary and logistic_test == "firth-fallback":
+        test = "logistic regression with Firth fallback"
+    if model == "ridge-loco":
+        return f"{test} with ridge-LOCO predictions (REGENIE-style two steps, --model ridge-loco)"
+    if model == "lmm-loco":
+        return "LOCO linear mixed model, GLS with one REML delta per phenotype (--model lmm-loco)"
+    return test
+
+
 class GwasOutputs:
     """Streaming writer of one GWAS's per-phenotype outputs (module docstring).
 

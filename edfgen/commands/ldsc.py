@@ -31,7 +31,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_parameters, panel_fingerprint
 from edfgen.formats.ldscore import read_ldscores_chr
 from edfgen.formats.manifest import check_upstream, plan_outputs, recording
-from edfgen.formats.sumstats import parse_column_option, reads_sub_folders
+from edfgen.formats.sumstats import declared_builds, parse_column_option, reads_sub_folders
 from edfgen.formats.sumstats.zscores import (ZStats, check_prevalence_n, read_zstats, rows_by_id,
                                              say_sample_size_convention, zstats_files, zstats_test)
 from edfgen.formats.tables import prepare_out_dir, write_table
@@ -42,7 +42,7 @@ from edfgen.progress import progress
 log = logging.getLogger(__name__)
 
 H2_COLUMNS = ["phenotype", "n", "mean_chi2", "lambda_gc", "h2", "h2_se", "intercept", "intercept_se", "ratio",
-              "ratio_se"]
+              "ratio_se", "n_variants"]
 RG_COLUMNS = ["phenotype_1", "phenotype_2", "rg", "rg_se", "z", "p_value", "gcov_int"]
 #: the fewest variants a phenotype's LD score regression is run on: a jackknife over fewer gives SEs larger
 #: than any h² (ldsc itself warns below 200,000)
@@ -182,7 +182,7 @@ def h2_row(name: str, res: H2Result) -> dict:
     """
     return {"phenotype": name, "n": res.n, "mean_chi2": res.mean_chi2, "lambda_gc": res.lambda_gc, "h2": res.h2,
             "h2_se": res.h2_se, "intercept": res.intercept, "intercept_se": res.intercept_se, "ratio": res.ratio,
-            "ratio_se": res.ratio_se}
+            "ratio_se": res.ratio_se, "n_variants": res.n_snps}
 
 
 def na_h2_row(name: str, z: np.ndarray, n: np.ndarray) -> dict:
@@ -201,9 +201,10 @@ def na_h2_row(name: str, z: np.ndarray, n: np.ndarray) -> dict:
     """
     chi2 = np.square(np.asarray(z, dtype=np.float64))
     if chi2.size == 0:                  # no variant matched: nothing to summarise
-        return {"phenotype": name, **{c: float("nan") for c in H2_COLUMNS[1:]}}
+        return {"phenotype": name, **{c: float("nan") for c in H2_COLUMNS[1:]}, "n_variants": 0}
     return {"phenotype": name, "n": float(np.mean(n)), "mean_chi2": float(np.mean(chi2)),
-            "lambda_gc": float(np.median(chi2) / 0.4549), **{c: float("nan") for c in H2_COLUMNS[4:]}}
+            "lambda_gc": float(np.median(chi2) / 0.4549), **{c: float("nan") for c in H2_COLUMNS[4:]},
+            "n_variants": int(chi2.size)}
 
 
 def heritability(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, prevalence: dict[str, float] | None = None,
@@ -265,7 +266,7 @@ def heritability(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, prevalenc
                 say_sample_size_convention(z)
                 res = to_liability(res, z.sample_prevalence, k, sample_pq=z.sample_pq)
         rows.append(h2_row(name, res))
-    return pd.DataFrame(rows, columns=H2_COLUMNS)
+    return pd.DataFrame(rows, columns=H2_COLUMNS).astype({"n_variants": "int64"})
 
 
 #: array elements (pairs x variants) of one batch of :func:`~edfgen.kernels.ldsc_batch.gencov_rg_batch`
@@ -572,7 +573,8 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
         if rg:
             rgt = genetic_correlations(zs, ld, m, n_blocks=n_blocks, groups=groups)
             write_table(rgt, out_dir / "rg.tsv", float_format="%.6g")
-        man.extra.update({"n_ldscore_variants": int(len(ld)), "M_5_50": float(m)})
+        man.extra.update({"n_ldscore_variants": int(len(ld)), "M_5_50": float(m),
+                          "sumstats_genome_assembly": declared_builds([f for z in zs.values() for f in z.files])})
     return LdscRun(out_dir, h2, rgt, ld, m)
 
 

@@ -47,9 +47,9 @@ from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_op
                                               parse_case_counts, parse_sample_sizes, sample_size_opt)
 from edfgen.commands.options import BFILE_HELP, GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt, seed_opt
 from edfgen.exceptions import InputError
-from edfgen.formats.genotypes.panel import genotype_label, open_panel, panel_fingerprint
+from edfgen.formats.genotypes.panel import genotype_label, genotype_parameters, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
-from edfgen.formats.sumstats import read_instruments, twosamplemr_columns
+from edfgen.formats.sumstats import declared_builds, read_instruments, twosamplemr_columns
 from edfgen.formats.sumstats.twosamplemr import object_strings
 from edfgen.formats.tables import PathLike, claimed_out_dir, write_table
 from edfgen.kernels.mr.harmonise import ACTIONS, find_proxies, harmonise
@@ -399,6 +399,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             params = {**asdict(settings), "exposure": label(exposure), "outcome": label(outcome), "reverse": reverse,
                       "instruments": str(instruments) if instruments else None,
                       "ld_bfile": genotype_label(ld_bfile), "ld_panel_bed_bytes": bed_bytes,
+                      "genotypes": genotype_parameters(ld_bfile) if ld_bfile else None,   # its filters and build
                       "proxies": proxies, "clump": clump, "plots": plots, "max_plots": max_plots}
             inputs = [*exp_files, *out_files, instruments, *panel_files]
             # the plots by name, not plots/ as a whole: the rerun of a killed run removed a user's file put there
@@ -417,6 +418,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                 man.extra["pairs_not_estimated"] = unestimated
                 man.extra["pairs_without_coloc"] = no_coloc
                 man.extra["outcome_join"] = joins     # instruments found in each outcome by each key
+                man.extra["exposure_genome_assembly"] = declared_builds(exp_files)   # (a methods section's build)
+                man.extra["outcome_genome_assembly"] = declared_builds(out_files)
         dt = time.perf_counter() - t0
         return MRRun(out, H, n_pairs, dt, written_plots)
 

@@ -232,6 +232,24 @@ def resolved_path(value: Any) -> Any:
     return os.path.abspath(p) if found else value
 
 
+#: the libraries whose numbers a command's results depend on, recorded by version in ``packages`` when the
+#: process has loaded them (never imported for it: ``edfgen gwas`` on the command line does not name torch)
+RECORDED_PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "torch", "hail", "pyspark", "statsmodels", "sklearn",
+                     "msprime", "cbgen", "pgenlib", "pysam", "pydicom", "wfdb", "safetensors")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the :data:`RECORDED_PACKAGES` this process has imported (a methods section's software list).
+
+    Returns
+    -------
+    dict of str to str
+        Import name -> ``__version__``, in :data:`RECORDED_PACKAGES` order.
+    """
+    return {name: str(version) for name in RECORDED_PACKAGES
+            if (version := getattr(sys.modules.get(name), "__version__", None)) is not None}
+
+
 @dataclass
 class Manifest:
     """An output directory's provenance record (see module docstring)."""
@@ -277,7 +295,7 @@ class Manifest:
             "command_line": self.command_line, "parameters": self.parameters,
             "inputs": self.inputs, "seed": self.seed, "started": self.started,
             "finished": self.finished, "outputs": sorted(self.outputs), "python": self.python,
-            "working_directory": self.working_directory,
+            "packages": package_versions(), "working_directory": self.working_directory,
             **({"extra": self.extra} if self.extra else {}),
         })
 

@@ -131,10 +131,12 @@ class GenotypeSource:
 
     def parameters(self) -> dict:
         """How a manifest records these genotypes (``parameters.genotypes``: the format's option and its paths,
-        the selection, the INFO filter; paths made absolute by :class:`~edfgen.formats.manifest.Manifest`)."""
+        the selection, the INFO filter, the positions' build and ``--skip-bad-variants``; paths made absolute by
+        :class:`~edfgen.formats.manifest.Manifest`)."""
         return {self.kind: self.label, "vcf_field": self.vcf_field, "keep": self.keep, "remove": self.remove,
                 "extract": self.extract, "chromosomes": list(self.chromosomes) if self.chromosomes else None,
-                "min_info": self.min_info}
+                "min_info": self.min_info, "reference_genome": self.reference_genome,
+                "skip_bad_variants": self.skip_bad_variants}
 
     def bgen_files(self) -> list[tuple[str, str | None]]:
         """``[(bgen, sample or None)]`` with ``{chr}`` templates expanded (over ``chromosomes``): the one

@@ -22,7 +22,7 @@ bioRxiv doi:10.1101/2022.07.15.500230.
 """
 
 from edfgen.formats.sumstats.discovery import (CLUMP_REQUIRED, MR_REQUIRED, SUMSTATS_SUFFIXES, combine_phenotype,
-                                               FileTest, column_test, declared_build, expand_sumstats,
+                                               FileTest, column_test, declared_build, declared_builds, expand_sumstats,
                                                group_by_phenotype, header_maps, looks_like_sumstats, phenotype_name,
                                                read_header, read_phenotype_sumstats, reads_sub_folders,
                                                sumstats_in_directory)
@@ -41,8 +41,8 @@ __all__ = ["ALIASES", "CHROM_ORDER", "CLUMP_REQUIRED", "COLUMN_KEYS", "FIRTH_COL
            "SSF_COLUMNS", "SSF_EXTRA_COLUMNS", "SSF_VERSION", "SUMSTATS_SUFFIXES", "TWOSAMPLEMR_NAMES", "VALUE_RULES",
            "Z95", "FileTest", "SumstatsFormatter", "SumstatsLayout", "SumstatsMapping", "SumstatsMeta",
            "SumstatsStream", "SumstatsWriter", "check_sumstats_values", "chrom_key", "column_test", "combine_phenotype",
-           "declared_build", "detect_layout", "expand_sumstats", "genotype_chromosome_labels", "group_by_phenotype",
-           "header_maps", "internal_columns", "load_sumstats",
+           "declared_build", "declared_builds", "detect_layout", "expand_sumstats", "genotype_chromosome_labels",
+           "group_by_phenotype", "header_maps", "internal_columns", "load_sumstats",
            "looks_like_sumstats", "meta_path", "p_value_column", "p_value_strings", "parse_column_option",
            "phenotype_name", "read_header", "read_instruments", "read_phenotype_sumstats", "read_sumstats",
            "read_sumstats_columns", "reads_sub_folders", "round_significant", "sort_sumstats", "sumstats_columns",

@@ -473,6 +473,24 @@ def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str,
     return combine_phenotype(tables, paths, option=option)
 
 
+def declared_builds(paths: Sequence[str | Path]) -> str | list[str] | None:
+    """What the summary statistics declare as their genome build, for a manifest: the one build their
+    ``-meta.yaml`` files declare, ``None`` when none declares one (``NR`` counts as none), the sorted list when
+    they declare several (never an error: the commands that cannot mix builds check that themselves).
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        Summary-statistics files.
+
+    Returns
+    -------
+    str, list of str or None
+    """
+    builds = sorted({build_name(b) for p in paths if (b := meta_field(p, "genome_assembly")) and b.upper() != "NR"})
+    return builds[0] if len(builds) == 1 else builds or None
+
+
 def declared_build(paths: Sequence[str | Path]) -> str | None:
     """The genome build the summary statistics' GWAS-SSF metadata (``<file>-meta.yaml``, ``genome_assembly``)
     declare: one value, or ``None`` when no file has one (``NR``, not reported, counts as none).
