@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from edfgen.kernels.ecg import LEADS
-from edfgen.kernels.ecg.biomarkers import (BIOMARKER_COLUMNS, _trapezium_end, delineate, detect_r_peaks,
+from edfgen.kernels.ecg.wave_bounds import _trapezium_end
+from edfgen.kernels.ecg.biomarkers import (BIOMARKER_COLUMNS, delineate, detect_r_peaks,
                                     measure_biomarkers, measure_record)
 from edfgen.simulate.ecg import BeatParams, random_physiology, synthesize_batch, synthesize_ecg
 from edfgen.exceptions import InputError
@@ -56,7 +57,7 @@ def test_measure_biomarkers__intervals_follow_simulated_physiology(simulated, co
 
 def test_measure_biomarkers__columns_and_batch_shapes(simulated):
     _, ecg, measured = simulated
-    assert list(measured.columns) == list(BIOMARKER_COLUMNS)
+    assert list(measured.columns) == [*BIOMARKER_COLUMNS, "pr_missing_reason"]
     assert len(measured) == len(ecg)
     single = measure_biomarkers(ecg[0])
     assert single.iloc[0].equals(measured.iloc[0])
@@ -410,6 +411,30 @@ def test_measure_record__below_90_hz_no_intervals_heart_rate_kept(shared_data):
     assert MIN_INTERVAL_FS == 90.0
     m = measure_biomarkers(_resampled(sig, 90), 90.0).iloc[0]
     assert abs(m["qrs_duration_ms"] - ref["qrs_duration_ms"]) < 15
+
+
+@pytest.mark.parametrize("path, fs, reason", [
+    ("ludb_dev/data/83", None, "irregular_rhythm"), ("cinc2021_extra/A1041", None, "irregular_rhythm"),
+    ("ludb_dev/data/1", None, ""), ("ludb_dev/data/1", 75, "sampling_rate"), ("cinc2021_extra/JS21341", None,
+                                                                              "p_window_too_short"),
+    ("cinc2021/JS20013", None, "no_p_wave"), ("flat", None, "no_median_beat")])
+def test_measure_biomarkers__pr_missing_reason_says_why_there_is_no_pr(shared_data, path, fs, reason):
+    """s40 brief (b): PR was NaN in atrial fibrillation with no column saying why, so a user could not tell "no P
+    wave in this rhythm" (LUDB 83, CinC A1041: AF) from "not measurable" (LUDB 1 decimated to 75 Hz, a flat
+    record) or "P wave not found" (CinC JS20013, sinus tachycardia 143 bpm; JS21341 at 175 bpm, its T end within
+    40 ms of the QRS). pr_missing_reason names it, one of PR_MISSING_REASONS, and is empty when a PR was measured."""
+    from edfgen.formats.ecg.records import read_wfdb
+    from edfgen.kernels.ecg.biomarkers import PR_MISSING_REASONS
+    from edfgen.kernels.ecg.leads import canonicalise_leads
+
+    if path == "flat":
+        sig, rate = np.zeros((12, 5000)), 500.0
+    else:
+        rec = canonicalise_leads(read_wfdb(shared_data / "ecg" / f"{path}.hea"))
+        sig, rate = (rec.signal, rec.fs) if fs is None else (_resampled(np.asarray(rec.signal, float), fs), float(fs))
+    m = measure_biomarkers(sig, rate).iloc[0]
+    assert m["pr_missing_reason"] == reason, m
+    assert np.isnan(m["pr_interval_ms"]) == bool(reason) and (reason == "" or reason in PR_MISSING_REASONS)
 
 
 @pytest.mark.parametrize("fs", [0, 0.0, -250.0, float("nan"), float("inf"), 0.001, 49.9, "fast"])

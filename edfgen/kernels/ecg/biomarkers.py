@@ -76,13 +76,15 @@ from scipy import signal as sps
 
 from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
 from edfgen.kernels.ecg.leads import DOWER_LEADS, INVERSE_DOWER, lead_avf, twelve_from_eight
-from edfgen.kernels.ecg.p_wave import has_consistent_p_wave
+from edfgen.kernels.ecg.p_wave import PR_MISSING_REASONS, REASON_COLUMN, has_consistent_p_wave
 from edfgen.kernels.ecg.preprocess import MIN_FS_HZ
 from edfgen.kernels.ecg.r_peaks import _filt, detect_r_peaks
+from edfgen.kernels.ecg.wave_bounds import _lead_and_global_bounds, _wave_bounds
 from edfgen.kernels.ecg.pacing import MIN_FS as PACING_MIN_FS, Pacing, detect_pacing, remove_spikes
 from edfgen.exceptions import InputError
 
-__all__ = ["BIOMARKER_COLUMNS", "DEFAULT_SETTINGS", "MEASURE_FS", "MIN_INTERVAL_FS", "Delineation", "DelineationSettings",
+__all__ = ["BIOMARKER_COLUMNS", "DEFAULT_SETTINGS", "MEASURE_FS", "MIN_INTERVAL_FS", "PR_MISSING_REASONS",
+           "REASON_COLUMN", "Delineation", "DelineationSettings",
            "MedianBeat", "delineate", "delineate_beat", "median_beat", "detect_r_peaks", "measure_biomarkers",
            "measure_record"]
 
@@ -91,6 +93,7 @@ BIOMARKER_COLUMNS: tuple[str, ...] = (
     "heart_rate_bpm", "pr_interval_ms", "qrs_duration_ms", "qt_interval_ms", "qrs_axis_deg",
     "r_amplitude_mv", "t_amplitude_mv", "p_amplitude_mv", "st_deviation_mv", "rr_sd_ms", "n_beats",
 )
+
 
 _INDEPENDENT = [LEADS.index(lead) for lead in DOWER_LEADS]     # I, II, V1..V6
 
@@ -162,6 +165,8 @@ class Delineation(MedianBeat):
         the P wave (before it), or ``None`` when the window was too short to search (the P window also when
         the record has no consistent P wave, :mod:`edfgen.kernels.ecg.p_wave`: atrial fibrillation);
         :func:`measure_record` takes the T and P amplitudes in the same windows.
+    p_missing_reason
+        Why no P onset was timed (one of :data:`PR_MISSING_REASONS`; ``""`` when one was).
     """
 
     p_onset: float
@@ -173,64 +178,7 @@ class Delineation(MedianBeat):
     t_window: tuple[int, int] | None = None
     p_window: tuple[int, int] | None = None
     p_offset: float = math.nan
-
-
-def _trapezium_end(y: np.ndarray, peak: np.ndarray, stop: np.ndarray, *, reach: int, floor: int) -> np.ndarray:
-    """Wave end after ``peak`` on every lead of ``y`` ``[L, W]`` by the trapezium-area method.
-
-    ``y`` is signed so that each lead's wave is positive at its ``peak`` (``[L]`` indices). With
-    ``m`` the steepest descent within ``reach`` after the peak (and before ``stop``, ``[L]``), the reference point
-    ``r = max(peak + reach, m + floor)`` (at most ``stop``), the end is the ``t`` in ``[m, r]``
-    maximising the trapezium area ``(y[m] - y[t]) * (2 r - t - m)`` (Zhang et al. 2005). Returns
-    ``[L]`` float indices (NaN where the wave does not descend).
-    """
-    n_leads, w = y.shape
-    rows = np.arange(n_leads)
-    out = np.full(n_leads, np.nan)
-    d = np.gradient(y, axis=1)
-    idx = np.arange(w)[None, :]
-    stop = np.asarray(stop)[:, None]
-    near = (idx >= peak[:, None]) & (idx <= np.minimum(peak[:, None] + reach, stop))
-    m = np.argmin(np.where(near, d, np.inf), axis=1)                      # steepest descent
-    ok = d[rows, m] < 0
-    r = np.minimum(np.maximum(m + floor, peak + reach), stop[:, 0]).astype(int)[:, None]
-    area = (y[rows, m][:, None] - y) * (2 * r - idx - m[:, None])
-    area = np.where((idx >= m[:, None]) & (idx <= r), area, -np.inf)
-    out[ok] = np.argmax(area, axis=1)[ok]
-    return out
-
-
-def _wave_bounds(beat: np.ndarray, lo: int, hi: int, *, min_mv: float, rel: float, reach: int,
-                 floor: int, reverse: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Per-lead end (``reverse=False``: after the peak, e.g. T end) or onset (``reverse=True``:
-    before the peak, e.g. P onset) of the largest deflection of ``beat[:, lo:hi]``.
-
-    A lead is timed when its deflection reaches ``min_mv`` and ``rel`` times the largest lead's and
-    its peak lies at least ``2 * floor`` samples inside the far edge of the window;
-    returns (``[L]`` float indices, NaN for untimed leads; ``[L]`` deflection sizes in mV).
-    """
-    seg = beat[:, lo:hi]
-    if reverse:
-        seg = seg[:, ::-1]
-    pk = np.argmax(np.abs(seg), axis=1)
-    amp = np.abs(seg[np.arange(len(seg)), pk])
-    sgn = np.sign(seg[np.arange(len(seg)), pk])
-    sgn[sgn == 0] = 1.0
-    end = _trapezium_end(seg * sgn[:, None], pk, np.full(len(seg), seg.shape[1] - 1), reach=reach, floor=floor)
-    keep = (amp >= min_mv) & (amp >= rel * amp.max()) if amp.max() > 0 else np.zeros(len(amp), bool)
-    keep &= pk < seg.shape[1] - 1 - 2 * floor  # a peak at the far edge is the tail of another wave
-    end[~keep] = np.nan
-    end = (hi - 1 - end) if reverse else (lo + end)
-    return end, amp
-
-
-def _lead_and_global_bounds(beat: np.ndarray, mag8: np.ndarray, lo: int, hi: int, *, min_mv: float, rel: float,
-                            reach: int, floor: int, reverse: bool) -> tuple[np.ndarray, float]:
-    """Per-lead bounds of a wave in ``beat[:, lo:hi]`` (:func:`_wave_bounds`) and the one global bound on
-    the spatial magnitude ``mag8`` ``[1, T]`` of the independent leads (``rel = 0``: it is one trace)."""
-    per_lead, _ = _wave_bounds(beat, lo, hi, min_mv=min_mv, rel=rel, reach=reach, floor=floor, reverse=reverse)
-    whole = _wave_bounds(mag8, lo, hi, min_mv=min_mv, rel=0.0, reach=reach, floor=floor, reverse=reverse)[0][0]
-    return per_lead, float(whole)
+    p_missing_reason: str = ""
 
 
 def _velocity_threshold(beat: np.ndarray, r: int, fs: float, rel: float) -> tuple[np.ndarray, float]:
@@ -393,7 +341,8 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
     head = (fs, mb.r_peaks, mb.beats_used, beat, pre, rr_med)
     stim = {"stimulus_index": mb.stimulus_index}
     if qrs_on is None or qrs_off is None:
-        return Delineation(*head, np.nan, np.nan, np.nan, np.nan, nan12, nan12, **stim)
+        return Delineation(*head, np.nan, np.nan, np.nan, np.nan, nan12, nan12, p_missing_reason="no_median_beat",
+                           **stim)
 
     # T end: trapezium area after the T peak of the spatial magnitude of the 8 independent leads
     # (one global estimate: the magnitude returns to baseline when the last lead does), or a quantile
@@ -416,17 +365,23 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
     if np.isfinite(t_end):
         p_lo = max(p_lo, int(t_end + 0.02 * fs - rr_med * fs))
     p_hi = qrs_on - int(0.02 * fs)
-    if p_hi - p_lo > int(0.04 * fs) and (mb.beats is None or has_consistent_p_wave(
-            mb.r_peaks, mb.beats, (p_lo, p_hi), rr_irregular=st.p_rr_irregular, min_consistency=st.p_min_consistency)):
+    if p_hi - p_lo <= int(0.04 * fs):
+        why = "p_window_too_short"
+    elif mb.beats is not None and not has_consistent_p_wave(
+            mb.r_peaks, mb.beats, (p_lo, p_hi), rr_irregular=st.p_rr_irregular, min_consistency=st.p_min_consistency):
+        why = "irregular_rhythm"
+    else:
+        why = ""
         p_window = (p_lo, p_hi)
         p_ons, p_mag = _lead_and_global_bounds(beat, mag8, p_lo, p_hi, min_mv=st.p_min_mv, rel=st.p_rel,
                                                reach=int(st.p_reach_s * fs), floor=floor, reverse=True)
         p_on = _global_bound(p_ons, p_mag, st.p_lead_quantile)
+        why = "" if np.isfinite(p_on) else "no_p_wave"
         if np.isfinite(p_on):
             p_off = _wave_bounds(mag8, p_lo, qrs_on, min_mv=st.p_min_mv, rel=0.0, reach=int(st.p_reach_s * fs),
                                  floor=floor, reverse=False)[0][0]
     return Delineation(*head, p_on, float(qrs_on), float(qrs_off), t_end, p_ons, t_ends, t_window, p_window,
-                       float(p_off), **stim)
+                       float(p_off), why, **stim)
 
 
 def _check_fs(fs: float, who: str) -> float:
@@ -494,7 +449,7 @@ def _at_rate(d: Delineation, fs: float, n: int) -> Delineation:
     beat = sps.resample_poly(d.beat, ratio.denominator, ratio.numerator, axis=-1)   # the median beat at rate fs
     return Delineation(fs, idx(d.r_peaks), idx(d.beats_used), beat, int(round(d.r_index * k)), d.rr_s,
                        d.p_onset * k, d.qrs_onset * k, d.qrs_offset * k, d.t_end * k, d.p_onset_leads * k,
-                       d.t_end_leads * k, win(d.t_window), win(d.p_window), d.p_offset * k,
+                       d.t_end_leads * k, win(d.t_window), win(d.p_window), d.p_offset * k, d.p_missing_reason,
                        stimulus_index=d.stimulus_index * k)
 
 
@@ -514,16 +469,19 @@ def delineate(ecg: np.ndarray, fs: float = SAMPLING_RATE,
 
 
 def measure_record(ecg: np.ndarray, fs: float = SAMPLING_RATE,
-                   settings: DelineationSettings = DEFAULT_SETTINGS) -> dict[str, float]:
+                   settings: DelineationSettings = DEFAULT_SETTINGS) -> dict[str, float | str]:
     """Measure one 12-lead record ``[12, T]`` (lead order :data:`edfgen.kernels.ecg.LEADS`, mV).
 
     One pass with :func:`delineate`: pacing found at the record's own rate, the intervals and amplitudes measured on
     a copy resampled to :data:`MEASURE_FS`, the rate its settings were tuned at (at 100 Hz they gave QRS 16 ms
     longer). Below :data:`MIN_INTERVAL_FS` only the heart rate, RR SD and beat count are measured.
-    Returns a dict keyed by :data:`BIOMARKER_COLUMNS` (``NaN`` where a measure is not possible).
+    Returns a dict keyed by :data:`BIOMARKER_COLUMNS` (``NaN`` where a measure is not possible) and
+    :data:`REASON_COLUMN` (why the PR is NaN, :data:`PR_MISSING_REASONS`; ``""`` when it was measured).
     """
     d, fs_copy, peaks = _record_pass(ecg, fs, settings, "measure_record")
-    out: dict[str, float] = {c: math.nan for c in BIOMARKER_COLUMNS}
+    out: dict[str, float | str] = {c: math.nan for c in BIOMARKER_COLUMNS}
+    out[REASON_COLUMN] = ("sampling_rate" if float(fs) < MIN_INTERVAL_FS else "no_median_beat") if d is None \
+        else d.p_missing_reason
     if d is not None:   # the copy's R peaks (2 ms steps: RR SD not inflated by a 100 Hz record's 10 ms steps)
         peaks, fs = d.r_peaks, fs_copy
     out["n_beats"] = float(len(peaks))
@@ -573,7 +531,9 @@ def measure_biomarkers(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> pd.DataFra
     pandas.DataFrame
         One row per record, columns :data:`BIOMARKER_COLUMNS`:
         ``heart_rate_bpm`` (60 / mean RR), intervals in ms, ``qrs_axis_deg`` (degrees),
-        amplitudes in mV, ``rr_sd_ms`` (SD of RR intervals), ``n_beats`` (R peaks found).
+        amplitudes in mV, ``rr_sd_ms`` (SD of RR intervals), ``n_beats`` (R peaks found); then
+        :data:`REASON_COLUMN` ``pr_missing_reason``: why the PR is NaN (a key of :data:`PR_MISSING_REASONS`,
+        ``""`` when it was measured).
 
     Examples
     --------
@@ -597,4 +557,4 @@ def measure_biomarkers(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> pd.DataFra
         raise InputError(f"measure_biomarkers: ecg must be [12, T] or [N, 12, T], got shape {np.shape(ecg)}")
     _check_fs(fs, "measure_biomarkers")     # named after the function the user called, not measure_record
     rows = [measure_record(rec, fs) for rec in arr]
-    return pd.DataFrame(rows, columns=list(BIOMARKER_COLUMNS))
+    return pd.DataFrame(rows, columns=[*BIOMARKER_COLUMNS, REASON_COLUMN])

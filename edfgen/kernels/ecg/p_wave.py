@@ -30,7 +30,22 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["has_consistent_p_wave", "p_consistency", "rr_irregularity"]
+__all__ = ["PR_MISSING_REASONS", "REASON_COLUMN", "has_consistent_p_wave", "p_consistency", "rr_irregularity"]
+
+#: Why ``pr_interval_ms`` is NaN: the values of the text column :data:`REASON_COLUMN` (``""`` when a PR was
+#: measured). A rhythm without a P wave to time is not a measurement that failed.
+PR_MISSING_REASONS: dict[str, str] = {
+    "irregular_rhythm": "irregular RR and P windows unlike from beat to beat: atrial fibrillation (no P wave)",
+    "p_window_too_short": "less than 40 ms between the T end (or the earliest P search) and the QRS onset: a fast "
+                          "rate, the P wave hidden in the T wave",
+    "no_p_wave": "the P window was searched and no lead held a timeable P wave (>= 0.03 mV, not at the window's edge)",
+    "no_median_beat": "no interval measured: fewer than two R peaks, no complete beat or no QRS onset/offset "
+                      "(a flat or very noisy record)",
+    "sampling_rate": "no interval measured: sampled below the delineator's MIN_INTERVAL_FS (90 Hz)",
+}
+
+#: The text column :func:`edfgen.kernels.ecg.biomarkers.measure_biomarkers` adds after its ``BIOMARKER_COLUMNS``.
+REASON_COLUMN: str = "pr_missing_reason"
 
 
 def rr_irregularity(r_peaks: np.ndarray) -> float:
