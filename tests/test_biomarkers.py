@@ -437,6 +437,29 @@ def test_measure_biomarkers__pr_missing_reason_says_why_there_is_no_pr(shared_da
     assert np.isnan(m["pr_interval_ms"]) == bool(reason) and (reason == "" or reason in PR_MISSING_REASONS)
 
 
+@pytest.mark.parametrize("path, rhythm", [
+    ("ludb_dev/data/52", "flutter"), ("ludb_dev/data/17", "sinus"),
+    ("ptbxl/records500/00000/00168_hr", "sinus"), ("ptbxl/records500/00000/00276_hr", "sinus")])
+def test_measure_record__no_pr_in_atrial_flutter_with_its_waves_before_the_qrs(shared_data, path, rhythm):
+    """s40 brief (a): LUDB 52 (cardiologists: typical atrial flutter, no P wave marked) had PR 229.5 ms: its
+    conduction ratio varies little (RR irregularity 0.22, under the AF gate's 0.45) and the flutter wave before each
+    QRS, locked to it, was timed as a P wave. The wave repeats, alike, one flutter cycle (222 ms) earlier in the
+    diastole (correlation 0.88, RMS ratio 0.75): no PR, reason flutter_waves, at 500 Hz and on copies at 250 and
+    1000 Hz. The sinus records whose P wave looks most like a repeat (LUDB 17: correlation 0.59 at a ratio 0.68;
+    PTB-XL 168 and 276: 0.78 and 0.76 at ratios 0.57 and 0.51, a small TP wave) keep their PR."""
+    from edfgen.formats.ecg.records import read_wfdb
+    from edfgen.kernels.ecg.leads import canonicalise_leads
+
+    sig = np.asarray(canonicalise_leads(read_wfdb(shared_data / "ecg" / f"{path}.hea")).signal, float)
+    for fs in ((500, 250, 1000) if rhythm == "flutter" else (500,)):
+        m = measure_record(sig if fs == 500 else _resampled(sig, fs), float(fs))
+        if rhythm == "flutter":
+            assert np.isnan(m["pr_interval_ms"]) and np.isnan(m["p_amplitude_mv"]), (fs, m)
+            assert m["pr_missing_reason"] == "flutter_waves", (fs, m)
+        else:
+            assert 100 < m["pr_interval_ms"] < 260 and m["pr_missing_reason"] == "", m
+
+
 @pytest.mark.parametrize("fs", [0, 0.0, -250.0, float("nan"), float("inf"), 0.001, 49.9, "fast"])
 def test_measure_record__bad_sampling_rate_is_one_input_error(fs):
     """Review s39real F4: fs 0.001 asked for 224 GiB (MemoryError), fs 0 raised ZeroDivisionError; below 50 Hz

@@ -32,8 +32,9 @@ Method
    in time before the P peak (reference point P peak - 60 ms), after the previous beat's T wave; the global
    onset is the 25th percentile of the per-lead onsets; **P offset** the trapezium after the P peak of the
    spatial magnitude ``sqrt(sum_l x_l^2)`` of the 8 independent leads. No P wave is timed (PR and P amplitude
-   NaN) when the RR is irregular and the beats' P windows are unlike the median beat's (atrial fibrillation:
-   :mod:`edfgen.kernels.ecg.p_wave`). These settings
+   NaN) when the RR is irregular and the beats' P windows are unlike the median beat's (atrial fibrillation), nor
+   when the wave found repeats one flutter cycle earlier in the diastole (atrial flutter:
+   :mod:`edfgen.kernels.ecg.p_wave`); ``pr_missing_reason`` says why a PR is NaN. These settings
    (:class:`DelineationSettings`; the spatial magnitude for T and P is an option) were chosen by
    cross-validated grid search against the cardiologists of LUDB records 1-100, all leads
    (``benchmarks/results/ludb_delineation.md``: held-out median absolute errors PR 4, QRS 5, QT 7 ms).
@@ -76,7 +77,7 @@ from scipy import signal as sps
 
 from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
 from edfgen.kernels.ecg.leads import DOWER_LEADS, INVERSE_DOWER, lead_avf, twelve_from_eight
-from edfgen.kernels.ecg.p_wave import PR_MISSING_REASONS, REASON_COLUMN, has_consistent_p_wave
+from edfgen.kernels.ecg.p_wave import PR_MISSING_REASONS, REASON_COLUMN, flutter_repeat, has_consistent_p_wave
 from edfgen.kernels.ecg.preprocess import MIN_FS_HZ
 from edfgen.kernels.ecg.r_peaks import _filt, detect_r_peaks
 from edfgen.kernels.ecg.wave_bounds import _lead_and_global_bounds, _wave_bounds
@@ -127,6 +128,7 @@ class MedianBeat:
     rr_s: float
     stimulus_index: float = field(default=math.nan, kw_only=True)
     beats: np.ndarray | None = field(default=None, kw_only=True, repr=False, compare=False)
+    lookback: np.ndarray | None = field(default=None, kw_only=True, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,10 @@ class Delineation(MedianBeat):
     beats
         ``float32 [8, len(beats_used), W]``, on a :class:`MedianBeat` (``None`` on a :class:`Delineation`): the beats
         of I, II, V1-V6 whose median is :attr:`beat`, for the P-wave gate (:mod:`edfgen.kernels.ecg.p_wave`).
+    lookback
+        ``[8, K]`` on a :class:`MedianBeat` (``None`` on a :class:`Delineation`): the median over beats of I, II,
+        V1-V6 in the ``K = min(1.2 s, RR)`` before each R peak (the R at index ``K``; :attr:`beat` reaches 450 ms
+        back at most), where atrial flutter waves repeat (:func:`edfgen.kernels.ecg.p_wave.flutter_repeat`).
     stimulus_index
         Index in :attr:`beat` of the ventricular pacing stimulus (NaN when the record is not paced,
         :func:`edfgen.kernels.ecg.pacing.detect_pacing`); a QRS onset found before it or within 40 ms after it
@@ -244,6 +250,11 @@ class DelineationSettings:
         No P wave is timed (P onset/offset and amplitude NaN) when at least ``p_rr_irregular`` of the successive
         RR differences exceed 10 % of the median RR and the beats' P windows correlate with the median beat's
         below ``p_min_consistency`` (median over beats): atrial fibrillation (:mod:`edfgen.kernels.ecg.p_wave`).
+    p_flutter_min_corr, p_flutter_ratio
+        No P wave is timed either when the wave found before the QRS repeats one flutter cycle (170-340 ms) earlier in
+        the diastole with a correlation of at least ``p_flutter_min_corr`` and an RMS ratio within ``p_flutter_ratio``:
+        atrial flutter waves (:func:`edfgen.kernels.ecg.p_wave.flutter_repeat`; read off the labelled real records:
+        LUDB 52, typical flutter, 0.88 and 0.75; no sinus record above 0.59 with a ratio in that range).
     """
 
     lp_hz: float = 40.0
@@ -262,6 +273,8 @@ class DelineationSettings:
     p_lead_quantile: float | None = 0.25
     p_rr_irregular: float = 0.45
     p_min_consistency: float = 0.7
+    p_flutter_min_corr: float = 0.75
+    p_flutter_ratio: tuple[float, float] = (0.6, 1.6)
 
 
 DEFAULT_SETTINGS = DelineationSettings()
@@ -315,8 +328,11 @@ def median_beat(ecg: np.ndarray, fs: float = SAMPLING_RATE, lp_hz: float = DEFAU
     base = np.stack([np.interp(t, centres, levels[k]) for k in range(x.shape[0])])
     beats = (lp - base)[:, full[:, None] + seg[None, :]]                      # [8, B, W]
     beat = twelve_from_eight(np.median(beats, axis=1))                         # [12, W]
+    look = int(min(1.2, rr_med) * fs)
+    back = peaks[peaks - look >= 0]
+    lookback = np.median((lp - base)[:, back[:, None] + np.arange(-look, 0)[None, :]], axis=1) if len(back) else None
     return MedianBeat(fs, peaks, full, beat, pre, rr_med, stimulus_index=pre - pacing.ventricular_lag_s * fs,
-                      beats=beats.astype(np.float32))
+                      beats=beats.astype(np.float32), lookback=lookback)
 
 
 def _global_bound(per_lead: np.ndarray, magnitude: float, quantile: float | None) -> float:
@@ -371,17 +387,34 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
             mb.r_peaks, mb.beats, (p_lo, p_hi), rr_irregular=st.p_rr_irregular, min_consistency=st.p_min_consistency):
         why = "irregular_rhythm"
     else:
-        why = ""
         p_window = (p_lo, p_hi)
         p_ons, p_mag = _lead_and_global_bounds(beat, mag8, p_lo, p_hi, min_mv=st.p_min_mv, rel=st.p_rel,
                                                reach=int(st.p_reach_s * fs), floor=floor, reverse=True)
         p_on = _global_bound(p_ons, p_mag, st.p_lead_quantile)
         why = "" if np.isfinite(p_on) else "no_p_wave"
+        if np.isfinite(p_on) and _flutter_waves(mb, p_window, t_end, st):
+            p_on, p_ons, p_window, why = np.nan, nan12, None, "flutter_waves"
         if np.isfinite(p_on):
             p_off = _wave_bounds(mag8, p_lo, qrs_on, min_mv=st.p_min_mv, rel=0.0, reach=int(st.p_reach_s * fs),
                                  floor=floor, reverse=False)[0][0]
     return Delineation(*head, p_on, float(qrs_on), float(qrs_off), t_end, p_ons, t_ends, t_window, p_window,
                        float(p_off), why, **stim)
+
+
+def _flutter_waves(mb: MedianBeat, p_window: tuple[int, int], t_end: float, st: DelineationSettings) -> bool:
+    """Is the wave timed as the P wave in ``p_window`` (of :attr:`MedianBeat.beat`) a flutter wave: one like it one
+    flutter cycle earlier in the diastole, after the previous T end (:func:`edfgen.kernels.ecg.p_wave.flutter_repeat`)?
+    """
+    if mb.lookback is None or not np.isfinite(t_end):
+        return False
+    shift = mb.lookback.shape[1] - mb.r_index              # beat index + shift = lookback index
+    lo, hi = p_window[0] + shift, p_window[1] + shift
+    if lo < 0:
+        return False
+    mag = np.sqrt((mb.lookback[:, lo:hi] ** 2).sum(0))
+    earliest = t_end + shift - mb.rr_s * mb.fs + 0.02 * mb.fs
+    r, ratio, _ = flutter_repeat(mb.lookback, lo + int(np.argmax(mag)), earliest, mb.fs)
+    return bool(r >= st.p_flutter_min_corr and st.p_flutter_ratio[0] <= ratio <= st.p_flutter_ratio[1])
 
 
 def _check_fs(fs: float, who: str) -> float:
