@@ -460,6 +460,26 @@ def test_measure_record__no_pr_in_atrial_flutter_with_its_waves_before_the_qrs(s
             assert 100 < m["pr_interval_ms"] < 260 and m["pr_missing_reason"] == "", m
 
 
+@pytest.mark.parametrize("path, rate, pr", [
+    ("cinc2021/JS20005", 110, 148.0), ("cinc2021/JS20016", 137, 118.0), ("cinc2021_extra/JS21298", 177, 90.0),
+    ("ludb_dev/data/35", 132, None)])
+def test_measure_record__pr_in_sinus_tachycardia_whose_p_wave_follows_the_t_wave(shared_data, path, rate, pr):
+    """s40 brief (c): in sinus tachycardia (CinC SNOMED 427084000) the P wave starts where the T wave ends; its
+    peak lay within 40 ms of the P window's start (previous T end + 20 ms), where a peak is taken for the T wave's
+    tail, so no P was timed (PR NaN, no_p_wave) in these three. When none is found so, a peak 20 ms inside is
+    accepted. Atrial flutter (LUDB 35, 132/min, no P wave marked) still has none."""
+    from edfgen.formats.ecg.records import read_wfdb
+    from edfgen.kernels.ecg.leads import canonicalise_leads
+
+    rec = canonicalise_leads(read_wfdb(shared_data / "ecg" / f"{path}.hea"))
+    m = measure_record(np.asarray(rec.signal, float), rec.fs)
+    assert abs(m["heart_rate_bpm"] - rate) < 2, m
+    if pr is None:
+        assert np.isnan(m["pr_interval_ms"]) and m["pr_missing_reason"] == "no_p_wave", m
+    else:
+        assert m["pr_interval_ms"] == pytest.approx(pr, abs=4) and m["pr_missing_reason"] == "", m
+
+
 @pytest.mark.parametrize("fs", [0, 0.0, -250.0, float("nan"), float("inf"), 0.001, 49.9, "fast"])
 def test_measure_record__bad_sampling_rate_is_one_input_error(fs):
     """Review s39real F4: fs 0.001 asked for 224 GiB (MemoryError), fs 0 raised ZeroDivisionError; below 50 Hz

@@ -77,7 +77,7 @@ from scipy import signal as sps
 
 from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
 from edfgen.kernels.ecg.leads import DOWER_LEADS, INVERSE_DOWER, lead_avf, twelve_from_eight
-from edfgen.kernels.ecg.p_wave import PR_MISSING_REASONS, REASON_COLUMN, flutter_repeat, has_consistent_p_wave
+from edfgen.kernels.ecg.p_wave import PR_MISSING_REASONS, REASON_COLUMN, flutter_waves, has_consistent_p_wave
 from edfgen.kernels.ecg.preprocess import MIN_FS_HZ
 from edfgen.kernels.ecg.r_peaks import _filt, detect_r_peaks
 from edfgen.kernels.ecg.wave_bounds import _lead_and_global_bounds, _wave_bounds
@@ -255,6 +255,12 @@ class DelineationSettings:
         the diastole with a correlation of at least ``p_flutter_min_corr`` and an RMS ratio within ``p_flutter_ratio``:
         atrial flutter waves (:func:`edfgen.kernels.ecg.p_wave.flutter_repeat`; read off the labelled real records:
         LUDB 52, typical flutter, 0.88 and 0.75; no sinus record above 0.59 with a ratio in that range).
+    p_edge_fallback_s
+        A lead's P peak must lie ``2 * floor_s`` inside the start of the P window (nearer, it is taken for the tail
+        of the previous T wave); when no P wave is found so, one ``p_edge_fallback_s`` inside is accepted: in sinus
+        tachycardia the P wave starts where the T wave ends (CinC JS20005, JS20016, JS21298 at 109-178/min had no PR;
+        of 597 labelled real records no other changes; there the onset may be the window's start, i.e. the
+        previous T end + 20 ms).
     """
 
     lp_hz: float = 40.0
@@ -274,6 +280,7 @@ class DelineationSettings:
     p_rr_irregular: float = 0.45
     p_min_consistency: float = 0.7
     p_flutter_min_corr: float = 0.75
+    p_edge_fallback_s: float = 0.02
     p_flutter_ratio: tuple[float, float] = (0.6, 1.6)
 
 
@@ -388,33 +395,24 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
         why = "irregular_rhythm"
     else:
         p_window = (p_lo, p_hi)
-        p_ons, p_mag = _lead_and_global_bounds(beat, mag8, p_lo, p_hi, min_mv=st.p_min_mv, rel=st.p_rel,
-                                               reach=int(st.p_reach_s * fs), floor=floor, reverse=True)
-        p_on = _global_bound(p_ons, p_mag, st.p_lead_quantile)
+        # a P peak within 2 * floor_s of the window's start is taken for the previous T wave's tail; when no P wave
+        # is found so, one within p_edge_fallback_s is taken (fast rates: the P wave right after the T wave)
+        for edge in (None, int(st.p_edge_fallback_s * fs)):
+            p_ons, p_mag = _lead_and_global_bounds(beat, mag8, p_lo, p_hi, min_mv=st.p_min_mv, rel=st.p_rel,
+                                                   reach=int(st.p_reach_s * fs), floor=floor, reverse=True, edge=edge)
+            p_on = _global_bound(p_ons, p_mag, st.p_lead_quantile)
+            if np.isfinite(p_on):
+                break
         why = "" if np.isfinite(p_on) else "no_p_wave"
-        if np.isfinite(p_on) and _flutter_waves(mb, p_window, t_end, st):
+        if np.isfinite(p_on) and mb.lookback is not None and flutter_waves(
+                mb.lookback, mb.r_index, p_window, t_end, rr_med, fs, min_corr=st.p_flutter_min_corr,
+                ratio=st.p_flutter_ratio):
             p_on, p_ons, p_window, why = np.nan, nan12, None, "flutter_waves"
         if np.isfinite(p_on):
             p_off = _wave_bounds(mag8, p_lo, qrs_on, min_mv=st.p_min_mv, rel=0.0, reach=int(st.p_reach_s * fs),
                                  floor=floor, reverse=False)[0][0]
     return Delineation(*head, p_on, float(qrs_on), float(qrs_off), t_end, p_ons, t_ends, t_window, p_window,
                        float(p_off), why, **stim)
-
-
-def _flutter_waves(mb: MedianBeat, p_window: tuple[int, int], t_end: float, st: DelineationSettings) -> bool:
-    """Is the wave timed as the P wave in ``p_window`` (of :attr:`MedianBeat.beat`) a flutter wave: one like it one
-    flutter cycle earlier in the diastole, after the previous T end (:func:`edfgen.kernels.ecg.p_wave.flutter_repeat`)?
-    """
-    if mb.lookback is None or not np.isfinite(t_end):
-        return False
-    shift = mb.lookback.shape[1] - mb.r_index              # beat index + shift = lookback index
-    lo, hi = p_window[0] + shift, p_window[1] + shift
-    if lo < 0:
-        return False
-    mag = np.sqrt((mb.lookback[:, lo:hi] ** 2).sum(0))
-    earliest = t_end + shift - mb.rr_s * mb.fs + 0.02 * mb.fs
-    r, ratio, _ = flutter_repeat(mb.lookback, lo + int(np.argmax(mag)), earliest, mb.fs)
-    return bool(r >= st.p_flutter_min_corr and st.p_flutter_ratio[0] <= ratio <= st.p_flutter_ratio[1])
 
 
 def _check_fs(fs: float, who: str) -> float:

@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PR_MISSING_REASONS", "REASON_COLUMN", "flutter_repeat", "has_consistent_p_wave", "p_consistency",
+__all__ = ["PR_MISSING_REASONS", "REASON_COLUMN", "flutter_repeat", "flutter_waves", "has_consistent_p_wave",
+           "p_consistency",
            "rr_irregularity"]
 
 #: Why ``pr_interval_ms`` is NaN: the values of the text column :data:`REASON_COLUMN` (``""`` when a PR was
@@ -185,3 +186,20 @@ def flutter_repeat(lookback: np.ndarray, p_peak: int, earliest: float, fs: float
     r = np.where(seg_ss > 0, num / np.sqrt(np.maximum(seg_ss, 1e-30) * wave_ss), 0.0)
     k = int(np.argmax(r))
     return float(r[k]), float(np.sqrt(seg_ss[k] / wave_ss)), float(lags[k] / fs)
+
+
+def flutter_waves(lookback: np.ndarray, r_index: int, p_window: tuple[int, int], t_end: float, rr_s: float, fs: float,
+                  *, min_corr: float, ratio: tuple[float, float]) -> bool:
+    """Is the wave timed as the P wave in ``p_window`` (indices into a median beat whose R peak is at ``r_index``)
+    a flutter wave: one like it (:func:`flutter_repeat` at least ``min_corr``, RMS ratio within ``ratio``) one
+    flutter cycle earlier in ``lookback`` (``[L, K]``, the R at index ``K``), after the previous beat's T end
+    (``t_end`` on the beat, one RR ``rr_s`` before, + 20 ms)? False when ``t_end`` is NaN (no diastole to search)."""
+    if not np.isfinite(t_end):
+        return False
+    shift = lookback.shape[1] - r_index                   # beat index + shift = lookback index
+    lo, hi = p_window[0] + shift, p_window[1] + shift
+    if lo < 0:
+        return False
+    peak = lo + int(np.argmax(np.sqrt((lookback[:, lo:hi] ** 2).sum(0))))
+    r, rms_ratio, _ = flutter_repeat(lookback, peak, t_end + shift - rr_s * fs + 0.02 * fs, fs)
+    return bool(r >= min_corr and ratio[0] <= rms_ratio <= ratio[1])

@@ -35,12 +35,12 @@ def _trapezium_end(y: np.ndarray, peak: np.ndarray, stop: np.ndarray, *, reach: 
 
 
 def _wave_bounds(beat: np.ndarray, lo: int, hi: int, *, min_mv: float, rel: float, reach: int,
-                 floor: int, reverse: bool) -> tuple[np.ndarray, np.ndarray]:
+                 floor: int, reverse: bool, edge: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-lead end (``reverse=False``: after the peak, e.g. T end) or onset (``reverse=True``:
     before the peak, e.g. P onset) of the largest deflection of ``beat[:, lo:hi]``.
 
     A lead is timed when its deflection reaches ``min_mv`` and ``rel`` times the largest lead's and
-    its peak lies at least ``2 * floor`` samples inside the far edge of the window;
+    its peak lies at least ``edge`` (default ``2 * floor``) samples inside the far edge of the window;
     returns (``[L]`` float indices, NaN for untimed leads; ``[L]`` deflection sizes in mV).
     """
     seg = beat[:, lo:hi]
@@ -52,16 +52,18 @@ def _wave_bounds(beat: np.ndarray, lo: int, hi: int, *, min_mv: float, rel: floa
     sgn[sgn == 0] = 1.0
     end = _trapezium_end(seg * sgn[:, None], pk, np.full(len(seg), seg.shape[1] - 1), reach=reach, floor=floor)
     keep = (amp >= min_mv) & (amp >= rel * amp.max()) if amp.max() > 0 else np.zeros(len(amp), bool)
-    keep &= pk < seg.shape[1] - 1 - 2 * floor  # a peak at the far edge is the tail of another wave
+    keep &= pk < seg.shape[1] - 1 - (2 * floor if edge is None else edge)  # at the far edge: another wave's tail
     end[~keep] = np.nan
     end = (hi - 1 - end) if reverse else (lo + end)
     return end, amp
 
 
 def _lead_and_global_bounds(beat: np.ndarray, mag8: np.ndarray, lo: int, hi: int, *, min_mv: float, rel: float,
-                            reach: int, floor: int, reverse: bool) -> tuple[np.ndarray, float]:
+                            reach: int, floor: int, reverse: bool, edge: int | None = None) -> tuple[np.ndarray, float]:
     """Per-lead bounds of a wave in ``beat[:, lo:hi]`` (:func:`_wave_bounds`) and the one global bound on
     the spatial magnitude ``mag8`` ``[1, T]`` of the independent leads (``rel = 0``: it is one trace)."""
-    per_lead, _ = _wave_bounds(beat, lo, hi, min_mv=min_mv, rel=rel, reach=reach, floor=floor, reverse=reverse)
-    whole = _wave_bounds(mag8, lo, hi, min_mv=min_mv, rel=0.0, reach=reach, floor=floor, reverse=reverse)[0][0]
+    per_lead, _ = _wave_bounds(beat, lo, hi, min_mv=min_mv, rel=rel, reach=reach, floor=floor, reverse=reverse,
+                               edge=edge)
+    whole = _wave_bounds(mag8, lo, hi, min_mv=min_mv, rel=0.0, reach=reach, floor=floor, reverse=reverse,
+                         edge=edge)[0][0]
     return per_lead, float(whole)
