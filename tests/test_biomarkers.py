@@ -480,6 +480,24 @@ def test_measure_record__pr_in_sinus_tachycardia_whose_p_wave_follows_the_t_wave
         assert m["pr_interval_ms"] == pytest.approx(pr, abs=4) and m["pr_missing_reason"] == "", m
 
 
+def test_measure_record__qrs_of_right_bundle_branch_block_ends_after_its_late_r_prime(shared_data):
+    """s40 brief (d): in right bundle branch block the late, slow R' dips below the QRS-offset threshold before it
+    begins, so the QRS ended there: LUDB 10 (cardiologists 123.5 ms) measured 84 ms, CinC JS20052 (CRBBB) 92 ms.
+    A deflection above 15 % of the QRS velocity for 8 ms within 30 ms of that offset is part of the QRS; a narrow
+    QRS (LUDB 1, 3) keeps its offset."""
+    from edfgen.formats.ecg.records import read_wfdb
+    from edfgen.kernels.ecg.leads import canonicalise_leads
+
+    sig, ref = _ludb_with_reference(shared_data, 10)
+    m = measure_record(sig, 500.0)
+    assert abs(m["qrs_duration_ms"] - ref["qrs_duration_ms"]) <= 10, (m["qrs_duration_ms"], ref)
+    rec = canonicalise_leads(read_wfdb(shared_data / "ecg" / "cinc2021_extra" / "JS20052.hea"))
+    assert measure_record(np.asarray(rec.signal, float), rec.fs)["qrs_duration_ms"] >= 110
+    for rid in (1, 3):
+        sig, ref = _ludb_with_reference(shared_data, rid)
+        assert abs(measure_record(sig, 500.0)["qrs_duration_ms"] - ref["qrs_duration_ms"]) <= 8, rid
+
+
 @pytest.mark.parametrize("fs", [0, 0.0, -250.0, float("nan"), float("inf"), 0.001, 49.9, "fast"])
 def test_measure_record__bad_sampling_rate_is_one_input_error(fs):
     """Review s39real F4: fs 0.001 asked for 224 GiB (MemoryError), fs 0 raised ZeroDivisionError; below 50 Hz
