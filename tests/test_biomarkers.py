@@ -474,8 +474,9 @@ def test_measure_record__pr_in_sinus_tachycardia_whose_p_wave_follows_the_t_wave
     rec = canonicalise_leads(read_wfdb(shared_data / "ecg" / f"{path}.hea"))
     m = measure_record(np.asarray(rec.signal, float), rec.fs)
     assert abs(m["heart_rate_bpm"] - rate) < 2, m
-    if pr is None:
+    if pr is None:   # nor a P amplitude: it was the largest deflection of a window holding no P wave (0.09 mV)
         assert np.isnan(m["pr_interval_ms"]) and m["pr_missing_reason"] == "no_p_wave", m
+        assert np.isnan(m["p_amplitude_mv"]), m
     else:
         assert m["pr_interval_ms"] == pytest.approx(pr, abs=4) and m["pr_missing_reason"] == "", m
 

@@ -550,7 +550,7 @@ def measure_record(ecg: np.ndarray, fs: float = SAMPLING_RATE,
         out["t_amplitude_mv"] = float(mag[t_lo:t_hi].max())
         t_dir = vcg[:, t_lo + int(np.argmax(mag[t_lo:t_hi]))]
         out["st_deviation_mv"] = float(vcg[:, t_lo] @ t_dir / (np.linalg.norm(t_dir) or 1.0))
-    if d.p_window is not None:
+    if d.p_window is not None and math.isfinite(d.p_onset):   # no P amplitude where no P wave was timed
         p_lo, p_hi = d.p_window
         out["p_amplitude_mv"] = float(mag[p_lo:p_hi].max())
     return out
