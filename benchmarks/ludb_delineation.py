@@ -167,7 +167,8 @@ def candidate_table(recs: list[dict]) -> dict:
                         if math.isfinite(getattr(mb, "stimulus_index", math.nan)) else None)
             for h in GRID["qrs_hold_s"]:
                 for a in sorted(set(GRID["qrs_on_rel"]) | set(GRID["qrs_off_rel"])):
-                    q_on, q_off = _qrs_bounds(b8, mb.r_index, mb.fs, a, h)
+                    q_on, q_off = _qrs_bounds(b8, mb.r_index, mb.fs, a, h, rejoin_rel=base.qrs_rejoin_rel,
+                                              rejoin_s=base.qrs_rejoin_s)   # the shipped late-R' rule
                     q_on = paced_on if paced_on is not None else q_on
                     if (h, a) in on:
                         on[(h, a)][i] = np.nan if q_on is None else q_on

@@ -124,6 +124,12 @@ def test_interpret_edfs__measure_from_ecg_files(shared_data, tmp_path):
     np.testing.assert_allclose(m.loc[heas[3].stem, "heart_rate_bpm"], ref.loc[0, "heart_rate_bpm"], rtol=1e-5)
     a = pd.read_csv(tmp_path / "out" / "associations.tsv", sep="\t")
     assert set(a["biomarker"]) >= {"heart_rate_bpm", "qt_interval_ms"}
+    # why a PR is NaN is written (s40 brief b), as a note beside the PR, not a biomarker tested against the EDFs
+    from edfgen.kernels.ecg.p_wave import PR_MISSING_REASONS
+
+    assert m["pr_missing_reason"].fillna("").isin(["", *PR_MISSING_REASONS]).all()
+    assert ((m["pr_missing_reason"].fillna("") == "") == m["pr_interval_ms"].notna()).all()
+    assert "pr_missing_reason" not in set(a["biomarker"])
     # the manifest keys the measured ECGs (review s30j F2: only the EDF table was recorded)
     import json
 
@@ -160,8 +166,9 @@ def test_measure_biomarker_table__missing_samples_measured_on_the_longest_comple
     assert "no sample present in lead(s) V3" in rejects["reason"].iloc[0]
     assert "longest stretch without missing samples is 1.20 s < min_duration_s 8 s" in rejects["reason"].iloc[1]
     want = measure_biomarkers(read_wfdb(tmp_path / "edge.hea").signal[:, :4700], 500.0).iloc[0]
-    got = table.iloc[0].drop("IID")
+    got = table.iloc[0].drop(["IID", "pr_missing_reason"])
     np.testing.assert_allclose(got.to_numpy(float), want[got.index].to_numpy(float), equal_nan=True)
+    assert table["pr_missing_reason"].iloc[0] == want["pr_missing_reason"]
 
 
 def test_measure_biomarker_table__flat_leads_reject_as_in_extract(shared_data, tmp_path):

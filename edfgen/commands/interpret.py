@@ -27,7 +27,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRejected, discover_records, read_records
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
-from edfgen.kernels.ecg.biomarkers import measure_biomarkers
+from edfgen.kernels.ecg.biomarkers import REASON_COLUMN, measure_biomarkers
 from edfgen.kernels.ecg.leads import canonicalise_leads
 from edfgen.kernels.ecg.preprocess import (DEFAULT_QUALITY, MIN_FS_HZ, _check_flat, bandpass_notch,
                                           keep_finite_stretch)
@@ -261,7 +261,8 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
             bio_df[c] = numeric_values(bio_df[c], source=bio_src, column=c, ids=bio_df["IID"],
                                        finite=False)
     else:
-        bcols = _default_biomarker_columns(bio_df, ["IID", "FID", *cov_cols, *edf_named], source=bio_src)
+        # pr_missing_reason (measure_biomarkers' text column: why PR is NaN) is a note on the PR, not a biomarker
+        bcols = _default_biomarker_columns(bio_df, ["IID", "FID", REASON_COLUMN, *cov_cols, *edf_named], source=bio_src)
         if edf_named:
             log.warning("interpret: %s: %d column(s) named like EDFs (%s) left out of the biomarkers",
                         bio_src, len(edf_named), ", ".join(map(str, edf_named[:3])) + ("…" if len(edf_named) > 3 else ""))

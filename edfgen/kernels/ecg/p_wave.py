@@ -21,16 +21,44 @@ JS20014, JS20052: sinus with premature atrial beats, whose P waves differ and wh
 cardiologists (``benchmarks/ludb_delineation.py``, same fold settings) the held-out PR error is unchanged
 (median absolute 5.75 -> 5.5 ms; records given a PR that has none: 7 -> 3; sinus records without one: 1 -> 2).
 
-Limits: atrial flutter with a fixed conduction ratio (2:1, 4:1) has a regular RR and flutter waves locked to
-the QRS, so it passes both tests and its PR is a flutter wave's (LUDB 52, CinC JS09740); so does atrial
-fibrillation with a regular (paced or escape) ventricular rhythm (LUDB 93).
+**Atrial flutter** with a fixed or little-varying conduction ratio has a regular RR and flutter waves locked to
+the QRS, so it passes both tests; but its "P wave" repeats, alike, one flutter cycle (170-340 ms) earlier in the
+diastole, where a sinus P wave has the flat TP segment or the T wave (:func:`flutter_repeat`, each beat against
+its own 1.2 s before the R peak, medians over beats): LUDB 52 (4:1 typical flutter, PR 229.5 ms before) repeats at
+214 ms with a correlation of 0.89 and an RMS ratio of 1.15 (0.82 and 1.34 when the record is repeated, which moves
+the median beat's P peak: on the median of the beats, 0.59); of the 597 labelled real records at 500 Hz in
+``shared/data/ecg`` no other is flagged, and none exceeds a correlation of 0.50 with a ratio of 0.6-1.6
+(in-sample: one flutter record to read the thresholds off).
+
+Limits: flutter whose diastole is too short for one cycle before the wave (2:1 or 3:1 at a ventricular rate
+above about 100/min: CinC JS09740, 104/min) keeps a flutter wave's PR; so does atrial fibrillation with a regular
+(paced or escape) ventricular rhythm (LUDB 93).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["has_consistent_p_wave", "p_consistency", "rr_irregularity"]
+__all__ = ["PR_MISSING_REASONS", "REASON_COLUMN", "flutter_repeat", "flutter_waves", "has_consistent_p_wave",
+           "p_consistency",
+           "rr_irregularity"]
+
+#: Why ``pr_interval_ms`` is NaN: the values of the text column :data:`REASON_COLUMN` (``""`` when a PR was
+#: measured). A rhythm without a P wave to time is not a measurement that failed.
+PR_MISSING_REASONS: dict[str, str] = {
+    "irregular_rhythm": "irregular RR and P windows unlike from beat to beat: atrial fibrillation (no P wave)",
+    "flutter_waves": "the wave before the QRS repeats, alike, 170-340 ms earlier in the diastole: atrial flutter waves "
+                     "(no P wave)",
+    "p_window_too_short": "less than 40 ms between the T end (or the earliest P search) and the QRS onset: a fast "
+                          "rate, the P wave hidden in the T wave",
+    "no_p_wave": "the P window was searched and no lead held a timeable P wave (>= 0.03 mV, not at the window's edge)",
+    "no_median_beat": "no interval measured: fewer than two R peaks, no complete beat or no QRS onset/offset "
+                      "(a flat or very noisy record)",
+    "sampling_rate": "no interval measured: sampled below the delineator's MIN_INTERVAL_FS (90 Hz)",
+}
+
+#: The text column :func:`edfgen.kernels.ecg.biomarkers.measure_biomarkers` adds after its ``BIOMARKER_COLUMNS``.
+REASON_COLUMN: str = "pr_missing_reason"
 
 
 def rr_irregularity(r_peaks: np.ndarray) -> float:
@@ -97,3 +125,89 @@ def has_consistent_p_wave(r_peaks: np.ndarray, beats: np.ndarray, window: tuple[
     if rr_irregularity(r_peaks) < rr_irregular:
         return True
     return bool(p_consistency(beats, window) >= min_consistency)
+
+
+def flutter_repeat(lookback: np.ndarray, p_peak: int, earliest: float, fs: float, *, half_width_s: float = 0.04,
+                   lags_s: tuple[float, float] = (0.17, 0.34)) -> tuple[float, float, float]:
+    """Does the wave at ``p_peak`` repeat earlier in the diastole, as atrial flutter waves do?
+
+    Flutter waves (atrial rate 180-350/min) follow each other without an isoelectric baseline; with a fixed (or
+    varying) conduction ratio the last one before each QRS is locked to it, so the median diastole before the QRS
+    keeps the sawtooth, and the "P wave" timed before the QRS is a flutter wave. A sinus P wave is preceded by
+    the flat TP segment (or the T wave), never by a like wave one flutter cycle earlier.
+
+    Parameters
+    ----------
+    lookback
+        ``[L, B, W]`` the signal before each R peak (mV; leads, beats, samples), or ``[L, W]`` one (median) beat;
+        each beat's wave is compared with its own diastole, and the correlation and ratio are medians over beats
+        (flutter waves drift against a QRS whose conduction ratio varies, which blurs a median beat).
+    p_peak
+        Index in ``lookback`` of the peak of the wave timed as the P wave.
+    earliest
+        First index of ``lookback`` after the previous beat's T wave (where a repeat may begin).
+    fs
+        Sampling rate (Hz).
+    half_width_s, lags_s
+        Half width of the compared segments, and the range of flutter cycles searched (s).
+
+    Returns
+    -------
+    tuple of float
+        ``(r, ratio, lag_s)``: the largest correlation (stacked leads, each centred) of the wave with the segment
+        one cycle earlier over the searched cycles, that segment's RMS over the wave's, and the cycle (s); NaNs when
+        no cycle fits between ``earliest`` and the wave.
+
+    Examples
+    --------
+    >>> fs = 500.0
+    >>> t = np.arange(600) / fs
+    >>> saw = np.tile(np.mod(t, 0.22) / 0.22 - 0.5, (2, 1))                     # flutter: a 220 ms sawtooth
+    >>> r, ratio, lag = flutter_repeat(saw, 520, 0, fs)
+    >>> bool(r > 0.95), round(lag, 2)
+    (True, 0.22)
+    >>> p = np.tile(np.exp(-0.5 * ((t - 1.04) / 0.02) ** 2), (2, 1))          # sinus: one P wave, flat before
+    >>> bool(flutter_repeat(p, 520, 0, fs)[1] < 0.1)
+    True
+    """
+    w = int(half_width_s * fs)
+    if p_peak - w < 0 or p_peak + w + 1 > np.shape(lookback)[-1]:
+        return float("nan"), float("nan"), float("nan")
+    lags = np.arange(int(lags_s[0] * fs), int(lags_s[1] * fs) + 1)
+    lags = lags[p_peak - lags - w >= max(0.0, earliest)]
+    if len(lags) == 0:
+        return float("nan"), float("nan"), float("nan")
+    x = np.asarray(lookback, dtype=float)
+    x = x[:, None, :] if x.ndim == 2 else x                                         # [L, B, K]
+    win = np.arange(-w, w + 1)
+    wave = x[:, :, p_peak + win]
+    wave = wave - wave.mean(axis=2, keepdims=True)                                  # [L, B, 2w+1]
+    segs = x[:, :, (p_peak - lags)[:, None] + win[None, :]]                          # [L, B, n_lags, 2w+1]
+    segs = segs - segs.mean(axis=3, keepdims=True)
+    num = np.einsum("lbkw,lbw->bk", segs, wave)
+    seg_ss, wave_ss = (segs ** 2).sum(axis=(0, 3)), (wave ** 2).sum(axis=(0, 2))[:, None]     # [B, n_lags], [B, 1]
+    ok = (seg_ss > 0) & (wave_ss > 0)
+    if not ok.any():
+        return float("nan"), float("nan"), float("nan")
+    r = np.median(np.where(ok, num / np.sqrt(np.where(ok, seg_ss * wave_ss, 1.0)), 0.0), axis=0)     # over beats
+    ratio = np.median(np.sqrt(seg_ss / np.where(wave_ss > 0, wave_ss, np.inf)), axis=0)
+    k = int(np.argmax(r))
+    return float(r[k]), float(ratio[k]), float(lags[k] / fs)
+
+
+def flutter_waves(lookback: np.ndarray, r_index: int, p_window: tuple[int, int], t_end: float, rr_s: float, fs: float,
+                  *, min_corr: float, ratio: tuple[float, float]) -> bool:
+    """Is the wave timed as the P wave in ``p_window`` (indices into a median beat whose R peak is at ``r_index``)
+    a flutter wave: one like it (:func:`flutter_repeat` at least ``min_corr``, RMS ratio within ``ratio``) one
+    flutter cycle earlier in ``lookback`` (``[L, B, K]`` or ``[L, K]``, the R at index ``K``), after the previous beat's T end
+    (``t_end`` on the beat, one RR ``rr_s`` before, + 20 ms)? False when ``t_end`` is NaN (no diastole to search)."""
+    if not np.isfinite(t_end):
+        return False
+    shift = lookback.shape[-1] - r_index                   # beat index + shift = lookback index
+    lo, hi = p_window[0] + shift, p_window[1] + shift
+    if lo < 0:
+        return False
+    med = np.median(lookback, axis=1) if lookback.ndim == 3 else lookback
+    peak = lo + int(np.argmax(np.sqrt((med[:, lo:hi] ** 2).sum(0))))
+    r, rms_ratio, _ = flutter_repeat(lookback, peak, t_end + shift - rr_s * fs + 0.02 * fs, fs)
+    return bool(r >= min_corr and ratio[0] <= rms_ratio <= ratio[1])

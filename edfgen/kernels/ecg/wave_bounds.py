@@ -1,0 +1,69 @@
+"""Wave boundaries of a median beat by the trapezium-area method (Zhang et al. 2005), per lead and on the spatial
+magnitude: the T end after the T peak, the P onset mirrored before the P peak (:mod:`edfgen.kernels.ecg.biomarkers`,
+step 4 of its method)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__: list[str] = []
+
+
+def _trapezium_end(y: np.ndarray, peak: np.ndarray, stop: np.ndarray, *, reach: int, floor: int) -> np.ndarray:
+    """Wave end after ``peak`` on every lead of ``y`` ``[L, W]`` by the trapezium-area method.
+
+    ``y`` is signed so that each lead's wave is positive at its ``peak`` (``[L]`` indices). With
+    ``m`` the steepest descent within ``reach`` after the peak (and before ``stop``, ``[L]``), the reference point
+    ``r = max(peak + reach, m + floor)`` (at most ``stop``), the end is the ``t`` in ``[m, r]``
+    maximising the trapezium area ``(y[m] - y[t]) * (2 r - t - m)`` (Zhang et al. 2005). Returns
+    ``[L]`` float indices (NaN where the wave does not descend).
+    """
+    n_leads, w = y.shape
+    rows = np.arange(n_leads)
+    out = np.full(n_leads, np.nan)
+    d = np.gradient(y, axis=1)
+    idx = np.arange(w)[None, :]
+    stop = np.asarray(stop)[:, None]
+    near = (idx >= peak[:, None]) & (idx <= np.minimum(peak[:, None] + reach, stop))
+    m = np.argmin(np.where(near, d, np.inf), axis=1)                      # steepest descent
+    ok = d[rows, m] < 0
+    r = np.minimum(np.maximum(m + floor, peak + reach), stop[:, 0]).astype(int)[:, None]
+    area = (y[rows, m][:, None] - y) * (2 * r - idx - m[:, None])
+    area = np.where((idx >= m[:, None]) & (idx <= r), area, -np.inf)
+    out[ok] = np.argmax(area, axis=1)[ok]
+    return out
+
+
+def _wave_bounds(beat: np.ndarray, lo: int, hi: int, *, min_mv: float, rel: float, reach: int,
+                 floor: int, reverse: bool, edge: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-lead end (``reverse=False``: after the peak, e.g. T end) or onset (``reverse=True``:
+    before the peak, e.g. P onset) of the largest deflection of ``beat[:, lo:hi]``.
+
+    A lead is timed when its deflection reaches ``min_mv`` and ``rel`` times the largest lead's and
+    its peak lies at least ``edge`` (default ``2 * floor``) samples inside the far edge of the window;
+    returns (``[L]`` float indices, NaN for untimed leads; ``[L]`` deflection sizes in mV).
+    """
+    seg = beat[:, lo:hi]
+    if reverse:
+        seg = seg[:, ::-1]
+    pk = np.argmax(np.abs(seg), axis=1)
+    amp = np.abs(seg[np.arange(len(seg)), pk])
+    sgn = np.sign(seg[np.arange(len(seg)), pk])
+    sgn[sgn == 0] = 1.0
+    end = _trapezium_end(seg * sgn[:, None], pk, np.full(len(seg), seg.shape[1] - 1), reach=reach, floor=floor)
+    keep = (amp >= min_mv) & (amp >= rel * amp.max()) if amp.max() > 0 else np.zeros(len(amp), bool)
+    keep &= pk < seg.shape[1] - 1 - (2 * floor if edge is None else edge)  # at the far edge: another wave's tail
+    end[~keep] = np.nan
+    end = (hi - 1 - end) if reverse else (lo + end)
+    return end, amp
+
+
+def _lead_and_global_bounds(beat: np.ndarray, mag8: np.ndarray, lo: int, hi: int, *, min_mv: float, rel: float,
+                            reach: int, floor: int, reverse: bool, edge: int | None = None) -> tuple[np.ndarray, float]:
+    """Per-lead bounds of a wave in ``beat[:, lo:hi]`` (:func:`_wave_bounds`) and the one global bound on
+    the spatial magnitude ``mag8`` ``[1, T]`` of the independent leads (``rel = 0``: it is one trace)."""
+    per_lead, _ = _wave_bounds(beat, lo, hi, min_mv=min_mv, rel=rel, reach=reach, floor=floor, reverse=reverse,
+                               edge=edge)
+    whole = _wave_bounds(mag8, lo, hi, min_mv=min_mv, rel=0.0, reach=reach, floor=floor, reverse=reverse,
+                         edge=edge)[0][0]
+    return per_lead, float(whole)
