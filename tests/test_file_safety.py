@@ -689,3 +689,33 @@ def test_stage_checks__one_resolve_per_folder_not_per_listed_file(tmp_path, monk
         for n in names:
             (out / n).write_bytes(b"y")
     assert len(calls) < 60, len(calls)
+
+
+def test_manifest_packages__installed_versions_the_same_whatever_was_imported():
+    """Review s40user F1: `packages` listed the __version__ of the libraries the process had imported: cbgen's
+    placeholder "x.x.x" for BGEN input (1.0.6 installed), torch under `edfgen run` after extract but not on a rerun
+    that skipped extract, no cyvcf2 or h5py. Now the installed versions (importlib.metadata) of a fixed list."""
+    import importlib.metadata as md
+    import subprocess
+    import sys
+
+    from edfgen.formats.manifest import package_versions
+
+    distributions = {"numpy": "numpy", "scipy": "scipy", "sklearn": "scikit-learn", "cbgen": "cbgen",
+                     "pgenlib": "Pgenlib", "cyvcf2": "cyvcf2", "h5py": "h5py", "torch": "torch", "pysam": "pysam"}
+    want = {}
+    for name, dist in distributions.items():
+        try:
+            want[name] = md.version(dist)
+        except md.PackageNotFoundError:
+            continue
+    import cbgen  # noqa: F401  (its __version__ is "x.x.x")
+    got = package_versions()
+    assert {k: got.get(k) for k in want} == want and "x.x.x" not in got.values()
+    assert "cyvcf2" in got and "h5py" in got                  # dependencies: VCF reading, HDF5 ECG arrays
+    # a fresh process that imports none of them records the same list
+    code = "import json; from edfgen.formats.recorded import package_versions; print(json.dumps(package_versions()))"
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    import json
+    assert json.loads(fresh.stdout) == got

@@ -1,15 +1,16 @@
 """What a ``manifest.json`` records beside the edfgen version: path parameters made absolute and library versions.
 
 :func:`resolved_path` records a path option as an absolute path when it names something that exists, so that a
-later stage or a notebook started elsewhere finds it; :func:`package_versions` lists the versions of the
-libraries the process had loaded when it wrote the manifest (``packages``: a methods section's software list,
-never importing one for it).
+later stage or a notebook started elsewhere finds it; :func:`package_versions` lists the installed versions of
+the libraries a command's numbers depend on (``packages``: a methods section's software list, read from the
+installation's metadata, never by importing one).
 """
 
 from __future__ import annotations
 
+import functools
 import os
-import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -42,19 +43,36 @@ def resolved_path(value: Any) -> Any:
     return os.path.abspath(p) if found else value
 
 
-#: the libraries whose numbers a command's results depend on, recorded by version in ``packages`` when the
-#: process has loaded them (never imported for it: ``edfgen gwas`` on the command line does not name torch)
-RECORDED_PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "torch", "hail", "pyspark", "statsmodels", "sklearn",
-                     "msprime", "cbgen", "pgenlib", "pysam", "pydicom", "wfdb", "safetensors")
+#: the libraries whose numbers a command's results depend on (import name -> installed distribution), recorded
+#: in ``packages`` by their INSTALLED version (:mod:`importlib.metadata`): the same list on every run, whatever the
+#: process happened to import before (``edfgen run``'s gwas after extract had torch loaded, a rerun without it not),
+#: and the distribution's version where a module's ``__version__`` is a placeholder (cbgen's ``x.x.x``)
+RECORDED_PACKAGES = {
+    "numpy": "numpy", "scipy": "scipy", "pandas": "pandas", "pyarrow": "pyarrow", "torch": "torch",
+    "hail": "hail", "pyspark": "pyspark", "statsmodels": "statsmodels", "sklearn": "scikit-learn",
+    "msprime": "msprime", "cbgen": "cbgen", "pgenlib": "Pgenlib", "cyvcf2": "cyvcf2", "pysam": "pysam",
+    "h5py": "h5py", "pydicom": "pydicom", "wfdb": "wfdb", "safetensors": "safetensors"}
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_versions() -> tuple[tuple[str, str], ...]:
+    # looked up once per process (about 0.06 s for the list): a process writes several manifests (edfgen run)
+    found = []
+    for name, distribution in RECORDED_PACKAGES.items():
+        try:
+            found.append((name, metadata.version(distribution)))
+        except metadata.PackageNotFoundError:        # not installed: left out
+            continue
+    return tuple(found)
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of the :data:`RECORDED_PACKAGES` this process has imported (a methods section's software list).
+    """Installed versions of the :data:`RECORDED_PACKAGES` (a methods section's software list): the same on every
+    run of an installation, whichever of them the process imported; a library not installed is left out.
 
     Returns
     -------
     dict of str to str
-        Import name -> ``__version__``, in :data:`RECORDED_PACKAGES` order.
+        Import name -> installed distribution version, in :data:`RECORDED_PACKAGES` order.
     """
-    return {name: str(version) for name in RECORDED_PACKAGES
-            if (version := getattr(sys.modules.get(name), "__version__", None)) is not None}
+    return dict(_installed_versions())
