@@ -609,3 +609,19 @@ def test_meta_field__a_key_without_a_value_is_empty_not_the_next_line(tmp_path):
     assert meta_field(path, "genome_assembly") == "" and meta_field(path, "coordinate_system") == "0-based"
     assert declared_build([path]) is None
     assert meta_field(path, "sex") is None
+
+
+@pytest.mark.parametrize("undeclared", ["null", "~", "NR", "Null"])
+def test_declared_builds__null_and_tilde_declare_no_build(tmp_path, undeclared):
+    """Review s40user F2: `genome_assembly: null` (YAML's none, or `~`) was recorded as the build "null" (beside a
+    real build: ['GRCh37', 'null'] in the manifest), and clump refused "summary statistics of different genome
+    builds: ... (null)". coordinates.NOT_DECLARED (null, ~, NR, empty) declares none, in both readers."""
+    from edfgen.formats.sumstats.discovery import declared_build, declared_builds
+
+    a, b = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    for p in (a, b):
+        p.write_text("variant_id\tp_value\nrs1\t0.5\n")
+    Path(f"{a}-meta.yaml").write_text(f"genome_assembly: {undeclared}\n")
+    Path(f"{b}-meta.yaml").write_text("genome_assembly: GRCh37\n")
+    assert declared_builds([a]) is None and declared_build([a]) is None
+    assert declared_builds([a, b]) == "GRCh37" and declared_build([a, b]) == "GRCh37"

@@ -28,7 +28,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES
 from edfgen.formats.sumstats.layout import alias_clashes, ssf_chromosome_codes, sumstats_columns
-from edfgen.formats.sumstats.coordinates import meta_field
+from edfgen.formats.sumstats.coordinates import NOT_DECLARED, meta_field
 from edfgen.formats.sumstats.read import read_header, read_sumstats, read_sumstats_columns
 from edfgen.kernels.alleles import combined_codes, text_codes, variant_site_codes, variant_site_keys
 from edfgen.kernels.thresholds import build_name
@@ -473,9 +473,16 @@ def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str,
     return combine_phenotype(tables, paths, option=option)
 
 
+def _build_declared(path: str | Path) -> str | None:
+    # the -meta.yaml genome_assembly, None where it declares none: absent, empty, NR, null or ~ (NOT_DECLARED;
+    # review s40user: `genome_assembly: null` was the build "null")
+    build = meta_field(path, "genome_assembly")
+    return None if build is None or build.strip().lower() in NOT_DECLARED else build
+
+
 def declared_builds(paths: Sequence[str | Path]) -> str | list[str] | None:
     """What the summary statistics declare as their genome build, for a manifest: the one build their
-    ``-meta.yaml`` files declare, ``None`` when none declares one (``NR`` counts as none), the sorted list when
+    ``-meta.yaml`` files declare, ``None`` when none declares one (``NR``, ``null``, ``~`` count as none), the sorted list when
     they declare several (never an error: the commands that cannot mix builds check that themselves).
 
     Parameters
@@ -487,13 +494,13 @@ def declared_builds(paths: Sequence[str | Path]) -> str | list[str] | None:
     -------
     str, list of str or None
     """
-    builds = sorted({build_name(b) for p in paths if (b := meta_field(p, "genome_assembly")) and b.upper() != "NR"})
+    builds = sorted({build_name(b) for p in paths if (b := _build_declared(p)) is not None})
     return builds[0] if len(builds) == 1 else builds or None
 
 
 def declared_build(paths: Sequence[str | Path]) -> str | None:
     """The genome build the summary statistics' GWAS-SSF metadata (``<file>-meta.yaml``, ``genome_assembly``)
-    declare: one value, or ``None`` when no file has one (``NR``, not reported, counts as none).
+    declare: one value, or ``None`` when no file has one (``NR``, not reported, ``null`` and ``~`` count as none).
 
     Raises
     ------
@@ -502,8 +509,8 @@ def declared_build(paths: Sequence[str | Path]) -> str | None:
     """
     seen: dict[str, Path] = {}
     for p in paths:
-        build = meta_field(p, "genome_assembly")
-        if build and build.upper() != "NR":
+        build = _build_declared(p)
+        if build is not None:
             seen.setdefault(build_name(build), Path(p))
     if len(seen) > 1:
         (a, pa), (b, pb) = list(seen.items())[:2]
