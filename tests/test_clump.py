@@ -1043,3 +1043,30 @@ def test_cli_clump__manifest_records_the_panels_filters_and_build(tmp_path):
     panel = json.loads((tmp_path / "c" / "manifest.json").read_text())["parameters"]["genotypes"]
     assert panel["remove"] == str(tmp_path / "rm.txt") and panel["bfile"] == str(tmp_path / "g")
     assert panel["reference_genome"] == "GRCh38"
+
+
+def test_cli_clump__manifest_records_the_ld_panel_with_its_filters_absolute(tmp_path, monkeypatch):
+    """Review s40user F3: `clump --ld-bfile c/g --remove rm.txt` recorded `genotypes: null` and the panel under
+    parameters.ld_bfile with its paths as typed (Manifest resolved a path parameter before looking inside a dict).
+    Now parameters.genotypes is the LD panel (README, data dictionary), its paths absolute."""
+    from click.testing import CliRunner
+    from test_coloc import _small_coloc_inputs
+
+    from edfgen.cli import cli
+
+    _small_coloc_inputs(tmp_path)
+    (tmp_path / "rm.txt").write_text("S0001\nS0002\n")
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(cli, ["clump", "--sumstats", "exp.tsv", "--ld-bfile", "g", "--remove", "rm.txt",
+                                 "--out", "c"])
+    assert r.exit_code == 0, r.output
+    params = json.loads((tmp_path / "c" / "manifest.json").read_text())["parameters"]
+    panel = params["genotypes"]
+    assert panel is not None, params
+    assert panel["bfile"] == str(tmp_path / "g") and panel["remove"] == str(tmp_path / "rm.txt")
+    assert params["ld_bfile"]["remove"] == str(tmp_path / "rm.txt")
+    # a plain --ld-bfile (no filters) is recorded there too
+    r = CliRunner().invoke(cli, ["clump", "--sumstats", "exp.tsv", "--ld-bfile", "g", "--out", "c2"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "c2" / "manifest.json").read_text())["parameters"]["genotypes"]["bfile"] == \
+        str(tmp_path / "g")

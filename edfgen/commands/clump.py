@@ -504,7 +504,9 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
               "ld_bfile": ld_bfile.parameters() if hasattr(ld_bfile, "parameters") else ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots,
               "reference_genome": panel_build, "columns": columns,
               # the build the GWAS declared (-meta.yaml): annotate checks the loci against it (read_loci)
-              "sumstats_genome_assembly": declared, "genotypes": genotype_parameters(bfile) if bfile else None}
+              "sumstats_genome_assembly": declared,
+              # the panel the LD came from (--ld-bfile, else --bfile), with its filters (review s40user F3)
+              "genotypes": genotype_parameters(panel_prefix)}
     planned = ["clumps.tsv", "loci.tsv", "rejects.tsv"] + (["truth_recovery.tsv"] if truth is not None else [])
     # regional/ checked up front, its plots listed by name once the loci are known (plan_outputs): the folder as a
     # whole made the rerun of a killed run remove a user's file put there (review s39)

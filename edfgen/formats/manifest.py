@@ -223,12 +223,14 @@ class Manifest:
 
     def __post_init__(self) -> None:
         # paths as typed are relative to the working directory: recorded absolute for whoever reads them later
-        # (also one level down: gwas records its genotype options under ``parameters.genotypes``)
+        # (also one level down, whatever the key: gwas records its genotype options under ``parameters.genotypes``,
+        # clump a filtered --ld-bfile under ``ld_bfile``; a dict is looked inside before its key is taken for a
+        # path option, review s40user F3)
         def resolved(params: dict) -> dict:
-            return {k: (os.path.abspath(v) if k == "out" and isinstance(v, str) and v and "://" not in v
-                        else resolved_path(v)) if k in PATH_PARAMETERS
-                    else {k2: resolved_path(v2) if k2 in PATH_PARAMETERS else v2 for k2, v2 in v.items()}
-                    if isinstance(v, dict) else v
+            return {k: {k2: resolved_path(v2) if k2 in PATH_PARAMETERS else v2 for k2, v2 in v.items()}
+                    if isinstance(v, dict)
+                    else (os.path.abspath(v) if k == "out" and isinstance(v, str) and v and "://" not in v
+                          else resolved_path(v)) if k in PATH_PARAMETERS else v
                     for k, v in params.items()}
 
         self.parameters = resolved(self.parameters)
