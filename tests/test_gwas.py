@@ -655,6 +655,30 @@ def test_gwas__meta_yaml_analysis_software_names_the_association_model(fast_run,
     assert "lmm-loco" in analysis_label(binary=False, model="lmm-loco", logistic_test=None)
 
 
+def test_meta_yaml__a_long_analysis_software_is_one_line_and_reads_plainly(tmp_path):
+    """Review s40user F4: yaml.safe_dump folded values over 80 characters onto a second line, so `grep
+    analysis_software *-meta.yaml` showed half the label; the binary ridge label read "... with Firth fallback with
+    ridge-LOCO predictions (...(...))" (parentheses inside the version's). Now one line, one "with", no nesting."""
+    import yaml
+
+    from edfgen.commands.gwas_output import analysis_label
+    from edfgen.formats.sumstats.write import SumstatsMeta, write_meta
+
+    labels = {(b, m, t): analysis_label(binary=b, model=m, logistic_test=t)
+              for b, t in [(False, None), (True, "wald"), (True, "firth"), (True, "firth-fallback")]
+              for m in ("linear", "ridge-loco", "lmm-loco")}
+    for label in labels.values():
+        assert "(" not in label and label.count(" with ") <= 1, label
+    long = labels[(True, "ridge-loco", "firth-fallback")]
+    assert long.startswith("logistic regression with Firth fallback") and "ridge-LOCO" in long, long
+    software = f"edfgen 9.9.9 ({long})"
+    assert len(software) > 80
+    meta = write_meta(tmp_path / "x.tsv.gz", SumstatsMeta(trait="edf_001", analysis_software=software), "0" * 32)
+    text = meta.read_text()
+    assert f"analysis_software: {software}\n" in text, text
+    assert yaml.safe_load(text)["analysis_software"] == software
+
+
 def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(cohort, ridge_step1, tmp_path):
     """--model ridge-loco writes loco/ (dictionary columns) and its step 2 is OLS of the transformed
     phenotype minus the chromosome's LOCO prediction on covariates + variant (statsmodels); reusing

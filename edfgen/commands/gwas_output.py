@@ -155,18 +155,20 @@ def analysis_label(*, binary: bool, model: str, logistic_test: str | None) -> st
     Returns
     -------
     str
-        e.g. ``linear regression``, ``Firth logistic regression``, ``linear regression with ridge-LOCO predictions
-        (REGENIE-style two steps, --model ridge-loco)``.
+        e.g. ``linear regression``, ``Firth logistic regression``, ``linear regression with ridge-LOCO predictions,
+        REGENIE-style two steps, --model ridge-loco``.
     """
     test = "logistic regression" if binary else "linear regression"
     if binary and logistic_test == "firth":
         test = "Firth logistic regression"
     elif binary and logistic_test == "firth-fallback":
         test = "logistic regression with Firth fallback"
+    # no parentheses: the label sits inside analysis_software's "edfgen <version> (...)" (review s40user F4)
     if model == "ridge-loco":
-        return f"{test} with ridge-LOCO predictions (REGENIE-style two steps, --model ridge-loco)"
+        joined = " and" if " with " in test else " with"
+        return f"{test}{joined} ridge-LOCO predictions, REGENIE-style two steps, --model ridge-loco"
     if model == "lmm-loco":
-        return "LOCO linear mixed model, GLS with one REML delta per phenotype (--model lmm-loco)"
+        return "LOCO linear mixed model, GLS, one REML delta per phenotype, --model lmm-loco"
     return test
 
 

@@ -154,7 +154,8 @@ def write_meta(path: PathLike, meta: SumstatsMeta, md5: str) -> Path:
     out = meta_path(path)
     d = {k: v for k, v in meta.to_dict(Path(path).name, md5).items() if v is not None}
     with atomic_write(out) as fh:
-        yaml.safe_dump(d, fh, sort_keys=False, default_flow_style=False)
+        # width: a value on one line, never folded at 80 characters (a grep of analysis_software saw half of it)
+        yaml.safe_dump(d, fh, sort_keys=False, default_flow_style=False, width=10**6)
     return out
 
 
