@@ -952,9 +952,19 @@ def test_cli_ldsc__h2_tsv_counts_each_regressions_variants_and_the_manifest_says
 
     (tmp_path / "ld").mkdir()
     snp, a1, a2, z = _ldsc_inputs(tmp_path)
-    full = _write_z(tmp_path / "full.tsv", snp, a1, a2, z)
-    part = _write_z(tmp_path / "part.tsv", snp[:1000], a1[:1000], a2[:1000], z[:1000])
-    zero = _write_z(tmp_path / "allp1.tsv", snp[:900], a1[:900], a2[:900], np.zeros(900))   # an NA row counts too
+    # review s40user F5: 200 variants absent from the LD scores in every file, so that the merged count (what
+    # ldsc reports) differs from the file's row count
+    extra = np.array([f"rsabsent{i}" for i in range(200)])
+    az = np.random.default_rng(5).normal(size=200)
+
+    def with_absent(ids, e1, e2, zz):
+        return (np.concatenate([ids, extra]), np.concatenate([e1, np.full(200, "A")]),
+                np.concatenate([e2, np.full(200, "G")]), np.concatenate([zz, az]))
+
+    full = _write_z(tmp_path / "full.tsv", *with_absent(snp, a1, a2, z))
+    part = _write_z(tmp_path / "part.tsv", *with_absent(snp[:1000], a1[:1000], a2[:1000], z[:1000]))
+    zero = _write_z(tmp_path / "allp1.tsv", *with_absent(snp[:900], a1[:900], a2[:900], np.zeros(900)))  # NA row
+    assert [len(pd.read_csv(p, sep="\t")) for p in (full, part, zero)] == [1700, 1200, 1100]
     for p in (full, part, zero):
         Path(f"{p}-meta.yaml").write_text("genome_assembly: GRCh37\n")
     res = CliRunner().invoke(cli, ["ldsc", "--sumstats", full, "--sumstats", part, "--sumstats", zero,
