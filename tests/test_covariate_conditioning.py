@@ -56,8 +56,8 @@ def raw_cohort(tmp_path_factory):
     return d
 
 
-def _gwas(d, covar, out, phenotype, **settings):
-    run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / covar, out, covar_cols=COVS,
+def _gwas(d, covar, out, phenotype, covs=COVS, **settings):
+    run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / covar, out, covar_cols=covs,
              pheno_cols=[phenotype], qc=QCSettings(hwe_p=0.0),
              settings=GwasSettings(transform="none", plots=False, **settings))
     return pd.read_csv(out / f"{phenotype}.tsv.gz", sep="\t").set_index("variant_id")
@@ -68,6 +68,21 @@ def _reference_design(d):
     cov = pd.read_csv(d / "cov.tsv", sep="\t")
     X = cov[["age_days", "sex", "big"] + [f"PC{k}" for k in range(1, 6)]].to_numpy(float)
     return np.column_stack([np.ones(len(X)), (X - X.mean(0)) / X.std(0)])
+
+
+def _plink2(d, cov_path, covar_names, tmp_path):
+    """plink2 --glm --covar-variance-standardize on phenotypes ``y`` and ``case`` (``tmp_path/p2.*``); its log text."""
+    cov = pd.read_csv(cov_path, sep="\t", dtype=str)
+    cov.insert(0, "#FID", cov["IID"])
+    cov.to_csv(tmp_path / "cov.p2", sep="\t", index=False)
+    ph = pd.read_csv(d / "pheno.tsv", sep="\t", dtype=str)
+    ph.insert(0, "#FID", ph["IID"])
+    ph.to_csv(tmp_path / "pheno.p2", sep="\t", index=False)
+    subprocess.run([PLINK2, "--bfile", str(d / "g"), "--pheno", str(tmp_path / "pheno.p2"), "--covar",
+                    str(tmp_path / "cov.p2"), "--covar-name", covar_names, "--glm", "hide-covar", "omit-ref",
+                    "--covar-variance-standardize", "--1", "--pheno-name", "y,case", "--out", str(tmp_path / "p2"),
+                    "--silent"], check=True)
+    return (tmp_path / "p2.log").read_text()
 
 
 def test_standardize_covariates__same_span_unit_scale_intercept_kept():
@@ -143,16 +158,7 @@ def test_gwas__raw_covariate_units_equal_plink2_covar_variance_standardize(raw_c
     """plink2 refuses these covariates unstandardized ("scales vary too widely"); with
     --covar-variance-standardize its 6 printed digits equal edfgen's, linear and logistic."""
     d = raw_cohort
-    cov = pd.read_csv(d / "cov.tsv", sep="\t", dtype=str)
-    cov.insert(0, "#FID", cov["IID"])
-    cov.to_csv(tmp_path / "cov.p2", sep="\t", index=False)
-    ph = pd.read_csv(d / "pheno.tsv", sep="\t", dtype=str)
-    ph.insert(0, "#FID", ph["IID"])
-    ph.to_csv(tmp_path / "pheno.p2", sep="\t", index=False)
-    subprocess.run([PLINK2, "--bfile", str(d / "g"), "--pheno", str(tmp_path / "pheno.p2"), "--covar",
-                    str(tmp_path / "cov.p2"), "--covar-name", "age_days,sex,big,PC1-PC5", "--glm", "hide-covar",
-                    "omit-ref", "--covar-variance-standardize", "--1", "--pheno-name", "y,case", "--out", str(tmp_path / "p2"), "--silent"],
-                   check=True)
+    _plink2(d, d / "cov.tsv", "age_days,sex,big,PC1-PC5", tmp_path)
     lin = _gwas(d, "cov.tsv", tmp_path / "lin", "y")
     logit = _gwas(d, "cov.tsv", tmp_path / "logit", "case", binary=True)
     p2 = pd.read_csv(tmp_path / "p2.y.glm.linear", sep="\t").set_index("ID").loc[lin.index]
@@ -180,3 +186,71 @@ def test_prepare_logistic__a_one_person_batch_is_named_when_the_null_model_fails
     prep = prepare_logistic(y[:, None], standardize_covariates(C), names=["t2d"], covariate_names=names)
     assert prep.null_failed == {0}
     assert "covariate 'batch=b3' (1 sample, all controls) separates its cases from controls" in caplog.text
+
+
+def _ulp_covariates(d, tmp_path):
+    """``cov.tsv`` plus ``arr``: 1.7 in every sample but one, which has the next double (``0.1 * 17`` as written)."""
+    cov = pd.read_csv(d / "cov.tsv", sep="\t")
+    cov["arr"] = 1.7
+    cov.loc[3, "arr"] = np.nextafter(1.7, 2)
+    cov.to_csv(tmp_path / "cov_ulp.tsv", sep="\t", index=False, float_format="%.17g")
+    return tmp_path / "cov_ulp.tsv"
+
+
+def test_standardize_covariates__a_column_constant_but_for_rounding_is_not_scaled_up():
+    """Scaled to variance 1, a column 1.7 with one sample at 1.7 + 1 ulp became that sample's indicator (a
+    one-person dummy); it is constant (left as it is, and dropped by ``drop_constant_indicators``, as plink2)."""
+    from edfgen.commands.gwas_levels import drop_constant_indicators
+
+    rng = np.random.default_rng(2)
+    arr = np.full(60, 1.7)
+    arr[3] = np.nextafter(1.7, 2)
+    C = np.column_stack([np.ones(60), rng.normal(size=60), arr, 1e6 + rng.normal(0, 1e-3, 60)])
+    S = standardize_covariates(C)
+    np.testing.assert_array_equal(S[:, 2], arr)
+    np.testing.assert_allclose(S[:, [1, 3]].std(0), 1, rtol=1e-12)      # (relative variation 1e-9: kept)
+    kept, names = drop_constant_indicators(C, ["intercept", "age", "arr", "big"], warn=False)
+    assert names == ["intercept", "age", "big"] and kept.shape == (60, 3)
+
+
+def test_standardize_covariates__peak_memory_one_copy():
+    """At 500,000 samples x 170 covariates each N x K temporary is 680 MB: it made about 3 (2.7 GB transient);
+    now the result is the only one."""
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    C = np.column_stack([np.ones(20000), rng.normal(size=(20000, 49))])
+    tracemalloc.start()
+    try:
+        standardize_covariates(C)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * C.nbytes
+
+
+def test_gwas__a_covariate_constant_but_for_rounding_is_left_out(raw_cohort, tmp_path, caplog):
+    """It was a one-person dummy: the linear fit differed from plink2's (which leaves it out) and --binary gave no
+    row (every fit failed: the 'level' separated). Now dropped, with the warning; the fit is that without it."""
+    cov = _ulp_covariates(raw_cohort, tmp_path)
+    logit = _gwas(raw_cohort, cov, tmp_path / "ulp", "case", covs=COVS + ["arr"], binary=True)
+    assert "constant in the analysed samples, dropped: arr" in caplog.text
+    without = _gwas(raw_cohort, "cov.tsv", tmp_path / "without", "case", binary=True).loc[logit.index]
+    assert len(logit) == M
+    np.testing.assert_allclose(logit["beta"], without["beta"], rtol=1e-6, atol=1e-6 * without["standard_error"].min())
+    np.testing.assert_allclose(logit[["standard_error", "p_value"]], without[["standard_error", "p_value"]],
+                               rtol=1e-5)
+
+
+@pytest.mark.skipif(PLINK2 is None, reason="plink2 not installed")
+def test_gwas__a_covariate_constant_but_for_rounding_as_plink2(raw_cohort, tmp_path):
+    """plink2 --covar-variance-standardize: "Excluding constant covariate 'arr'" (OBS_CT 600); edfgen's linear fit
+    differed from it by 0.12 SE in beta, 0.08 in log10 p."""
+    cov = _ulp_covariates(raw_cohort, tmp_path)
+    log_text = _plink2(raw_cohort, cov, "age_days,sex,big,PC1-PC5,arr", tmp_path)
+    assert "Excluding constant covariate 'arr'" in log_text
+    lin = _gwas(raw_cohort, cov, tmp_path / "ulp", "y", covs=COVS + ["arr"])
+    p2 = pd.read_csv(tmp_path / "p2.y.glm.linear", sep="\t").set_index("ID").loc[lin.index]
+    assert (p2["OBS_CT"] == N).all() and (lin["n"] == N).all()
+    for ours, theirs in (("beta", "BETA"), ("standard_error", "SE"), ("p_value", "P")):
+        np.testing.assert_allclose(lin[ours], p2[theirs], rtol=1e-5, atol=1e-6 * p2["SE"].max())

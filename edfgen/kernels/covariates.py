@@ -13,6 +13,7 @@ the same rule (the logistic null model's non-convergence, :func:`edfgen.kernels.
 from __future__ import annotations
 
 import logging
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Sequence
@@ -82,6 +83,42 @@ def unit_columns(C: np.ndarray) -> np.ndarray:
     return C / np.where(norms > 0, norms, 1.0)
 
 
+#: a column whose centred root mean square is at most this x its largest absolute value is constant
+#: (:func:`constant_columns`): its variation is rounding (1.7 written as ``0.1 * 17`` by one sample: 1 ulp), not data;
+#: a covariate ``1e6 + x`` with ``x`` ~ 1e-3 (1e-9) is kept
+CONSTANT_RTOL = 1e-13
+
+
+def constant_columns(C: np.ndarray, *, rtol: float = CONSTANT_RTOL) -> np.ndarray:
+    """Which columns of ``C`` are constant apart from rounding: their root mean square about their mean at most
+    ``rtol`` x their largest absolute value (missing values, NaN, ignored; an all-missing column is constant).
+    Scaled to variance 1, a column 1.7 everywhere but 1.7 + 1 ulp in one sample became that sample's indicator, a
+    one-person dummy (linear statistics off plink2's, which excludes it as constant; every ``--binary`` fit failed).
+
+    Parameters
+    ----------
+    C : array [n, k]
+        Covariate matrix.
+    rtol : float, default :data:`CONSTANT_RTOL`
+        Relative spread at or below which a column is constant.
+
+    Returns
+    -------
+    bool array [k]
+    """
+    C = np.asarray(C, dtype=float)
+    if not len(C):
+        return np.ones(C.shape[1], dtype=bool)
+    mean = np.nanmean if np.isnan(C).any() else np.mean
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)          # (an all-missing column's mean of nothing)
+        D = C - mean(C, 0)
+        D -= mean(D, 0)                # (again: the first mean of 1e6 + x is off by ~1e-10)
+        rms = np.sqrt(mean(np.square(D, out=D), 0))
+        size = np.fmax(np.fmax.reduce(C, 0), -np.fmin.reduce(C, 0))
+    return ~(rms > rtol * size)
+
+
 def standardize_covariates(C: np.ndarray) -> np.ndarray:
     """``C`` with every column that varies centred on its mean and divided by its standard deviation, when ``C``
     has a constant non-zero column (the intercept); ``C`` as it is otherwise (no intercept: centring would change
@@ -91,7 +128,9 @@ def standardize_covariates(C: np.ndarray) -> np.ndarray:
     ``1e6 + x`` with ``x`` ~ 1e-3 (relative variation 1e-9: squared, below double precision) beside the
     intercept made ``--binary``'s covariates-only model fail for every phenotype (all variants NA) and
     ``--model lmm-loco`` report nonsense (lambda_GC 560; review s40num); raw units (age in days, PCs ~ 1e-3)
-    cost the linear test digits too.
+    cost the linear test digits too. A column constant apart from rounding (:func:`constant_columns`) is left as
+    it is, not scaled up into a one-person indicator. The result is the only ``n x k`` array made (at 500,000
+    samples x 170 covariates each is 680 MB).
 
     Parameters
     ----------
@@ -106,12 +145,14 @@ def standardize_covariates(C: np.ndarray) -> np.ndarray:
     C = np.asarray(C, dtype=float)
     if not len(C):
         return C
-    const = (C == C[0]).all(0)
+    const = constant_columns(C)
     if not (const & (C[0] != 0)).any():
         return C
     D = C - C.mean(0)
     D -= D.mean(0)                 # (again: the first mean of 1e6 + x is off by ~1e-10, x's 1e-7)
-    return np.where(const, C, D / np.where(const, 1.0, np.sqrt((D ** 2).mean(0))))
+    D /= np.where(const, 1.0, np.sqrt(np.einsum("ij,ij->j", D, D) / len(D)))
+    D[:, const] = C[:, const]
+    return D
 
 
 def collinear_covariates(C: np.ndarray, names: Sequence[str] | None = None, *, tol: float = 1e-9) -> list[str] | None:
