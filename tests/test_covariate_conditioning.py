@@ -254,3 +254,37 @@ def test_gwas__a_covariate_constant_but_for_rounding_as_plink2(raw_cohort, tmp_p
     assert (p2["OBS_CT"] == N).all() and (lin["n"] == N).all()
     for ours, theirs in (("beta", "BETA"), ("standard_error", "SE"), ("p_value", "P")):
         np.testing.assert_allclose(lin[ours], p2[theirs], rtol=1e-5, atol=1e-6 * p2["SE"].max())
+
+
+def test_prepare_logistic__a_one_person_reference_level_is_named_when_the_null_model_fails(caplog):
+    """The reference level (no indicator of its own: first by (length, name)) of one person separates as any
+    other level; only the indicators were checked, so the warning fell back to "a covariate separates ..."."""
+    from edfgen.kernels.logistic import prepare_logistic
+
+    rng = np.random.default_rng(6)
+    n = 400
+    batch = rng.integers(1, 4, n)
+    y = rng.integers(0, 2, n).astype(float)
+    y[0], batch[0] = 0.0, 0                                 # the reference level b0: one person, a control
+    C = np.column_stack([np.ones(n), rng.normal(size=n)] + [(batch == b).astype(float) for b in (1, 2, 3)])
+    names = ["intercept", "age", "batch=b1", "batch=b2", "batch=b3"]
+    prep = prepare_logistic(y[:, None], standardize_covariates(C), names=["t2d"], covariate_names=names)
+    assert prep.null_failed == {0}
+    assert ("covariate 'batch' reference level (1 sample, all controls) separates its cases from controls: merge or "
+            "drop such levels") in caplog.text
+
+
+def test_separating_levels__a_common_value_and_a_numeric_covariate():
+    """A value held by most samples, all controls, separates too (only the rarer value was checked); a covariate
+    that is no categorical level is called a covariate, not a level to merge."""
+    from edfgen.kernels.logistic import separating_levels
+
+    rng = np.random.default_rng(7)
+    n = 200
+    smoker = (np.arange(n) < 150).astype(float)             # 150 smokers, all controls; 50 others, mixed
+    y = np.where(smoker == 1, 0.0, rng.integers(0, 2, n))
+    y[150:152] = 0, 1
+    C = standardize_covariates(np.column_stack([np.ones(n), rng.normal(size=n), smoker]))
+    said = separating_levels(C, y, ["intercept", "age", "smoker"])
+    assert said == ("covariate 'smoker' (150 samples at one of its 2 values, all controls) separates its cases from "
+                    "controls: drop or recode such covariates")

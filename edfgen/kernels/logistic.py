@@ -207,10 +207,15 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
 
 
 def separating_levels(C: np.ndarray, y: np.ndarray, names: Sequence[str] | None = None) -> str:
-    """The two-valued covariates (a categorical level's indicator, standardized or not) one of whose values only
-    cases or only controls hold, as text for the warning of a logistic null model that does not converge (a
-    genotyping batch of one person: its coefficient runs off, so every variant's Wald fit fails; plink2 falls
-    back to Firth); empty when there is none.
+    """The categorical levels and two-valued covariates whose samples at one value are only cases or only
+    controls, as text for the warning of a logistic null model that does not converge (a genotyping batch of one
+    person: its coefficient runs off, so every variant's Wald fit fails; plink2 falls back to Firth); empty when
+    there is none.
+
+    A level is a column named ``name=level`` (its indicator, standardized or not: the level's samples are at its
+    largest value); the reference level of ``name`` (no column of its own) is the samples at the smallest value
+    of every ``name=`` column. Any other two-valued column is a covariate, checked at both its values (the
+    commoner one all controls separates as well as the rarer one).
 
     Parameters
     ----------
@@ -227,20 +232,37 @@ def separating_levels(C: np.ndarray, y: np.ndarray, names: Sequence[str] | None 
         E.g. ``"covariate 'batch=b100' (1 sample, all controls) separates its cases from controls: merge or drop
         such levels"``, or ``""``.
     """
-    found = []
-    for j in range(C.shape[1]):           # loop over covariates (few), not samples
+    names = [str(v) for v in names] if names is not None else [f"column {j}" for j in range(C.shape[1])]
+    levels, covariates = [], []
+
+    def check(held: np.ndarray, label: str, found: list, where: str = "") -> None:
+        if held.any() and np.ptp(y[held]) == 0:
+            count = int(held.sum())
+            found.append(f"{label} ({count} sample{'s' if count > 1 else ''}{where}, "
+                         f"all {'cases' if y[held][0] else 'controls'})")
+
+    groups: dict[str, list[int]] = {}
+    for j, name in enumerate(names):          # loop over covariates (few), not samples
         values = np.unique(C[:, j])
         if len(values) != 2:
             continue
-        rare = C[:, j] == values[int(np.sum(C[:, j] == values[1]) < np.sum(C[:, j] == values[0]))]
-        if np.ptp(y[rare]) == 0:
-            found.append(f"{names[j] if names is not None else f'column {j}'!r} ({int(rare.sum())} sample"
-                         f"{'s' if rare.sum() > 1 else ''}, all {'cases' if y[rare][0] else 'controls'})")
+        if "=" in name:
+            groups.setdefault(name.split("=", 1)[0], []).append(j)
+            check(C[:, j] == values[1], repr(name), levels)
+        else:
+            for value in values:
+                check(C[:, j] == value, repr(name), covariates, " at one of its 2 values")
+    for group, cols in groups.items():
+        block = C[:, cols]
+        check((block == block.min(0)).all(1), f"{group!r} reference level", levels)
+    found = levels + covariates
     if not found:
         return ""
     shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+    advice = "; ".join(["merge or drop such levels"] * bool(levels)
+                       + ["drop or recode such covariates"] * bool(covariates))
     return (f"covariate{'s' if len(found) > 1 else ''} {shown} separate{'' if len(found) > 1 else 's'} its cases "
-            f"from controls: merge or drop such levels")
+            f"from controls: {advice}")
 
 
 def _mean_impute(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
