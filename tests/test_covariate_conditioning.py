@@ -25,8 +25,9 @@ N, M = 600, 40
 @pytest.fixture(scope="module")
 def raw_cohort(tmp_path_factory):
     """``N`` samples, ``M`` variants on chromosomes 1 and 2, covariates in raw units (``cov.tsv``) and the same
-    ones rescaled (``cov_sane.tsv``: years, PCs x 1e3, ``(big - 1e6) x 1e2``; ``cov_tiny.tsv``: ``big``'s variation
-    / 10, relative 1e-9), phenotypes ``y``, ``case``, ``x`` (``y`` to 1/1024) and ``x_off`` = ``1e6 + x``."""
+    ones rescaled (``cov_sane.tsv``: years, PCs x 1e3, ``(big - 1e6) x 1e2``; ``cov_std.tsv``: each centred and
+    scaled to variance 1 here; ``cov_tiny.tsv``: ``big``'s variation / 10, relative 1e-9), phenotypes ``y``,
+    ``case``, ``x`` (``y`` to 1/1024) and ``x_off`` = ``1e6 + x``; ``g_flip`` is ``g`` with each genotype ``2 - g``."""
     from bed_reader import to_bed
 
     d = tmp_path_factory.mktemp("raw_units")
@@ -34,6 +35,9 @@ def raw_cohort(tmp_path_factory):
     G = rng.binomial(2, rng.uniform(0.1, 0.5, M), size=(N, M)).astype(float)
     iid = np.array([f"s{i}" for i in range(N)])
     to_bed(d / "g.bed", G, count_A1=True, properties={
+        "fid": iid, "iid": iid, "sid": [f"v{j}" for j in range(M)], "chromosome": np.repeat(["1", "2"], M // 2),
+        "bp_position": np.tile(np.arange(1, M // 2 + 1) * 1000, 2), "allele_1": ["A"] * M, "allele_2": ["G"] * M})
+    to_bed(d / "g_flip.bed", 2 - G, count_A1=True, properties={
         "fid": iid, "iid": iid, "sid": [f"v{j}" for j in range(M)], "chromosome": np.repeat(["1", "2"], M // 2),
         "bp_position": np.tile(np.arange(1, M // 2 + 1) * 1000, 2), "allele_1": ["A"] * M, "allele_2": ["G"] * M})
     age_days = np.round(rng.normal(20000, 3000, N))
@@ -49,6 +53,9 @@ def raw_cohort(tmp_path_factory):
     raw.assign(age_days=(age_days - 20000) / 365.25, big=(big - 1e6) * 1e2,
                **{f"PC{k + 1}": pcs[:, k] * 1e3 for k in range(5)}).to_csv(
         d / "cov_sane.tsv", sep="\t", index=False, float_format="%.17g")
+    numeric = raw.drop(columns="IID")
+    raw[["IID"]].join((numeric - numeric.mean()) / numeric.std(ddof=0)).to_csv(
+        d / "cov_std.tsv", sep="\t", index=False, float_format="%.17g")
     raw.assign(big=1e6 + (big - 1e6) / 10).to_csv(d / "cov_tiny.tsv", sep="\t", index=False, float_format="%.17g")
     x = np.round(y * 64) / 2 ** 16                              # (1e6 + x: exact doubles, written exactly)
     pd.DataFrame({"IID": iid, "y": y, "case": case, "x": x, "x_off": 1e6 + x}).to_csv(
@@ -56,8 +63,8 @@ def raw_cohort(tmp_path_factory):
     return d
 
 
-def _gwas(d, covar, out, phenotype, covs=COVS, **settings):
-    run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / covar, out, covar_cols=covs,
+def _gwas(d, covar, out, phenotype, covs=COVS, bfile="g", **settings):
+    run_gwas(GenotypeSource(bfile=str(d / bfile)), d / "pheno.tsv", d / covar, out, covar_cols=covs,
              pheno_cols=[phenotype], qc=QCSettings(hwe_p=0.0),
              settings=GwasSettings(transform="none", plots=False, **settings))
     return pd.read_csv(out / f"{phenotype}.tsv.gz", sep="\t").set_index("variant_id")
@@ -110,6 +117,19 @@ def test_gwas__raw_covariate_units_give_the_statistics_of_sane_units(raw_cohort,
     np.testing.assert_allclose(raw["beta"], sane["beta"], rtol=1e-6, atol=1e-6 * sane["standard_error"].min())
     np.testing.assert_allclose(raw["standard_error"], sane["standard_error"], rtol=1e-6)
     np.testing.assert_allclose(raw["p_value"], sane["p_value"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("model", ["lmm-loco", "ridge-loco"])
+def test_gwas__raw_covariate_units_equal_numpy_standardized_ones_with_the_intercept(raw_cohort, tmp_path, model):
+    """The mixed models have no outside reference here, and raw vs sane units compares edfgen with itself. The
+    raw run equals the run on covariates standardized in numpy (``cov_std.tsv``) with genotypes ``2 - g``
+    (``g_flip``) up to beta's sign: the same model, the intercept in it (without it the fit depends on the
+    genotype's mean; a shifted phenotype cannot show that, as it is centred before the fit)."""
+    raw = _gwas(raw_cohort, "cov.tsv", tmp_path / "raw", "y", model=model)
+    other = _gwas(raw_cohort, "cov_std.tsv", tmp_path / "std", "y", bfile="g_flip", model=model).loc[raw.index]
+    assert len(raw) == M and raw["beta"].notna().all()
+    np.testing.assert_allclose(raw["beta"], -other["beta"], rtol=1e-6, atol=1e-6 * other["standard_error"].min())
+    np.testing.assert_allclose(raw[["standard_error", "p_value"]], other[["standard_error", "p_value"]], rtol=1e-5)
 
 
 def test_gwas__a_covariate_varying_by_1e_9_of_its_size_is_fitted(raw_cohort, tmp_path):
