@@ -297,7 +297,7 @@ def test_prepare_logistic__a_one_person_reference_level_is_named_when_the_null_m
 def test_separating_levels__a_common_value_and_a_numeric_covariate():
     """A value held by most samples, all controls, separates too (only the rarer value was checked); a covariate
     that is no categorical level is called a covariate, not a level to merge."""
-    from edfgen.kernels.logistic import separating_levels
+    from edfgen.kernels.covariates import separating_levels
 
     rng = np.random.default_rng(7)
     n = 200

@@ -7,7 +7,8 @@ The warning naming a covariate left out is said once per phenotype and covariate
 :func:`covariate_warnings_once` (``edfgen gwas`` runs in it): the fast engine prepares the autosomes', X's and
 Y's designs and the Hail engine one regression per chromosome (``--model ridge-loco``), each of which said it
 again (review s34e F1: 22 times on a genome). :func:`first_time` gives other per-phenotype warnings of a design
-the same rule (the logistic null model's non-convergence, :func:`edfgen.kernels.logistic.prepare_logistic`).
+the same rule (the logistic null model's non-convergence, :func:`edfgen.kernels.logistic.prepare_logistic`), whose
+warning names the levels and covariates separating the cases (:func:`separating_levels`).
 """
 
 from __future__ import annotations
@@ -425,6 +426,65 @@ def vif_too_high(G: np.ndarray, C: np.ndarray) -> np.ndarray:
         centred = g2 - G.shape[0] * G.mean(0) ** 2
         own = (rss <= 1e-8 * np.maximum(g2, 1e-300)) | (centred > MAX_VIF * rss)
         return own | covariate_vif(U, Q, R, warn=False).too_high(qg, np.where(own, np.nan, rss))
+
+
+def separating_levels(C: np.ndarray, y: np.ndarray, names: Sequence[str] | None = None) -> str:
+    """The categorical levels and two-valued covariates whose samples at one value are only cases or only
+    controls, as text for the warning of a logistic null model that does not converge (a genotyping batch of one
+    person: its coefficient runs off, so every variant's Wald fit fails; plink2 falls back to Firth); empty when
+    there is none.
+
+    A level is a column named ``name=level`` (its indicator, standardized or not: the level's samples are at its
+    largest value); the reference level of ``name`` (no column of its own) is the samples at the smallest value
+    of every ``name=`` column. Any other two-valued column is a covariate, checked at both its values (the
+    commoner one all controls separates as well as the rarer one).
+
+    Parameters
+    ----------
+    C : array [n, k]
+        The covariates fitted (intercept included).
+    y : array [n]
+        0/1 outcomes.
+    names : list of str [k], optional
+        The covariates' names (``column j`` without them).
+
+    Returns
+    -------
+    str
+        E.g. ``"covariate 'batch=b100' (1 sample, all controls) separates its cases from controls: merge or drop
+        such levels"``, or ``""``.
+    """
+    names = [str(v) for v in names] if names is not None else [f"column {j}" for j in range(C.shape[1])]
+    levels, covariates = [], []
+
+    def check(held: np.ndarray, label: str, found: list, where: str = "") -> None:
+        if held.any() and np.ptp(y[held]) == 0:
+            count = int(held.sum())
+            found.append(f"{label} ({count} sample{'s' if count > 1 else ''}{where}, "
+                         f"all {'cases' if y[held][0] else 'controls'})")
+
+    groups: dict[str, list[int]] = {}
+    for j, name in enumerate(names):          # loop over covariates (few), not samples
+        values = np.unique(C[:, j])
+        if len(values) != 2:
+            continue
+        if "=" in name:
+            groups.setdefault(name.split("=", 1)[0], []).append(j)
+            check(C[:, j] == values[1], repr(name), levels)
+        else:
+            for value in values:
+                check(C[:, j] == value, repr(name), covariates, " at one of its 2 values")
+    for group, cols in groups.items():
+        block = C[:, cols]
+        check((block == block.min(0)).all(1), f"{group!r} reference level", levels)
+    found = levels + covariates
+    if not found:
+        return ""
+    shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+    advice = "; ".join(["merge or drop such levels"] * bool(levels)
+                       + ["drop or recode such covariates"] * bool(covariates))
+    return (f"covariate{'s' if len(found) > 1 else ''} {shown} separate{'' if len(found) > 1 else 's'} its cases "
+            f"from controls: {advice}")
 
 
 def _not_said(phenotypes: list, covariates: list[str]) -> dict[tuple, list[str]]:

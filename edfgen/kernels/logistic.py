@@ -23,7 +23,7 @@ import numpy as np
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import AssociationResult, group_covariates, missingness_groups
-from edfgen.kernels.covariates import covariate_vif, first_time, unit_columns, vif_too_high
+from edfgen.kernels.covariates import covariate_vif, first_time, separating_levels, unit_columns, vif_too_high
 
 log = logging.getLogger(__name__)
 
@@ -204,65 +204,6 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
     return PreparedLogistic(covariates=C, phenotypes=Y, groups=tuple(groups), max_iterations=max_iterations,
                             tolerance=tolerance, offset=None if offset is None else np.asarray(offset, dtype=float),
                             null_failed=frozenset(null_failed))
-
-
-def separating_levels(C: np.ndarray, y: np.ndarray, names: Sequence[str] | None = None) -> str:
-    """The categorical levels and two-valued covariates whose samples at one value are only cases or only
-    controls, as text for the warning of a logistic null model that does not converge (a genotyping batch of one
-    person: its coefficient runs off, so every variant's Wald fit fails; plink2 falls back to Firth); empty when
-    there is none.
-
-    A level is a column named ``name=level`` (its indicator, standardized or not: the level's samples are at its
-    largest value); the reference level of ``name`` (no column of its own) is the samples at the smallest value
-    of every ``name=`` column. Any other two-valued column is a covariate, checked at both its values (the
-    commoner one all controls separates as well as the rarer one).
-
-    Parameters
-    ----------
-    C : array [n, k]
-        The covariates fitted (intercept included).
-    y : array [n]
-        0/1 outcomes.
-    names : list of str [k], optional
-        The covariates' names (``column j`` without them).
-
-    Returns
-    -------
-    str
-        E.g. ``"covariate 'batch=b100' (1 sample, all controls) separates its cases from controls: merge or drop
-        such levels"``, or ``""``.
-    """
-    names = [str(v) for v in names] if names is not None else [f"column {j}" for j in range(C.shape[1])]
-    levels, covariates = [], []
-
-    def check(held: np.ndarray, label: str, found: list, where: str = "") -> None:
-        if held.any() and np.ptp(y[held]) == 0:
-            count = int(held.sum())
-            found.append(f"{label} ({count} sample{'s' if count > 1 else ''}{where}, "
-                         f"all {'cases' if y[held][0] else 'controls'})")
-
-    groups: dict[str, list[int]] = {}
-    for j, name in enumerate(names):          # loop over covariates (few), not samples
-        values = np.unique(C[:, j])
-        if len(values) != 2:
-            continue
-        if "=" in name:
-            groups.setdefault(name.split("=", 1)[0], []).append(j)
-            check(C[:, j] == values[1], repr(name), levels)
-        else:
-            for value in values:
-                check(C[:, j] == value, repr(name), covariates, " at one of its 2 values")
-    for group, cols in groups.items():
-        block = C[:, cols]
-        check((block == block.min(0)).all(1), f"{group!r} reference level", levels)
-    found = levels + covariates
-    if not found:
-        return ""
-    shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
-    advice = "; ".join(["merge or drop such levels"] * bool(levels)
-                       + ["drop or recode such covariates"] * bool(covariates))
-    return (f"covariate{'s' if len(found) > 1 else ''} {shown} separate{'' if len(found) > 1 else 's'} its cases "
-            f"from controls: {advice}")
 
 
 def _mean_impute(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
