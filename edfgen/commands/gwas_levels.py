@@ -8,6 +8,7 @@ import logging
 import numpy as np
 
 from edfgen.formats.tables import some_names
+from edfgen.kernels.covariates import constant_columns
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,12 @@ def reference_among_analysed(C: np.ndarray, names: list[str], levels_of: dict[st
 
 
 def drop_constant_indicators(C: np.ndarray, names: list[str], *, warn: bool = True):
-    """Drop covariate columns that are constant in the analysed samples (e.g. a centre absent after QC)."""
+    """Drop covariate columns that are constant in the analysed samples (e.g. a centre absent after QC), or
+    constant apart from rounding (1.7 with one sample at 1.7 + 1 ulp: :func:`constant_columns`; standardized it
+    was a one-person indicator), as plink2 ("Excluding constant covariate"); the first column (the intercept)
+    is kept."""
     keep = np.ones(C.shape[1], dtype=bool)
-    keep[1:] = np.nanstd(C[:, 1:], axis=0) > 0 if len(C) else False
+    keep[1:] = ~constant_columns(C[:, 1:])
     dropped = [n for n, k in zip(names, keep) if not k]
     if dropped and warn:
         log.warning("covariate column(s) constant in the analysed samples, dropped: %s", some_names(dropped, 15))

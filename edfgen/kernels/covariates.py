@@ -7,12 +7,14 @@ The warning naming a covariate left out is said once per phenotype and covariate
 :func:`covariate_warnings_once` (``edfgen gwas`` runs in it): the fast engine prepares the autosomes', X's and
 Y's designs and the Hail engine one regression per chromosome (``--model ridge-loco``), each of which said it
 again (review s34e F1: 22 times on a genome). :func:`first_time` gives other per-phenotype warnings of a design
-the same rule (the logistic null model's non-convergence, :func:`edfgen.kernels.logistic.prepare_logistic`).
+the same rule (the logistic null model's non-convergence, :func:`edfgen.kernels.logistic.prepare_logistic`), whose
+warning names the levels and covariates separating the cases (:func:`separating_levels`).
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Sequence
@@ -82,6 +84,42 @@ def unit_columns(C: np.ndarray) -> np.ndarray:
     return C / np.where(norms > 0, norms, 1.0)
 
 
+#: a column whose centred root mean square is at most this x its largest absolute value is constant
+#: (:func:`constant_columns`): its variation is rounding (1.7 written as ``0.1 * 17`` by one sample: 1 ulp), not data;
+#: a covariate ``1e6 + x`` with ``x`` ~ 1e-3 (1e-9) is kept
+CONSTANT_RTOL = 1e-13
+
+
+def constant_columns(C: np.ndarray, *, rtol: float = CONSTANT_RTOL) -> np.ndarray:
+    """Which columns of ``C`` are constant apart from rounding: their root mean square about their mean at most
+    ``rtol`` x their largest absolute value (missing values, NaN, ignored; an all-missing column is constant).
+    Scaled to variance 1, a column 1.7 everywhere but 1.7 + 1 ulp in one sample became that sample's indicator, a
+    one-person dummy (linear statistics off plink2's, which excludes it as constant; every ``--binary`` fit failed).
+
+    Parameters
+    ----------
+    C : array [n, k]
+        Covariate matrix.
+    rtol : float, default :data:`CONSTANT_RTOL`
+        Relative spread at or below which a column is constant.
+
+    Returns
+    -------
+    bool array [k]
+    """
+    C = np.asarray(C, dtype=float)
+    if not len(C):
+        return np.ones(C.shape[1], dtype=bool)
+    mean = np.nanmean if np.isnan(C).any() else np.mean
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)          # (an all-missing column's mean of nothing)
+        D = C - mean(C, 0)
+        D -= mean(D, 0)                # (again: the first mean of 1e6 + x is off by ~1e-10)
+        rms = np.sqrt(mean(np.square(D, out=D), 0))
+        size = np.fmax(np.fmax.reduce(C, 0), -np.fmin.reduce(C, 0))
+    return ~(rms > rtol * size)
+
+
 def standardize_covariates(C: np.ndarray) -> np.ndarray:
     """``C`` with every column that varies centred on its mean and divided by its standard deviation, when ``C``
     has a constant non-zero column (the intercept); ``C`` as it is otherwise (no intercept: centring would change
@@ -91,7 +129,9 @@ def standardize_covariates(C: np.ndarray) -> np.ndarray:
     ``1e6 + x`` with ``x`` ~ 1e-3 (relative variation 1e-9: squared, below double precision) beside the
     intercept made ``--binary``'s covariates-only model fail for every phenotype (all variants NA) and
     ``--model lmm-loco`` report nonsense (lambda_GC 560; review s40num); raw units (age in days, PCs ~ 1e-3)
-    cost the linear test digits too.
+    cost the linear test digits too. A column constant apart from rounding (:func:`constant_columns`) is left as
+    it is, not scaled up into a one-person indicator. The result is the only ``n x k`` array made (at 500,000
+    samples x 170 covariates each is 680 MB).
 
     Parameters
     ----------
@@ -106,12 +146,14 @@ def standardize_covariates(C: np.ndarray) -> np.ndarray:
     C = np.asarray(C, dtype=float)
     if not len(C):
         return C
-    const = (C == C[0]).all(0)
+    const = constant_columns(C)
     if not (const & (C[0] != 0)).any():
         return C
     D = C - C.mean(0)
     D -= D.mean(0)                 # (again: the first mean of 1e6 + x is off by ~1e-10, x's 1e-7)
-    return np.where(const, C, D / np.where(const, 1.0, np.sqrt((D ** 2).mean(0))))
+    D /= np.where(const, 1.0, np.sqrt(np.einsum("ij,ij->j", D, D) / len(D)))
+    D[:, const] = C[:, const]
+    return D
 
 
 def collinear_covariates(C: np.ndarray, names: Sequence[str] | None = None, *, tol: float = 1e-9) -> list[str] | None:
@@ -384,6 +426,65 @@ def vif_too_high(G: np.ndarray, C: np.ndarray) -> np.ndarray:
         centred = g2 - G.shape[0] * G.mean(0) ** 2
         own = (rss <= 1e-8 * np.maximum(g2, 1e-300)) | (centred > MAX_VIF * rss)
         return own | covariate_vif(U, Q, R, warn=False).too_high(qg, np.where(own, np.nan, rss))
+
+
+def separating_levels(C: np.ndarray, y: np.ndarray, names: Sequence[str] | None = None) -> str:
+    """The categorical levels and two-valued covariates whose samples at one value are only cases or only
+    controls, as text for the warning of a logistic null model that does not converge (a genotyping batch of one
+    person: its coefficient runs off, so every variant's Wald fit fails; plink2 falls back to Firth); empty when
+    there is none.
+
+    A level is a column named ``name=level`` (its indicator, standardized or not: the level's samples are at its
+    largest value); the reference level of ``name`` (no column of its own) is the samples at the smallest value
+    of every ``name=`` column. Any other two-valued column is a covariate, checked at both its values (the
+    commoner one all controls separates as well as the rarer one).
+
+    Parameters
+    ----------
+    C : array [n, k]
+        The covariates fitted (intercept included).
+    y : array [n]
+        0/1 outcomes.
+    names : list of str [k], optional
+        The covariates' names (``column j`` without them).
+
+    Returns
+    -------
+    str
+        E.g. ``"covariate 'batch=b100' (1 sample, all controls) separates its cases from controls: merge or drop
+        such levels"``, or ``""``.
+    """
+    names = [str(v) for v in names] if names is not None else [f"column {j}" for j in range(C.shape[1])]
+    levels, covariates = [], []
+
+    def check(held: np.ndarray, label: str, found: list, where: str = "") -> None:
+        if held.any() and np.ptp(y[held]) == 0:
+            count = int(held.sum())
+            found.append(f"{label} ({count} sample{'s' if count > 1 else ''}{where}, "
+                         f"all {'cases' if y[held][0] else 'controls'})")
+
+    groups: dict[str, list[int]] = {}
+    for j, name in enumerate(names):          # loop over covariates (few), not samples
+        values = np.unique(C[:, j])
+        if len(values) != 2:
+            continue
+        if "=" in name:
+            groups.setdefault(name.split("=", 1)[0], []).append(j)
+            check(C[:, j] == values[1], repr(name), levels)
+        else:
+            for value in values:
+                check(C[:, j] == value, repr(name), covariates, " at one of its 2 values")
+    for group, cols in groups.items():
+        block = C[:, cols]
+        check((block == block.min(0)).all(1), f"{group!r} reference level", levels)
+    found = levels + covariates
+    if not found:
+        return ""
+    shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+    advice = "; ".join(["merge or drop such levels"] * bool(levels)
+                       + ["drop or recode such covariates"] * bool(covariates))
+    return (f"covariate{'s' if len(found) > 1 else ''} {shown} separate{'' if len(found) > 1 else 's'} its cases "
+            f"from controls: {advice}")
 
 
 def _not_said(phenotypes: list, covariates: list[str]) -> dict[tuple, list[str]]:

@@ -23,7 +23,7 @@ import numpy as np
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import AssociationResult, group_covariates, missingness_groups
-from edfgen.kernels.covariates import covariate_vif, first_time, unit_columns, vif_too_high
+from edfgen.kernels.covariates import covariate_vif, first_time, separating_levels, unit_columns, vif_too_high
 
 log = logging.getLogger(__name__)
 
@@ -204,43 +204,6 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
     return PreparedLogistic(covariates=C, phenotypes=Y, groups=tuple(groups), max_iterations=max_iterations,
                             tolerance=tolerance, offset=None if offset is None else np.asarray(offset, dtype=float),
                             null_failed=frozenset(null_failed))
-
-
-def separating_levels(C: np.ndarray, y: np.ndarray, names: Sequence[str] | None = None) -> str:
-    """The two-valued covariates (a categorical level's indicator, standardized or not) one of whose values only
-    cases or only controls hold, as text for the warning of a logistic null model that does not converge (a
-    genotyping batch of one person: its coefficient runs off, so every variant's Wald fit fails; plink2 falls
-    back to Firth); empty when there is none.
-
-    Parameters
-    ----------
-    C : array [n, k]
-        The covariates fitted (intercept included).
-    y : array [n]
-        0/1 outcomes.
-    names : list of str [k], optional
-        The covariates' names (``column j`` without them).
-
-    Returns
-    -------
-    str
-        E.g. ``"covariate 'batch=b100' (1 sample, all controls) separates its cases from controls: merge or drop
-        such levels"``, or ``""``.
-    """
-    found = []
-    for j in range(C.shape[1]):           # loop over covariates (few), not samples
-        values = np.unique(C[:, j])
-        if len(values) != 2:
-            continue
-        rare = C[:, j] == values[int(np.sum(C[:, j] == values[1]) < np.sum(C[:, j] == values[0]))]
-        if np.ptp(y[rare]) == 0:
-            found.append(f"{names[j] if names is not None else f'column {j}'!r} ({int(rare.sum())} sample"
-                         f"{'s' if rare.sum() > 1 else ''}, all {'cases' if y[rare][0] else 'controls'})")
-    if not found:
-        return ""
-    shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
-    return (f"covariate{'s' if len(found) > 1 else ''} {shown} separate{'' if len(found) > 1 else 's'} its cases "
-            f"from controls: merge or drop such levels")
 
 
 def _mean_impute(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
