@@ -330,7 +330,8 @@ def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name:
     the folders left empty by that; every other file is kept. This is what ``--force`` and the
     pipeline's rerun of a stage do to an earlier run's output. A folder that an older edfgen's manifest lists whole
     loses only the files :func:`~edfgen.formats.owned.owned_files` counts as edfgen's (``plan``: the files the
-    current run writes, absolute), never a user's file put there.
+    current run writes, absolute), never a user's file put there; while it still holds files, the manifest stays (in
+    progress, listing only such folders) so that they are not left no one's.
 
     Raises
     ------
