@@ -81,7 +81,7 @@ from edfgen.commands.study_inputs import result_counts, split_halves, write_if_c
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, OutputError, StageError
 from edfgen.formats.lock import HIDDEN_NAMES, folder_lock
 from edfgen.formats.manifest import (MANIFEST, Manifest, finite_json, mark_in_progress,
-                                     memoised_digests, read_manifest, remove_outputs, unlisted_file)
+                                     memoised_digests, read_manifest, remove_outputs, unlisted_file_said)
 from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
 from edfgen.pipeline_checks import (code_identity, code_key, drop_earlier_outputs, left_in, output_fingerprints,
                                     ran_with_other_code, stage_done, stage_key)
@@ -189,11 +189,9 @@ class _Runner:
             # the stage's earlier output (what its manifest lists, complete or in progress after a crash)
             # is replaced; anything else in a stage's folder makes it refuse (no --force on the user's behalf),
             # checked before anything is removed
-            stray = unlisted_file(out_dir) if manifest == out_dir / MANIFEST else None
+            stray = unlisted_file_said(out_dir) if manifest == out_dir / MANIFEST else None   # (and why: review s40)
             if stray is not None:
-                raise InputError(f"--out {out_dir}: {stray.relative_to(out_dir)} was not written by edfgen (not listed "
-                                 f"in its {MANIFEST}); move it away: edfgen run replaces only its own files, "
-                                 "--force or not")
+                raise InputError(f"--out {out_dir}: {stray}: edfgen run replaces only its own files, --force or not")
             remove_outputs(manifest.parent, command=command, name=manifest.name, option=f"{name}:")
             result = run_command(dataclasses.replace(options, **wiring))
         except EdfgenError as exc:
@@ -251,6 +249,8 @@ class _Runner:
                 log.warning("stage %s is no longer part of this run; its earlier outputs were kept: %s", name, exc)
                 continue
             log.info("stage %s is no longer part of this run: %d earlier output(s) removed", name, len(gone))
+            if manifest.exists() and (left := unlisted_file_said(manifest.parent, name=manifest.name)):
+                log.warning("stage %s: %s/%s; its %s stays", name, manifest.parent, left, manifest.name)
             if not any(manifest.parent.iterdir()):
                 manifest.parent.rmdir()
         self._write_state()

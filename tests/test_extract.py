@@ -928,3 +928,21 @@ def test_extract_options__quality_threshold_given_as_one_string_is_split_on_comm
                                                 "quality_threshold": "min_chest_r=0,2"}, base=tmp_path).checked()
     assert ("--quality-threshold '2' after 'min_chest_r=0': expected NAME=VALUE (a decimal comma? use a decimal "
             "point)") in str(exc.value), exc.value
+
+
+def test_check_out__a_listed_output_that_is_a_link_is_judged_by_its_own_name(tmp_path):
+    """Review of s40: the --out check compared the path resolved (a link followed to its target) with the manifest's
+    outputs, which are kept by name (as the resume check just above compared them): a listed edfs.tsv that is a link
+    to a file elsewhere was refused as 'not listed' (it is), and --force, which replaces the link and never its
+    target, was not offered."""
+    from edfgen.commands.extract import _check_out
+    from edfgen.formats.manifest import Manifest
+
+    out, target = tmp_path / "edfs.tsv", tmp_path / "elsewhere.tsv"
+    target.write_text("mine")
+    out.symlink_to(target)
+    Manifest(command="edfgen extract", outputs=["edfs.tsv"]).write(tmp_path, name="edfs.tsv.manifest.json")
+    with pytest.raises(InputError, match=r"edfs\.tsv exists \(use --force to replace the files of the earlier"):
+        _check_out(out, pca=None, force=False)
+    _check_out(out, pca=None, force=True)
+    assert target.read_text() == "mine"

@@ -622,22 +622,38 @@ def _old_style_output(out: Path, *, finished: str) -> None:
 def test_remove_outputs__an_old_manifest_listing_a_folder_whole_keeps_a_users_file_put_there(tmp_path):
     """Manifests of an older edfgen list whole folders (gwas plots/ and loco/, clump regional/, simulate ecg/ ...),
     so --force, a rerun or edfgen run's rerun of a stage deleted a user's file put there later along with the folder
-    (review s40). Only the files unchanged since that run finished (status-change time) are edfgen's now."""
-    import datetime as dt
-    import time
+    (review s40). Only the files unchanged since that run finished (status-change time), in folders unchanged too,
+    are edfgen's now. The manifest stays (in progress, listing that folder) while the folder holds files edfgen could
+    not tell are its own: it was deleted, leaving them no one's, and the next refusal said 'not listed' (review of
+    s40)."""
+    import json
 
-    from edfgen.formats.manifest import remove_outputs, unlisted_file
+    from edfgen.formats.manifest import read_manifest, remove_outputs, unlisted_file
 
     out = tmp_path / "o"
-    now = time.time()
-    _old_style_output(out, finished=dt.datetime.fromtimestamp(int(now), dt.timezone.utc).isoformat())
-    time.sleep(int(now) + 1.05 - time.time())        # a user's file, put there after the run finished
-    (out / "plots" / "my_notes.txt").write_text("mine")
-    assert unlisted_file(out) == out / "plots" / "my_notes.txt"
+    _old_style_output(out, finished="")
+    (out / "plots" / "edf_002_manhattan.png").write_bytes(b"png")
+    old = {**json.loads((out / "manifest.json").read_text()), "finished": _finished_now()}
+    (out / "manifest.json").write_text(json.dumps(old))
+    (out / "plots" / "edf_001_manhattan.png").write_bytes(b"edited")   # changed in place after the run finished
+    assert unlisted_file(out) == out / "plots" / "edf_001_manhattan.png"
     removed = remove_outputs(out, command="edfgen demo-cmd")
-    assert sorted(p.name for p in removed) == ["edf_001_manhattan.png", "summary.tsv"]
-    assert (out / "plots" / "my_notes.txt").read_text() == "mine"
-    assert sorted(p.name for p in out.iterdir()) == ["plots"]
+    assert sorted(p.name for p in removed) == ["edf_002_manhattan.png", "summary.tsv"]
+    assert sorted(p.name for p in (out / "plots").iterdir()) == ["edf_001_manhattan.png"]
+    m = read_manifest(out)
+    assert m["finished"] is None and m["outputs"] == ["plots/"] and m["extra"]["removing"]
+    (out / "plots" / "my_notes.txt").write_text("mine")                # a user's file, put there later
+    removed = remove_outputs(out, command="edfgen demo-cmd", plan=[out / "plots" / "edf_001_manhattan.png"])
+    assert [p.name for p in removed] == ["edf_001_manhattan.png"]      # planned again: edfgen's
+    assert (out / "plots" / "my_notes.txt").read_text() == "mine" and read_manifest(out)["outputs"] == ["plots/"]
+    with pytest.raises(InputError, match=r"--out .*: plots/my_notes\.txt is in plots/, which manifest\.json \(an "
+                                         r"older edfgen's\) lists as a whole folder, and an earlier removal of that "
+                                         r"run's outputs \(--force, a rerun\) kept it, so edfgen cannot tell it is "
+                                         r"its own: check it, and move or delete it yourself, or choose another --out$"):
+        with recording(out, "edfgen demo-cmd", planned=["plots/edf_001_manhattan.png"]):
+            pass
+    (out / "plots" / "my_notes.txt").unlink()
+    assert remove_outputs(out, command="edfgen demo-cmd") == [] and sorted(out.iterdir()) == []
 
 
 def test_recording__an_old_manifest_listing_a_folder_whole_is_refused_over_a_users_file_in_it(tmp_path):
@@ -647,8 +663,9 @@ def test_recording__an_old_manifest_listing_a_folder_whole_is_refused_over_a_use
     _old_style_output(out, finished="2020-01-01T00:00:00+00:00")   # (every file here changed after that time)
     (out / "plots" / "my_notes.txt").write_text("mine")
     planned = ["summary.tsv", "plots/edf_001_manhattan.png"]
-    with pytest.raises(InputError, match=r"plots/my_notes\.txt exists and was not written by an earlier 'edfgen "
-                                         r"demo-cmd' \(its manifest\.json, from an older edfgen, lists plots/ as a whole"):
+    with pytest.raises(InputError, match=r"plots/my_notes\.txt is in plots/, which manifest\.json \(an older "
+                                         r"edfgen's\) lists as a whole folder, and it or a folder above it changed "
+                                         r"after that run finished \(2020-01-01T00:00:00\+00:00; moved or copied in"):
         with recording(out, "edfgen demo-cmd", planned=planned):
             pass
     assert (out / "plots" / "my_notes.txt").read_text() == "mine"
@@ -719,3 +736,100 @@ def test_manifest_packages__installed_versions_the_same_whatever_was_imported():
                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     import json
     assert json.loads(fresh.stdout) == got
+
+
+def _finished_now() -> str:
+    """A ``finished`` stamp for a hand-written old manifest, then a wait until a file changed now is later than it
+    (the rule: status-change time no later than the second after ``finished``)."""
+    import datetime as dt
+    import time
+
+    now = time.time()
+    time.sleep(int(now) + 1.02 - time.time())
+    return dt.datetime.fromtimestamp(int(now), dt.timezone.utc).isoformat()
+
+
+def test_owned_files__a_users_folder_moved_into_an_old_whole_folder_is_not_edfgens(tmp_path):
+    """Review of s40: moving a folder changes only that folder's status-change time, so `mv ~/notes out/plots/`
+    (or `rm -r plots && mv ~/myplots plots`, the listed folder itself replaced) left every file in it looking
+    unchanged since the old run finished: the rerun and --force deleted the user's files. A file is edfgen's there
+    only when every folder from the listed one down to it is unchanged too (else only when planned)."""
+    import json
+    import os
+
+    from edfgen.formats.manifest import owned_files, remove_outputs
+
+    notes, myplots = tmp_path / "notes", tmp_path / "myplots"
+    for d in (notes, myplots):
+        d.mkdir()
+        (d / "thesis_fig.txt").write_text("precious")
+    plots = ["plots/edf_001_manhattan.png", "plots/edf_002_manhattan.png"]
+    outs = {case: tmp_path / case for case in ("moved_in", "replaced")}
+    for out in outs.values():
+        (out / "plots").mkdir(parents=True)
+        for f in plots:
+            (out / f).write_bytes(b"png")
+    finished = _finished_now()                           # every file above: unchanged since the run "finished"
+    old = {"command": "edfgen demo-cmd", "started": finished, "finished": finished, "outputs": ["plots/"]}
+    for out in outs.values():
+        (out / "manifest.json").write_text(json.dumps(old))
+    os.rename(notes, outs["moved_in"] / "plots" / "notes")           # mv ~/notes out/plots/
+    replaced = outs["replaced"] / "plots"
+    for f in replaced.iterdir():
+        f.unlink()
+    replaced.rmdir()
+    os.rename(myplots, replaced)                                     # rm -r plots && mv ~/myplots plots
+    mine = {"moved_in": outs["moved_in"] / "plots" / "notes" / "thesis_fig.txt",
+            "replaced": replaced / "thesis_fig.txt"}
+    for case, out in outs.items():
+        assert mine[case] not in owned_files(old, out, plan=[out / f for f in plots])
+        with pytest.raises(InputError, match=r"thesis_fig\.txt is in plots/, which manifest\.json \(an older "
+                                             r"edfgen's\) lists as a whole folder, and it or a folder above it changed "
+                                             r"after that run finished .*check it, and move or delete it yourself"):
+            with recording(out, "edfgen demo-cmd", planned=plots):
+                pass
+        remove_outputs(out, command="edfgen demo-cmd", plan=[out / f for f in plots])
+        assert mine[case].read_text() == "precious"
+    assert sorted(p.name for p in (outs["moved_in"] / "plots").iterdir()) == ["notes"]   # edfgen's planned plots went
+
+
+def test_recording__an_old_killed_run_listing_a_folder_whole_resumes_over_its_planned_files(tmp_path):
+    """An older edfgen killed mid-run left an in-progress manifest listing plots/ whole. A rerun that plans the files
+    there replaces them (resumes, as before review s40); one that does not is refused saying that run did not finish,
+    not that the file 'changed after that run finished' (it never finished), and nothing is removed (review of
+    s40: the crash test was changed to plan plots/p.png and no longer covered this)."""
+    import json
+
+    out = tmp_path / "o"
+    (out / "plots").mkdir(parents=True)
+    (out / "a.tsv").write_text("1")
+    (out / "plots" / "p.png").write_text("1")
+    killed = {"command": "edfgen demo-cmd", "started": "2026-12-01T10:00:00+00:00", "finished": None,
+              "outputs": ["a.tsv", "b.tsv", "plots/"], "extra": {"in_progress": True}}
+    (out / "manifest.json").write_text(json.dumps(killed))
+    with pytest.raises(InputError, match=r"plots/p\.png is in plots/, which manifest\.json \(an older edfgen's\) lists "
+                                         r"as a whole folder, and that run did not finish \(started "
+                                         r"2026-12-01T10:00:00\+00:00\), so edfgen cannot tell it is its own"):
+        with recording(out, "edfgen demo-cmd", planned=["a.tsv", "b.tsv", "plots/q.png"]):
+            pass
+    assert (out / "plots" / "p.png").read_text() == "1" and (out / "a.tsv").read_text() == "1"
+    with recording(out, "edfgen demo-cmd", planned=["a.tsv", "b.tsv", "plots/p.png"]):
+        assert not (out / "a.tsv").exists() and not (out / "plots").exists()       # the killed run's: replaced
+        (out / "plots").mkdir()
+        for f in ("a.tsv", "b.tsv", "plots/p.png"):
+            (out / f).write_text("2")
+    assert read_manifest(out)["outputs"] == ["a.tsv", "b.tsv", "plots/p.png"]
+
+
+def test_remove_outputs__a_users_empty_folder_in_an_old_whole_folder_stays(tmp_path):
+    """Review of s40: removing an older edfgen's outputs walked the folder its manifest lists whole and removed every
+    empty sub-folder, a user's empty ones too. Only folders left empty by removing edfgen's files, and the listed
+    folder itself when empty, go."""
+    from edfgen.formats.manifest import remove_outputs
+
+    out = tmp_path / "o"
+    _old_style_output(out, finished="2020-01-01T00:00:00+00:00")
+    (out / "plots" / "drafts" / "figure_2").mkdir(parents=True)          # the user's, empty
+    removed = remove_outputs(out, command="edfgen demo-cmd", plan=[out / "plots" / "edf_001_manhattan.png"])
+    assert sorted(p.name for p in removed) == ["edf_001_manhattan.png", "summary.tsv"]
+    assert (out / "plots" / "drafts" / "figure_2").is_dir() and not (out / "manifest.json").exists()

@@ -289,3 +289,52 @@ def test_sumstats__cr_only_line_ends_beyond_the_first_line_cap_are_read(tmp_path
     (tmp_path / "one.tsv").write_bytes(b"x\t" * (1 << 20))
     with pytest.raises(InputError, match="first line is longer than 1 MiB"):
         checked_header(tmp_path / "one.tsv")
+
+
+def test_mr__two_streams_of_one_trait_are_two_exposures(shared_data: Path, tmp_path: Path, caplog):
+    """Review of s40: `mr --exposure <(cat exp.csv) --exposure <(sed s/ieu-a-2/ieu-a-835/ exp.csv)` named both
+    streams 'Body mass index' and read them as one phenotype, refused as overlapping, advising to rename '62' to
+    'fd_62' (a stream cannot be renamed); before they were two exposures. A trait another input shares names a
+    stream as '<trait>_<id>' (TwoSampleMR's id; else '<trait>_<N>' of /dev/fd/N), with a WARNING."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+    from edfgen.formats.sumstats.discovery import group_by_phenotype
+
+    exp = (shared_data / "mr" / "twosamplemr_test_commondata_exp_dat.csv").read_bytes()
+    same = [_pipe(exp), _pipe(exp)]                                     # ids alike too: by the stream's path
+    pipes = [_pipe(exp), _pipe(exp.replace(b"ieu-a-2", b"ieu-a-835"))]
+    try:
+        with caplog.at_level("WARNING"):
+            assert list(group_by_phenotype(same)) == [f"Body mass index_{Path(p).name}" for p in same]
+        assert sum("as another input's do" in m for m in caplog.messages) == 2
+        r = CliRunner().invoke(cli, ["mr", "--exposure", pipes[0], "--exposure", pipes[1], "--outcome",
+                                     str(shared_data / "mr" / "twosamplemr_test_commondata_out_dat.csv"), "--no-clump",
+                                     "--no-plots", "--methods", "ivw", "--out", str(tmp_path / "o")],
+                               catch_exceptions=False)
+        assert r.exit_code == 0, r.output
+        res = pd.read_csv(tmp_path / "o" / "mr_results.tsv", sep="\t")
+        assert sorted(res["exposure"].unique()) == ["Body mass index_ieu-a-2", "Body mass index_ieu-a-835"]
+        assert res.groupby("exposure")["b"].first().nunique() == 1          # (the same rows: the same estimate)
+    finally:
+        textio.forget_streams()
+        for p in pipes + same:
+            os.close(int(Path(p).name))
+
+
+def test_combine_phenotype__never_advises_renaming_a_stream(tmp_path: Path):
+    """Review of s40: a file and a stream of one name that overlap were refused advising to rename the stream
+    ('e.g. 5 to fd_5'), which cannot be done: the advice names the file."""
+    from edfgen.formats.sumstats.discovery import group_by_phenotype, read_phenotype_sumstats
+
+    stream = _pipe(REGENIE)
+    try:
+        (tmp_path / "study").mkdir()
+        f = tmp_path / "study" / f"{Path(stream).name}.regenie"
+        f.write_bytes(REGENIE)
+        (files,) = group_by_phenotype([f, stream]).values()
+        with pytest.raises(InputError, match=rf"rename one \(e\.g\. {f.name} to study_{f.name}\)$"):
+            read_phenotype_sumstats(files, required=("variant_id", "beta"))
+    finally:
+        textio.forget_streams()
+        os.close(int(Path(stream).name))

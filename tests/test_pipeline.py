@@ -990,3 +990,58 @@ def test_run_config__a_symlink_loop_is_one_line(tmp_path):
     assert r.exit_code == 2 and r.output.strip().splitlines() == [
         f"edfgen run: error: --config {tmp_path / 'a.toml'}: cannot be read (Too many levels of symbolic links)"], \
         r.output[-2000:]
+
+
+def test_run__a_file_in_a_folder_an_older_manifest_lists_whole_is_refused_saying_so(tmp_path, monkeypatch):
+    """Review of s40: a stage folder whose manifest, from an older edfgen, lists plots/ whole, after a chmod -R (or
+    cp -a, rsync -a, a restore) of the folder: edfgen run refused its own plot as 'not written by edfgen (not listed in
+    its manifest.json)' though the manifest lists its folder. It now says why edfgen cannot tell and what to do;
+    nothing is removed."""
+    import json
+
+    import edfgen.pipeline as pl
+
+    ran = []
+    monkeypatch.setattr(pl, "run_command", ran.append)
+    gw = tmp_path / "o" / "gwas"
+    (gw / "plots").mkdir(parents=True)
+    for f in ("edf_001.tsv.gz", "plots/edf_001.png"):
+        (gw / f).write_text("earlier output")
+    (gw / "manifest.json").write_text(json.dumps({"command": "edfgen gwas", "started": "2020-01-01T00:00:00+00:00",
+                                                  "finished": "2020-01-01T00:00:00+00:00",
+                                                  "outputs": ["edf_001.tsv.gz", "plots/"]}))
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    with pytest.raises(InputError) as err:
+        pl._Runner(cfg).stage("gwas", "gwas", {"out": gw}, [], gw)
+    assert str(err.value) == (f"stage gwas: --out {gw}: plots/edf_001.png is in plots/, which manifest.json (an older "
+                              "edfgen's) lists as a whole folder, and it or a folder above it changed after that run "
+                              "finished (2020-01-01T00:00:00+00:00; moved or copied in, a chmod, a restore), so edfgen "
+                              "cannot tell it is its own: check it, and move or delete it yourself: edfgen run replaces "
+                              "only its own files, --force or not")
+    assert not ran and [(gw / f).read_text() for f in ("edf_001.tsv.gz", "plots/edf_001.png")] == ["earlier output"] * 2
+
+
+def test_runner_drop_stale__files_it_cannot_tell_are_edfgens_keep_their_manifest_and_are_named(tmp_path, caplog):
+    """Review of s40: a dropped stage whose manifest (an older edfgen's) lists plots/ whole, its files changed since
+    that run (chmod -R, cp -a, a restore): they were kept but the manifest was deleted, leaving edfgen's own files no
+    one's. The manifest now stays, listing that folder, and a WARNING names a file to check."""
+    import logging
+
+    import edfgen.pipeline as pl
+    from edfgen.formats.manifest import read_manifest
+
+    out = tmp_path / "o"
+    mr = out / "mr"
+    (mr / "plots").mkdir(parents=True)
+    for f in ("mr_results.tsv", "plots/a__b.png"):
+        (mr / f).write_text("earlier output")
+    stamp = "2020-01-01T00:00:00+00:00"
+    (mr / "manifest.json").write_text(json.dumps({"command": "edfgen mr", "started": stamp, "finished": stamp,
+                                                  "outputs": ["mr_results.tsv", "plots/"]}))
+    (out / STATE_FILE).write_text(json.dumps({"mr": {"key": "k", "command": "edfgen mr", "wiring": {"out": str(mr)}}}))
+    cfg = config_from_dict({"run": {"out": str(out)}, "simulate": {}}, base=tmp_path)
+    with caplog.at_level(logging.WARNING, logger="edfgen.pipeline"):
+        pl._Runner(cfg).drop_stale()
+    assert not (mr / "mr_results.tsv").exists() and (mr / "plots" / "a__b.png").read_text() == "earlier output"
+    assert read_manifest(mr)["outputs"] == ["plots/"]
+    assert f"stage mr: {mr}/plots/a__b.png is in plots/, which manifest.json (an older edfgen's) lists" in caplog.text

@@ -450,3 +450,50 @@ def test_a_folder_with_files_of_its_own_says_which_sub_folders_it_leaves_unread(
     with caplog.at_level(logging.INFO, logger="edfgen"):
         assert zstats_files([tmp_path / "F"], allow_z=True) == [tmp_path / "F" / "zz.tsv"]
     assert "F: read its own 1 file(s), not its sub-folders (chr1), whose files named like summary" in caplog.text
+
+
+# --- review of s40: a .pq sumstats file; the header check reads the first line only ------------------------------
+
+def test_read_sumstats__a_pq_file_is_parquet(truth, tmp_path):
+    """A sumstats file named .pq (read_table's other parquet name) was refused as 'NUL bytes ... UTF-16' since the
+    CR-only line-end check read every file but '.parquet' as text (review of s40); its header was never read."""
+    path = tmp_path / "height.pq"
+    _ssf(truth).to_parquet(path, index=False)
+    assert read_header(path) == list(_ssf(truth).columns)
+    df, _ = read_sumstats(path)
+    _check(df, truth)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_read_header__reads_the_first_line_only(truth, tmp_path, monkeypatch, gz):
+    """The first-line check read (and gunzipped) up to 16 MiB of every file whose header was read: a 26 MiB .tsv.gz
+    header took 185 ms instead of 9 ms, some 45 s more over a folder of 256 phenotypes (review of s40). It reads to
+    the first line end: the bytes it is handed are counted."""
+    import gzip
+    import io
+
+    import edfgen.formats.sumstats.read as read_mod
+
+    path = tmp_path / ("big.tsv.gz" if gz else "big.tsv")
+    rng = np.random.default_rng(1)
+    rows = _ssf(truth).sample(40_000, replace=True, random_state=1).assign(beta=lambda d: rng.normal(size=len(d)))
+    data = rows.to_csv(sep="\t", index=False).encode()       # ~3 MB (~1.3 MB gzipped: no repeats) after the header
+    path.write_bytes(gzip.compress(data, compresslevel=1) if gz else data)
+    handed = []
+
+    class Counted(io.BufferedReader):
+        def read(self, size=-1):
+            handed.append(len(out := super().read(size)))
+            return out
+
+        def readline(self, size=-1):
+            handed.append(len(out := super().readline(size)))
+            return out
+
+    def counted_open(p, mode="rb", *a, **k):
+        return gzip.GzipFile(fileobj=Counted(io.FileIO(p))) if gz else Counted(io.FileIO(p))
+
+    monkeypatch.setattr(gzip, "open", counted_open) if gz else monkeypatch.setattr(read_mod, "open", counted_open,
+                                                                                   raising=False)
+    assert read_header(path) == list(_ssf(truth).columns)
+    assert 0 < sum(handed) < 200_000, sum(handed)

@@ -323,7 +323,7 @@ def _check_out(out: Path, *, pca: int | None, force: bool) -> None:
         if p.exists():
             if resuming and anchored(p) in ours:
                 continue
-            if p.resolve() not in ours:   # (--force would not replace it either: not suggested)
+            if anchored(p) not in ours:   # (--force would not replace it either: not suggested)
                 raise InputError(f"--out {out}: {p.name} exists and was not written by an earlier edfgen extract "
                                  f"(not listed in {side['manifest'].name}); move it away or choose another --out")
             if not force:

@@ -441,7 +441,8 @@ class MROptions(GenotypeOptions):
                                     "chromosomes (chr1/y.tsv.gz, chr2/y.tsv.gz or y_chr1.tsv.gz, y_chr2.tsv.gz) are "
                                     "combined into one exposure. A phenotype is named by its file name; a stream "
                                     "(<(zcat bmi.tsv.gz)) by the one trait its rows name (a phenotype or trait "
-                                    "column, TwoSampleMR's exposure/outcome), else by its path: /dev/fd/63 is '63' "
+                                    "column, TwoSampleMR's exposure/outcome; '<trait>_<id>' when another input names "
+                                    "the same trait), else by its path: /dev/fd/63 is '63' "
                                     "(give a FIFO the phenotype's name, mkfifo bmi.tsv, to name it).", multiple=True,
                                     required=True,
                                     path="any",

@@ -56,9 +56,10 @@ from edfgen.exceptions import ENVIRONMENT_ERRNOS, InputError, OutputError, envir
 from edfgen.formats.atomic import atomic_write, clean_temp_files, is_temp_name
 from edfgen.formats.jsonsafe import finite_json   # re-exported: callers import it from here
 from edfgen.formats.lock import HIDDEN_NAMES, folder_lock
-from edfgen.formats.owned import MANIFEST, Anchor, anchored, listed_outputs, owned_files, unlisted_file  # noqa: F401
-from edfgen.formats.owned import not_listed as _not_listed, read_json as _read_json, subfolders as _subfolders, \
-    whole_folders as _whole_folders   # (the line above: re-exported)
+from edfgen.formats.owned import (MANIFEST, Anchor, anchored, folders_holding_files, listed_outputs,  # noqa: F401
+                                  owned_files, unlisted_file, unlisted_file_said, unowned_reason)  # (re-exported)
+from edfgen.formats.owned import not_listed as _not_listed, read_json as _read_json, subfolders as _subfolders
+from edfgen.formats.owned import whole_folders as _whole_folders
 from edfgen.formats.removable import first_unremovable, unremovable_reason, warn_protected
 from edfgen.formats.recorded import PATH_PARAMETERS, package_versions, resolved_path  # noqa: F401  (re-exported)
 
@@ -303,7 +304,8 @@ def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name:
     the folders left empty by that; every other file is kept. This is what ``--force`` and the
     pipeline's rerun of a stage do to an earlier run's output. A folder that an older edfgen's manifest lists whole
     loses only the files :func:`~edfgen.formats.owned.owned_files` counts as edfgen's (``plan``: the files the
-    current run writes, absolute), never a user's file put there.
+    current run writes, absolute), never a user's file put there; while it still holds files, the manifest stays (in
+    progress, listing only such folders) so that they are not left no one's.
 
     Raises
     ------
@@ -344,11 +346,15 @@ def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name:
             except OSError:
                 break
             parent = parent.parent
-    for d in folders:   # an older manifest's whole folder: its empty sub-folders go, a user's files stay
-        for folder, _, _ in sorted(os.walk(d), reverse=True):
-            with contextlib.suppress(OSError):
-                os.rmdir(folder)
-    mpath.unlink(missing_ok=True)
+    for d in folders:   # an older manifest's whole folder goes when left empty (a user's empty sub-folder stays)
+        with contextlib.suppress(OSError):
+            d.rmdir()
+    # files edfgen could not tell are its own (unowned_reason) keep the manifest, in progress and listing only their
+    # folders: without it they would be no one's (review of s40)
+    if kept := folders_holding_files(m, base):
+        _write_json(mpath, {**(_read_json(mpath) or m), "outputs": kept})
+    else:
+        mpath.unlink(missing_ok=True)
     return removed
 
 
@@ -415,9 +421,10 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         for x in dict.fromkeys([*planned, *_subfolders([*planned, *folders])]):
             foreign = _not_listed(out_dir / x.rstrip("/"), covered, anchor=anchor)
             if foreign:
-                raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} exists and was not written by an "
-                                 f"earlier '{command}' ({_why_foreign(foreign, previous, out_dir, name)}); move it "
-                                 f"away or choose another {option}")
+                why = unowned_reason(foreign, previous, out_dir, name=name)
+                raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} " + (
+                    f"{why}, or choose another {option}" if why else f"exists and was not written by an earlier "
+                    f"'{command}' (not listed in its {name}); move it away or choose another {option}"))
         m = Manifest(command=command, parameters=dict(parameters or {}), seed=seed)
         m.add_inputs(inputs)                     # read before anything is removed: an unreadable input keeps them
         if replace:
@@ -452,16 +459,6 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         raise
     with lock:
         m.write(out_dir, name=name, exclude=before)
-
-
-def _why_foreign(path: Path, manifest: dict[str, Any] | None, base: Path, name: str) -> str:
-    """Why ``path`` is not edfgen's, for :func:`recording`'s refusal."""
-    a = anchored(path)
-    whole = next((d for d in _whole_folders(manifest, base) if d in a.parents), None)
-    if whole is None:
-        return f"not listed in its {name}"
-    return (f"its {name}, from an older edfgen, lists {whole.name}/ as a whole, and this file was put there or "
-            "changed after that run finished")
 
 
 def plan_outputs(out_dir: str | os.PathLike, outputs: Iterable[str], *, name: str = MANIFEST) -> None:

@@ -8,7 +8,9 @@ Manifests list files one by one. An older edfgen listed some folders whole (gwas
 a user's file put there later looked like edfgen's and the first rerun or ``--force`` deleted it. Such a folder
 now counts only some of its files as edfgen's (:func:`owned_files`): those the current run plans to write, and those
 unchanged since that manifest was finished (status-change time, which no program can set back, no later than its
-``finished`` second); anything else in it is a user's file: refused in one line, or kept.
+``finished`` second), they and every folder from the listed one down to them (moving a folder changes that folder's
+time only: ``mv ~/notes plots/``, or ``rm -r plots && mv ~/myplots plots``); anything else in it may be a user's
+file: refused in one line that says why (:func:`unowned_reason`), or kept.
 """
 
 from __future__ import annotations
@@ -87,9 +89,10 @@ def owned_files(manifest: dict[str, Any] | None, base: str | os.PathLike, *,
                 plan: Iterable[str | os.PathLike] = ()) -> frozenset[Path]:
     """The files under ``base`` that are edfgen's by its ``manifest`` (:func:`anchored`): each output it lists, and,
     under a folder it lists whole (an older edfgen's manifest: module docstring), each file that ``plan`` (absolute
-    paths the current run is about to write) names or that has not changed since the manifest was finished (its
-    ``st_ctime`` no later than the second after ``finished``: a file moved, copied or linked in later, or one
-    changed since, is not). An in-progress manifest's folder counts only the planned files.
+    paths the current run is about to write) names or that has not changed since the manifest was finished: its
+    ``st_ctime`` and that of every folder from the listed one down to it no later than the second after
+    ``finished`` (a file moved, copied or linked in later, one changed since, one in a folder moved in or put in
+    the listed folder's place, is not). An in-progress manifest's folder counts only the planned files.
 
     Parameters
     ----------
@@ -112,12 +115,17 @@ def owned_files(manifest: dict[str, Any] | None, base: str | os.PathLike, *,
     anchor = Anchor()
     planned = {anchor(p) for p in plan}
     cutoff = _finished_s(manifest)
+    limit = float("-inf") if cutoff is None else cutoff + 1
     owned = {p for p in listed if p not in folders}
     for d in folders:
+        # a folder moved in keeps its files' times and changes its own only: each folder, the listed one included
+        # (replaced: rm -r plots && mv ~/myplots plots), must be unchanged too (review of s40)
+        unchanged: dict[str, bool] = {}
         for folder, dirs, files in os.walk(d):
+            here = unchanged[folder] = unchanged.get(os.path.dirname(folder), True) and _ctime(folder) < limit
             for name in files + [x for x in dirs if os.path.islink(os.path.join(folder, x))]:
                 f = Path(folder, name)
-                if f in planned or (cutoff is not None and _ctime(f) < cutoff + 1):
+                if f in planned or (here and _ctime(f) < limit):
                     owned.add(f)
     return frozenset(owned)
 
@@ -145,6 +153,46 @@ def whole_folders(manifest: dict[str, Any] | None, base: str | os.PathLike) -> l
         The folders, :func:`anchored`.
     """
     return [p for p in listed_outputs(manifest, base) if p.is_dir() and not p.is_symlink()]
+
+
+def unowned_reason(path: str | os.PathLike, manifest: dict[str, Any] | None, base: str | os.PathLike, *,
+                   name: str = MANIFEST) -> str | None:
+    """Why edfgen does not count ``path``, a file in a folder that ``manifest`` (an older edfgen's) lists whole, as
+    its own (:func:`owned_files`), as the rest of a refusal's sentence after the file's name; ``None`` for a file in
+    no such folder (then simply not listed: a user's file).
+
+    Parameters
+    ----------
+    path
+        The file refused.
+    manifest
+        The parsed manifest of ``base`` (or ``None``).
+    base
+        The folder it describes.
+    name
+        The manifest's file name, as the message names it.
+
+    Returns
+    -------
+    str or None
+        ``"is in plots/, which manifest.json (an older edfgen's) lists as a whole folder, and ...: check it, and
+        move or delete it yourself"``, or ``None``.
+    """
+    a = anchored(path)
+    whole = next((d for d in whole_folders(manifest, base) if d in a.parents), None)
+    if whole is None:
+        return None
+    m = manifest or {}
+    if _finished_s(m) is not None:
+        why = (f"it or a folder above it changed after that run finished ({m.get('finished')}; moved or copied in, "
+               "a chmod, a restore)")
+    elif (m.get("extra") or {}).get("removing"):
+        why = "an earlier removal of that run's outputs (--force, a rerun) kept it"
+    else:
+        why = f"that run did not finish (started {m.get('started', '?')})"
+    folder = whole.relative_to(os.path.realpath(base)).as_posix()
+    return (f"is in {folder}/, which {name} (an older edfgen's) lists as a whole folder, and {why}, so edfgen cannot "
+            "tell it is its own: check it, and move or delete it yourself")
 
 
 def _unowned(path: Path, owned: Iterable[Path], skip=None, anchor=None) -> list[Path]:
@@ -178,6 +226,52 @@ def unlisted_file(base: str | os.PathLike, *, name: str = MANIFEST) -> Path | No
     found = _unowned(base, owned_files(read_json(base / name), base),
                      skip=lambda parts: "/".join(parts) in ours or any(is_temp_name(x) for x in parts))
     return min(found, default=None)
+
+
+def unlisted_file_said(base: str | os.PathLike, *, name: str = MANIFEST) -> str | None:
+    """:func:`unlisted_file` as a refusal says it: its name under ``base`` and why it is not edfgen's
+    (:func:`unowned_reason`, or not listed).
+
+    Parameters
+    ----------
+    base
+        The output folder.
+    name
+        Its manifest's file name.
+
+    Returns
+    -------
+    str or None
+        ``"notes.txt was not written by edfgen (not listed in its manifest.json); move it away"``, or ``None``.
+    """
+    found = unlisted_file(base, name=name)
+    if found is None:
+        return None
+    why = unowned_reason(found, read_json(Path(base) / name), base, name=name)
+    return f"{found.relative_to(base)} " + (why or f"was not written by edfgen (not listed in its {name}); move it away")
+
+
+def folders_holding_files(manifest: dict[str, Any] | None, base: str | os.PathLike) -> list[str]:
+    """The entries of ``manifest`` (relative names) that name a folder it lists whole (:func:`whole_folders`) still
+    holding a file or link at any depth: after a removal, files edfgen could not tell are its own.
+
+    Parameters
+    ----------
+    manifest
+        The parsed manifest (or ``None``).
+    base
+        The folder it describes.
+
+    Returns
+    -------
+    list of str
+        The entries, as the manifest writes them (``"plots/"``).
+    """
+    held = {d for d in whole_folders(manifest, base) if any(
+        files or any(os.path.islink(os.path.join(f, x)) for x in dirs) for f, dirs, files in os.walk(d))}
+    root, anchor = os.path.realpath(base), Anchor()
+    return [o for o in (manifest or {}).get("outputs") or [] if isinstance(o, str) and o.strip("/")
+            and not os.path.isabs(o) and anchor(os.path.join(root, os.path.normpath(o.rstrip("/")))) in held]
 
 
 def subfolders(entries: Iterable[str]) -> list[str]:

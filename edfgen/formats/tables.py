@@ -62,9 +62,25 @@ def check_output_stem(name: str, *, what: str = "phenotype", source: str | None 
     return stem
 
 
+def is_parquet(path: PathLike) -> bool:
+    """Whether ``path`` is named as a parquet table (``.parquet`` or ``.pq``, in any case): the one rule of the
+    table and sumstats readers.
+
+    Parameters
+    ----------
+    path : str or Path
+        A table's path.
+
+    Returns
+    -------
+    bool
+    """
+    return Path(path).name.lower().endswith((".parquet", ".pq"))
+
+
 def _fmt(path: Path) -> str:
     name = path.name.lower()
-    if name.endswith(".parquet") or name.endswith(".pq"):
+    if is_parquet(path):
         return "parquet"
     if name.endswith(".csv") or name.endswith(".csv.gz"):
         return "csv"

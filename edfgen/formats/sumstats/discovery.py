@@ -19,6 +19,7 @@ import glob
 import io
 import logging
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -242,7 +243,8 @@ def expand_sumstats(paths: Sequence[PathLike], option: str = "--sumstats", *,
 #: columns whose one value names the trait of a stream (:func:`stream_trait`), in order: a ``phenotype`` or ``trait``
 #: column, TwoSampleMR's ``exposure`` / ``outcome`` labels, then their ``id.exposure`` / ``id.outcome``
 TRAIT_COLUMNS = ("phenotype", "trait", "exposure", "outcome", "id.exposure", "id.outcome")
-_STREAM_TRAITS: dict[tuple, str | None] = {}
+_STREAM_TRAITS: dict[tuple, tuple[str, str] | None] = {}
+_SAID: set[tuple[str, str]] = set()      # (stream, phenotype) a WARNING named already (group_by_phenotype)
 
 
 def _unnamed_stream(path: str | Path) -> bool:
@@ -268,6 +270,12 @@ def stream_trait(path: str | Path) -> str | None:
     str or None
         The trait's name.
     """
+    label = _stream_label(path)
+    return None if label is None else label[0]
+
+
+def _stream_label(path: str | Path) -> tuple[str, str] | None:
+    """:func:`stream_trait` and the TwoSampleMR id its value ends with (``ieu-a-2``; ``""`` without one)."""
     if not _unnamed_stream(path):
         return None
     try:
@@ -280,8 +288,9 @@ def stream_trait(path: str | Path) -> str | None:
     return _STREAM_TRAITS[key]
 
 
-def _trait_in(data: bytes, path: str | Path) -> str | None:
-    """The one value of the first :data:`TRAIT_COLUMNS` column of the table ``data`` (see :func:`stream_trait`)."""
+def _trait_in(data: bytes, path: str | Path) -> tuple[str, str] | None:
+    """The one value of the first :data:`TRAIT_COLUMNS` column of the table ``data`` (see :func:`stream_trait`),
+    and its TwoSampleMR id (``|| id:ieu-a-2``, else ``""``)."""
     sep = "," if comma_separated(data) else "\t"
     with contextlib.suppress(ValueError, pd.errors.ParserError):
         header = list(pd.read_csv(io.BytesIO(data), sep=sep, nrows=0).columns)
@@ -290,10 +299,11 @@ def _trait_in(data: bytes, path: str | Path) -> str | None:
         col = next((c for c in TRAIT_COLUMNS if c in header), None)
         if col is not None:
             values = pd.read_csv(io.BytesIO(data), sep=sep, usecols=[col], dtype=str)[col].dropna().unique()
-            name = str(values[0]).split(" || ")[0].strip() if len(values) == 1 else ""
+            name, _, tag = str(values[0]).partition(" || ") if len(values) == 1 else ("", "", "")
+            name, tag = name.strip(), tag.strip().removeprefix("id:").strip()
             if name and "/" not in name and name not in (".", "..") and name.isprintable() and len(name) <= 200:
                 log.info("%s: phenotype %r (its %s column)", path, name, col)
-                return name
+                return name, (tag if "/" not in tag and tag.isprintable() and len(tag) <= 100 else "")
     log.warning("%s: a stream without a name and without one value in a %s column: its phenotype is named %r "
                 "(give a FIFO the phenotype's name, mkfifo bmi.tsv, or add a phenotype column)", path,
                 "/".join(TRAIT_COLUMNS[:2]), Path(path).name)
@@ -339,10 +349,11 @@ def group_by_phenotype(paths: Sequence[str | Path]) -> dict[str, list[Path]]:
     A tool's raw output (``height.regenie``, :data:`TOOL_SUFFIXES`) in the folder of a file of its name that
     is named like GWAS-SSF (``height.tsv``, its conversion beside it) is left out, with a warning naming it.
     Files of one name in different folders stay in one group (:func:`combine_phenotype` refuses them if
-    they overlap)."""
+    they overlap); a stream named by its rows' trait that another input shares is named apart
+    (:func:`_distinct_stream_names`: ``Body mass index_ieu-a-2``)."""
     groups: dict[str, list[Path]] = {}
-    for p in paths:
-        groups.setdefault(phenotype_name(p), []).append(Path(p))
+    for p, name in _distinct_stream_names(paths):
+        groups.setdefault(name, []).append(Path(p))
     for name, files in groups.items():
         converted = {f.parent for f in files if not _tool_named(f)}
         raw = [f for f in files if _tool_named(f) and f.parent in converted]
@@ -352,6 +363,28 @@ def group_by_phenotype(paths: Sequence[str | Path]) -> dict[str, list[Path]]:
                         "conversion; give the files by name to choose)", name,
                         ", ".join(map(str, groups[name])), ", ".join(map(str, raw)))
     return groups
+
+
+def _distinct_stream_names(paths: Sequence[str | Path]) -> list[tuple[str | Path, str]]:
+    """Each path with its :func:`phenotype_name`, but a stream named by its rows' trait (:func:`stream_trait`) that
+    another input shares is ``<trait>_<id>`` (its TwoSampleMR id when the others sharing it have another) or
+    ``<trait>_<N>`` (its path ``/dev/fd/N``), with one WARNING: two studies of one trait piped in
+    (``--exposure <(cat a.csv) --exposure <(cat b.csv)``) were read as one phenotype and refused (review of s40)."""
+    named = [(p, phenotype_name(p)) for p in paths]
+    count = Counter(n for _, n in named)
+    labels = {i: _stream_label(p) for i, (p, n) in enumerate(named) if count[n] > 1}
+    tags = Counter((named[i][1], lab[1]) for i, lab in labels.items() if lab is not None)
+    for i, lab in labels.items():
+        if lab is None:
+            continue
+        p, trait = named[i]
+        name = f"{trait}_{lab[1] if lab[1] and tags[trait, lab[1]] == 1 else Path(p).name}"
+        named[i] = (p, name)
+        if (str(p), name) not in _SAID:
+            _SAID.add((str(p), name))
+            log.warning("%s: its rows name the trait %r, as another input's do: phenotype %r (a FIFO names it as you "
+                        "choose: mkfifo bmi_ukb.tsv)", p, trait, name)
+    return named
 
 
 def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path], *,
@@ -370,7 +403,9 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
         return tables[0]
 
     def rename(files: Sequence[str]) -> str:      # the file given later of ``files``, renamed by its folder
-        other = next(Path(p) for p in reversed(paths) if str(p) in files)
+        other = next((Path(p) for p in reversed(paths) if str(p) in files and not _unnamed_stream(p)), None)
+        if other is None:       # (/dev/fd/62 cannot be renamed: review of s40)
+            return "if they are different studies, feed each through a FIFO named as its phenotype (mkfifo bmi.tsv)"
         renamed = f"{other.parent.name or 'other'}_{other.name}"
         return f"if they are different studies, rename one (e.g. {other.name} to {renamed})"
 

@@ -22,7 +22,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.coordinates import declares_zero_based
 from edfgen.formats.sumstats.gwasvcf import gwas_vcf_columns, is_gwas_vcf_name, read_gwas_vcf
 from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key, chromosome_labels
-from edfgen.formats.tables import PathLike, read_table
+from edfgen.formats.tables import PathLike, is_parquet, read_table
 from edfgen.formats import textio
 from edfgen.formats.textio import GZIP_MAGIC, _stream_key, read_text_bytes
 from edfgen.kernels.pvalues import neg_log10_text
@@ -87,7 +87,7 @@ def _cached_header(path: str, inode: int, size: int, mtime_ns: int) -> tuple[str
 def _read_header(path: PathLike) -> list[str]:
     """The column names of ``path``, read (:func:`read_header`)."""
     path = Path(path)
-    if path.name.lower().endswith(".parquet"):
+    if is_parquet(path):                     # (.pq too, as read_table: review of s40)
         import pyarrow.parquet as pq
 
         return list(pq.read_schema(path).names)
@@ -119,11 +119,11 @@ def _check_first_line(path: Path, gz: bool) -> None:
     50 MB line without a line end: 2.1 GB and over 30 s in the header read of mr/coloc/finemap; stop 39 matrix)."""
     try:
         with (gzip.open if gz else open)(path, "rb") as fh:
-            head = fh.read(textio.MAX_FIRST_LINE + 1)
-    except (OSError, EOFError, zlib.error):
+            first = fh.readline(textio.MAX_FIRST_LINE + 1)     # (to the first LF only: review of s40, reading the
+    except (OSError, EOFError, zlib.error):                    # cap's 16 MiB of every file cost 185 ms a header)
         return                           # the readers say what is wrong with the stream
     # a line ends at LF or, classic Mac, at CR (as the readers split it): a CR-only file over the cap was refused
-    if len(head) > textio.MAX_FIRST_LINE and b"\n" not in head[:-1] and b"\r" not in head[:-1]:
+    if len(first) > textio.MAX_FIRST_LINE and b"\r" not in first[:-1]:
         raise InputError(f"{path}: its first line is longer than {textio.MAX_FIRST_LINE >> 20} MiB: not a text table (a "
                          "header line holds at most that); is it the right file?")
 
@@ -266,7 +266,7 @@ def named_variants(df: pd.DataFrame, path: PathLike) -> pd.DataFrame:
 def _read_text_table(path: PathLike) -> pd.DataFrame:
     """:func:`~edfgen.formats.tables.read_table`, refusing a ``;``-separated file (European Excel's CSV, often
     with decimal commas) in one line that says so, instead of a field-count error."""
-    if Path(path).name.lower().endswith(".parquet"):
+    if is_parquet(path):
         return read_table(path)
     raw = read_text_bytes(path)
     if b"\r" in raw and b"\n" not in raw:     # classic Mac line ends (CR only): read as the lines they are (a
