@@ -298,7 +298,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool, ignore_code_changes: bool =
 
     out = cfg.out                       # (a folder: run_pipeline's _check_out)
     clean_temp_files(out)
-    earlier = set((read_manifest(out) or {}).get("outputs") or [])    # the run's own files of the earlier run
+    earlier = set((earlier_manifest := read_manifest(out) or {}).get("outputs") or [])   # the earlier run's own files
     # the run's summary files (loci.tsv, report.html ...) stay from the earlier run until this one ends: its
     # manifest says so while stages rerun, so a run that fails halfway does not leave them marked complete
     # beside the new stages' outputs
@@ -504,7 +504,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool, ignore_code_changes: bool =
     # kept there (out = ".", inputs beside the TOML) is not the run's, nor unfinished while a rerun runs
     own = [out / "loci.tsv" if files["loci"].exists() else None, mr_top, files.get("truth_summary"),
            files.get("report"), r.state_path, *r.tables, out / "report_figures"]
-    drop_earlier_outputs(out, earlier, own)    # an earlier configuration's own files (review s31e #7)
+    drop_earlier_outputs(out, earlier, own, manifest=earlier_manifest)    # an earlier configuration's own files
     m.outputs = sorted({str(Path(p).relative_to(out)) for p in own if p is not None and Path(p).is_file()}
                        | ({"report_figures/"} if (out / "report_figures").is_dir() else set()))
     m.write(out)

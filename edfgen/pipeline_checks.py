@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import glob
@@ -23,7 +24,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -32,6 +32,7 @@ from edfgen.commands.options import CommandOptions, cli_spellings
 from edfgen.exceptions import EdfgenError, InputError
 from edfgen.formats.atomic import is_temp_name
 from edfgen.formats.lock import HIDDEN_NAMES
+from edfgen.formats.owned import anchored, owned_files
 from edfgen.formats.manifest import MANIFEST, STREAM, fingerprint, input_digest, listed_outputs, read_manifest
 
 log = logging.getLogger(__name__)
@@ -292,28 +293,40 @@ def ran_with_other_code(done: Any, inputs_key: str) -> bool:
 
 # ----------------------------------------------------------------------------------------------- the run's files
 
-def drop_earlier_outputs(out: Path, earlier: Iterable[str], own: Iterable[Path | None]) -> list[str]:
+def drop_earlier_outputs(out: Path, earlier: Iterable[str], own: Iterable[Path | None], *,
+                         manifest: dict[str, Any] | None = None) -> list[str]:
     """Remove the files that the earlier run's manifest listed as the run's own (``earlier``, relative to ``out``)
     and this run did not write (``own``): no file of an earlier configuration is left looking like this one's.
-    Only paths under ``out`` that the earlier manifest lists are touched.
+    Only paths under ``out`` that the earlier manifest lists are touched; of a folder it lists whole, only the
+    files that are edfgen's by that ``manifest`` (:func:`edfgen.formats.owned.owned_files`: unchanged since it
+    finished), never a user's file put there, and the folder itself only once empty.
 
     Returns
     -------
     list of str
         The relative names removed.
     """
-    mine = {os.path.abspath(p) for p in own if p is not None}
+    mine = {anchored(p) for p in own if p is not None}
+    base = anchored(out)
+    owned = owned_files(manifest, out) if manifest else frozenset()
     gone = []
     for rel in earlier:
-        p = (out / str(rel).rstrip("/")).resolve()
-        if out.resolve() not in p.parents or str(p) in mine or not (p.exists() or p.is_symlink()):
+        p = anchored(out / str(rel).rstrip("/"))
+        if base not in p.parents or p in mine or not (p.exists() or p.is_symlink()):
             continue
         if p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            p.unlink()
+            theirs = sorted(f for f in owned if p in f.parents and f not in mine)
+            for f in theirs:
+                f.unlink(missing_ok=True)
+            gone += [str(f.relative_to(base)) for f in theirs]
+            for folder, _, _ in sorted(os.walk(p), key=lambda w: -len(w[0])):   # deepest first, only emptied ones
+                with contextlib.suppress(OSError):
+                    if any(Path(folder) in f.parents for f in theirs):
+                        os.rmdir(folder)
+            continue
+        p.unlink()
         gone.append(str(rel))
-        if p.parent != out.resolve() and not any(p.parent.iterdir()):
+        if p.parent != base and not any(p.parent.iterdir()):
             p.parent.rmdir()
     if gone:
         log.info("files of an earlier run that this configuration does not make, removed: %s", ", ".join(gone))

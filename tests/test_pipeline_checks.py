@@ -448,3 +448,28 @@ def test_load_config__mistakes_are_worded_as_the_command_line_words_them(tmp_pat
         raw["extract"] = extract
     with pytest.raises(InputError, match=message):
         config_from_dict(raw, base=tmp_path)
+
+
+def test_drop_earlier_outputs__a_folder_listed_whole_loses_only_edfgens_unchanged_files(tmp_path):
+    """Review of s40 (found by s40genfix): the run's clean-up of an earlier configuration's outputs removed a folder
+    its earlier manifest listed whole with ``shutil.rmtree``, a user's file put there included. Now only the files
+    that are edfgen's by that manifest (unchanged since it finished) go, and the folder only once emptied."""
+    import datetime as dt
+    import time
+
+    from edfgen.pipeline_checks import drop_earlier_outputs
+
+    out = tmp_path / "run"
+    for name in ("old_figures", "kept_figures"):
+        (out / name / "sub").mkdir(parents=True)
+        (out / name / "sub" / "rg.png").write_bytes(b"png")
+    now = time.time()
+    time.sleep(int(now) + 1.05 - time.time())        # a file changed from now on is later than `finished` + 1 s
+    time.sleep(1.0)
+    finished = dt.datetime.fromtimestamp(int(now), dt.timezone.utc).isoformat()
+    (out / "kept_figures" / "my_notes.txt").write_text("mine")          # a user's file, put there afterwards
+    manifest = {"outputs": ["old_figures/", "kept_figures/"], "finished": finished}
+    gone = drop_earlier_outputs(out, manifest["outputs"], [], manifest=manifest)
+    assert (out / "kept_figures" / "my_notes.txt").read_text() == "mine"
+    assert not (out / "old_figures").exists()          # edfgen's own, unchanged since: removed, folder and all
+    assert gone == ["old_figures/sub/rg.png"]
