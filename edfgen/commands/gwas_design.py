@@ -19,6 +19,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.sex import SEX_COVARIATE_NAMES as _SEX_NAMES
 from edfgen.formats.tables import some_names
 from edfgen.kernels.association import collinear_covariates
+from edfgen.kernels.ecg.p_wave import REASON_COLUMN
 from edfgen.kernels.validate import decimal_comma_hint, number_fraction, numeric_values, refuse_decimal_commas
 
 log = logging.getLogger(__name__)
@@ -255,7 +256,8 @@ def warn_two_valued(table: pd.DataFrame, names: Sequence[str], source: str) -> N
 def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = None,
                       prefix: str | None = None, source: str = "phenotypes", binary: bool = False) -> list[str]:
     """Phenotype columns: ``columns`` (ranges expanded), those starting with ``prefix``, or every column
-    holding numbers (all-text columns are skipped with a warning).
+    holding numbers (all-text and all-empty columns are skipped with a warning; ``pr_missing_reason``, the
+    note of ``edfgen interpret``'s ``measured_biomarkers.tsv``, is never one).
 
     Raises
     ------
@@ -284,8 +286,11 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
         if not cols:
             raise InputError(f"{source}: no column starts with --pheno-prefix {prefix!r}")
     else:
-        cols = [c for c in table.columns if c not in ("IID", "FID", "#FID")]
-        text = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c]) and number_fraction(table[c]) == 0]
+        # pr_missing_reason (edfgen interpret's measured_biomarkers.tsv: why a PR is NaN) is a note, never a
+        # phenotype: all empty when every record has a PR, it is read back as an all-NaN float column
+        cols = [c for c in table.columns if c not in ("IID", "FID", "#FID", REASON_COLUMN)]
+        text = [c for c in cols if table[c].isna().all()
+                or not pd.api.types.is_numeric_dtype(table[c]) and number_fraction(table[c]) == 0]
         comma = next((f" ({c}: {h})" for c in text if (h := decimal_comma_hint(table[c]))), "")
         if text:  # all-text columns are not phenotypes: said, never silently (numbers with commas named)
             log.warning("%s: %d column(s) without any numeric value skipped: %s%s", source, len(text),
