@@ -465,13 +465,14 @@ def test_measure_record__no_pr_in_atrial_flutter_with_its_waves_before_the_qrs(s
 
 
 @pytest.mark.parametrize("path, rate, pr", [
-    ("cinc2021/JS20005", 110, 148.0), ("cinc2021/JS20016", 137, 118.0), ("cinc2021_extra/JS21298", 177, 90.0),
+    ("cinc2021/JS20005", 110, 148.0), ("cinc2021/JS20016", 137, None), ("cinc2021_extra/JS21298", 177, None),
     ("ludb_dev/data/35", 132, None)])
 def test_measure_record__pr_in_sinus_tachycardia_whose_p_wave_follows_the_t_wave(shared_data, path, rate, pr):
     """s40 brief (c): in sinus tachycardia (CinC SNOMED 427084000) the P wave starts where the T wave ends; its
     peak lay within 40 ms of the P window's start (previous T end + 20 ms), where a peak is taken for the T wave's
     tail, so no P was timed (PR NaN, no_p_wave) in these three. When none is found so, a peak 20 ms inside is
-    accepted. Atrial flutter (LUDB 35, 132/min, no P wave marked) still has none."""
+    accepted. Atrial flutter (LUDB 35, 132/min, no P wave marked) still has none. Review s40ecg #2: JS20016 and
+    JS21298's onsets lay exactly at the window's start (PR 118, 90 ms: the window timed, not a wave): none again."""
     from edfgen.formats.ecg.records import read_wfdb
     from edfgen.kernels.ecg.leads import canonicalise_leads
 
@@ -483,6 +484,20 @@ def test_measure_record__pr_in_sinus_tachycardia_whose_p_wave_follows_the_t_wave
         assert np.isnan(m["p_amplitude_mv"]), m
     else:
         assert m["pr_interval_ms"] == pytest.approx(pr, abs=4) and m["pr_missing_reason"] == "", m
+
+
+@pytest.mark.parametrize("record", ["00923", "01473", "00858", "00855"])
+def test_measure_record__no_pr_invented_from_the_edge_of_the_p_window(shared_data, record):
+    """Review s40ecg #2: the 20 ms P-window fallback (for the P wave right after the T wave) fired at any window
+    start, also the 330 ms cap, and took an onset right at the window's start: PTB-XL records100 00923 (68/min,
+    window = cap, no P) got PR 318 ms, 01473 276 ms, 00858 82 ms (T tail at 148/min), 00855 132 ms where the code
+    before gave none. Now the fallback needs a window starting at the T end and an onset 7 ms inside it."""
+    from edfgen.formats.ecg.records import read_wfdb
+    from edfgen.kernels.ecg.leads import canonicalise_leads
+
+    rec = canonicalise_leads(read_wfdb(next((shared_data / "ecg" / "ptbxl" / "records100").glob(f"*/{record}_lr.hea"))))
+    m = measure_record(np.asarray(rec.signal, float), rec.fs)
+    assert np.isnan(m["pr_interval_ms"]) and m["pr_missing_reason"] == "no_p_wave", m
 
 
 def test_measure_record__qrs_of_right_bundle_branch_block_ends_after_its_late_r_prime(shared_data):

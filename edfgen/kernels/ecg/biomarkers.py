@@ -394,8 +394,9 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
     # none in a record without a consistent P wave (irregular RR and unlike P windows: atrial fibrillation)
     p_on, p_off, p_ons, p_window = np.nan, np.nan, nan12, None
     p_lo = max(0, qrs_on - int(min(0.33, 0.6 * rr_med) * fs))
-    if np.isfinite(t_end):
-        p_lo = max(p_lo, int(t_end + 0.02 * fs - rr_med * fs))
+    after_t = np.isfinite(t_end) and int(t_end + 0.02 * fs - rr_med * fs) > p_lo   # the window starts at the T end
+    if after_t:
+        p_lo = int(t_end + 0.02 * fs - rr_med * fs)
     p_hi = qrs_on - int(0.02 * fs)
     if p_hi - p_lo <= int(0.04 * fs):
         why = "p_window_too_short"
@@ -405,11 +406,16 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
     else:
         p_window = (p_lo, p_hi)
         # a P peak within 2 * floor_s of the window's start is taken for the previous T wave's tail; when no P wave
-        # is found so, one within p_edge_fallback_s is taken (fast rates: the P wave right after the T wave)
-        for edge in (None, int(st.p_edge_fallback_s * fs)):
+        # is found so and the window starts at the T end (not at the 330 ms cap), one within p_edge_fallback_s is
+        # taken (fast rates: the P wave right after the T wave), unless its onset is within 7 ms of the window's
+        # start: the T wave's tail, or a wave cut by the window (review s40ecg #2: PTB-XL 1473 at 100 Hz PR 276 ms,
+        # 858 82 ms where the old code gave none; onsets 3.5-6 ms inside; JS20005's P, 8 ms inside, is kept)
+        for edge in (None, int(st.p_edge_fallback_s * fs)) if after_t else (None,):
             p_ons, p_mag = _lead_and_global_bounds(beat, mag8, p_lo, p_hi, min_mv=st.p_min_mv, rel=st.p_rel,
                                                    reach=int(st.p_reach_s * fs), floor=floor, reverse=True, edge=edge)
             p_on = _global_bound(p_ons, p_mag, st.p_lead_quantile)
+            if edge is not None and p_on < p_lo + 0.007 * fs:
+                p_on, p_ons = np.nan, nan12
             if np.isfinite(p_on):
                 break
         why = "" if np.isfinite(p_on) else "no_p_wave"
