@@ -435,6 +435,11 @@ def test_measure_biomarkers__pr_missing_reason_says_why_there_is_no_pr(shared_da
     m = measure_biomarkers(sig, rate).iloc[0]
     assert m["pr_missing_reason"] == reason, m
     assert np.isnan(m["pr_interval_ms"]) == bool(reason) and (reason == "" or reason in PR_MISSING_REASONS)
+    if reason == "p_window_too_short":   # review s40ecg #5: said "less than 40 ms"; JS21341 has 58 ms between them
+        d = delineate(sig, rate)
+        gap_ms = (d.qrs_onset - (d.t_end - np.median(np.diff(d.r_peaks)))) / d.fs * 1000
+        assert 40 < gap_ms <= 80, gap_ms
+        assert "at most 80 ms between" in PR_MISSING_REASONS[reason], PR_MISSING_REASONS[reason]
 
 
 @pytest.mark.parametrize("path, rhythm", [

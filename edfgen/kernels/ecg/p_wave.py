@@ -49,8 +49,9 @@ PR_MISSING_REASONS: dict[str, str] = {
     "irregular_rhythm": "irregular RR and P windows unlike from beat to beat: atrial fibrillation (no P wave)",
     "flutter_waves": "the wave before the QRS repeats, alike, 170-340 ms earlier in the diastole: atrial flutter waves "
                      "(no P wave)",
-    "p_window_too_short": "less than 40 ms between the T end (or the earliest P search) and the QRS onset: a fast "
-                          "rate, the P wave hidden in the T wave",
+    "p_window_too_short": "a P search window of 40 ms or less (20 ms after the previous T end, or the earliest P "
+                          "search, to 20 ms before the QRS onset: at most 80 ms between them): a fast rate, the P "
+                          "wave hidden in the T wave",
     "no_p_wave": "the P window was searched and no lead held a timeable P wave (>= 0.03 mV, not at the window's edge)",
     "no_median_beat": "no interval measured: fewer than two R peaks, no complete beat or no QRS onset/offset "
                       "(a flat or very noisy record)",
