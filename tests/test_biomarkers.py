@@ -520,6 +520,32 @@ def test_median_beat__flutter_gate_looks_back_over_at_most_64_beats(shared_data)
     assert measure_record(np.tile(x, (1, 12)), rec.fs)["pr_interval_ms"] == measure_record(x, rec.fs)["pr_interval_ms"]
 
 
+def _sinus_with_u_wave(hr: float, u_mv: float, seed: int, fs: float = 500.0) -> np.ndarray:
+    """10 s of sinus rhythm (8 independent leads I, II, V1-V6 -> 12) with a U wave 170 ms after the T wave."""
+    from edfgen.kernels.ecg.leads import twelve_from_eight
+
+    amp = {"p": [0.08, 0.15, 0.06, 0.08, 0.08, 0.08, 0.07, 0.06], "q": [-0.05, -0.08, 0, 0, -0.05, -0.1, -0.15, -0.1],
+           "r": [0.8, 1.2, 0.3, 0.6, 0.9, 1.4, 1.6, 1.2], "s": [-0.1, -0.2, -1.2, -1.5, -0.9, -0.4, -0.2, -0.1],
+           "t": [0.25, 0.35, 0.05, 0.45, 0.5, 0.45, 0.35, 0.25], "u": [0.2, 0.27, 0.33, 1, 1, 0.67, 0.4, 0.27]}
+    waves = [("p", -0.16, 0.022, 1.0), ("q", -0.025, 0.008, 1.0), ("r", 0, 0.01, 1.0), ("s", 0.03, 0.01, 1.0),
+             ("t", 0.3, 0.05, 1.0), ("u", 0.47, 0.04, u_mv)]
+    t = np.arange(int(10 * fs)) / fs
+    x = 0.01 * np.random.default_rng(seed).standard_normal((8, len(t)))
+    for r in np.arange(0.4, 9.5, 60 / hr):
+        for name, at, width, scale in waves:
+            x += scale * np.array(amp[name])[:, None] * np.exp(-0.5 * ((t - r - at) / width) ** 2)
+    return twelve_from_eight(x)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 4])
+def test_measure_record__a_u_wave_before_the_p_wave_is_not_flutter(seed):
+    """Review s40ecg #3: sinus rhythm at 64/min with a 0.25 mV U wave in V2-V3 was taken for atrial flutter (the
+    U wave repeats the P wave's shape one "cycle" earlier: r 0.7505 against 0.75): PR NaN, flutter_waves, in 3 of
+    5 seeds. The TP segment between them is flat, which flutter waves never are: PR 165 ms (synthetic 160 ms)."""
+    m = measure_record(_sinus_with_u_wave(64, 0.25, seed), 500.0)
+    assert m["pr_missing_reason"] == "" and 150 <= m["pr_interval_ms"] <= 180, m
+
+
 def test_measure_record__qrs_of_right_bundle_branch_block_ends_after_its_late_r_prime(shared_data):
     """s40 brief (d): in right bundle branch block the late, slow R' dips below the QRS-offset threshold before it
     begins, so the QRS ended there: LUDB 10 (cardiologists 123.5 ms) measured 84 ms, CinC JS20052 (CRBBB) 92 ms.
