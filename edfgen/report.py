@@ -20,6 +20,7 @@ import pandas as pd
 
 from edfgen.commands.study_loci import STUDY_LOCI_COLUMNS
 from edfgen.formats.tables import atomic_write, read_table, safe_filename
+from edfgen.kernels.ecg.p_wave import REASON_COLUMN
 from edfgen.kernels.pvalues import neg_log10_or_given
 from edfgen.plots.manhattan import LEGIBLE_PT, manhattan_from_points, manhattan_plot
 from edfgen.plots.qq import qq_plot
@@ -156,7 +157,8 @@ def _participant_values(path: str | Path) -> pd.DataFrame:
     as every stage reads it (:func:`~edfgen.formats.tables.read_table`: TSV/CSV/parquet, the id named
     ``IID``, ``eid``, ``#IID`` or ``ID_2``), without the id columns."""
     df = read_table(path, id_column="IID")
-    return df.drop(columns=["IID", "FID", "#FID"], errors="ignore").select_dtypes("number")
+    # pr_missing_reason (interpret's measured_biomarkers.tsv) is a note on the PR: all empty, it reads as numbers
+    return df.drop(columns=["IID", "FID", "#FID", REASON_COLUMN], errors="ignore").select_dtypes("number")
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,19 @@ def test_interpret_edfs__measure_from_ecg_files(shared_data, tmp_path):
     assert m["pr_missing_reason"].fillna("").isin(["", *PR_MISSING_REASONS]).all()
     assert ((m["pr_missing_reason"].fillna("") == "") == m["pr_interval_ms"].notna()).all()
     assert "pr_missing_reason" not in set(a["biomarker"])
+    # review s40ecg #1: the records with a PR only (every reason empty: read back as an all-NaN float column) given
+    # back as --biomarkers: pr_missing_reason is still no biomarker (text columns were dropped anyway, this was not)
+    m[m["pr_interval_ms"].notna()].drop(columns="pr_missing_reason").assign(pr_missing_reason="").to_csv(
+        tmp_path / "with_pr.tsv", sep="\t")
+    interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "again", biomarkers=tmp_path / "with_pr.tsv", clusters=2)
+    again = pd.read_csv(tmp_path / "again" / "associations.tsv", sep="\t")
+    assert "pr_missing_reason" not in set(again["biomarker"]) and "pr_interval_ms" in set(again["biomarker"])
+    # ... nor a phenotype of `edfgen gwas --pheno` (nor `edfgen run`'s biomarker GWAS): it failed on it
+    from edfgen.commands.gwas_design import select_phenotypes
+    from edfgen.formats.tables import read_table
+
+    phenotypes = select_phenotypes(read_table(tmp_path / "with_pr.tsv", id_column="IID"))
+    assert "pr_missing_reason" not in phenotypes and "pr_interval_ms" in phenotypes
     # the manifest keys the measured ECGs (review s30j F2: only the EDF table was recorded)
     import json
 

@@ -1,8 +1,7 @@
 """Classical ECG measurements: R peaks, heart rate, PR, QRS, QT, axis and amplitudes.
 
-A deliberately simple, transparent delineator (the kind a biobank's ECG cart applies), used to
-validate the simulator against its known truth, to describe real records, and to relate learned
-ECG features (EDFs) to familiar physiology.
+A deliberately simple, transparent delineator (the kind a biobank's ECG cart applies), used to validate the simulator
+against its known truth, to describe real records, and to relate learned ECG features (EDFs) to familiar physiology.
 
 Method
 ------
@@ -11,15 +10,14 @@ Method
    above a fraction of the record's high quantile with a 250 ms refractory period, an adaptive
    second pass dropping candidates far below the median peak energy, then each peak moved to the
    maximum of the band-passed (0.5–40 Hz) signal magnitude within ±60 ms.
-   (Per lead, the energy is scaled by its own 98th percentile and capped before summing,
-   so an artefact in one lead does not mask the others.)
+   (Per lead, the energy is scaled by its own 98th percentile and capped before summing, so an artefact in one lead
+   does not mask the others.)
    **Pacing** (:mod:`edfgen.kernels.ecg.pacing`): when stimulus spikes recur at a fixed lag before at least
    40 % of the R peaks, beyond what the record's own spike density gives by chance, they are interpolated away on the raw signal before any filtering (low-passed, a
    spike rings into a slow wave before the QRS), and step 3's QRS onset becomes the first sample after the
    ventricular stimulus where the spatial velocity reaches ``paced_qrs_on_rel`` (15 %) of its QRS maximum.
-2. **Median beat**: every complete beat is cut around its R peak, the isoelectric level of each
-   beat (the PR segment, 10–30 ms before QRS onset) is linearly interpolated between beats and
-   subtracted, and the sample-wise median over beats is taken for leads I, II, V1–V6.
+2. **Median beat**: every complete beat is cut around its R peak, the isoelectric level of each beat (the PR segment,
+   10–30 ms before QRS onset) is interpolated between beats and subtracted; the sample-wise median of I, II, V1–V6.
 3. **QRS onset/offset**: where the spatial velocity ``sqrt(sum_l (dx_l/dt)^2)`` of the median beat
    stays below 2 % (onset) / 8 % (offset) of its QRS maximum (above the median-beat noise floor) for 8 ms.
 4. **T end**: the trapezium-area method (Zhang et al. 2005; Vázquez-Seisdedos et al. 2011) on each lead
@@ -38,10 +36,9 @@ Method
    (:class:`DelineationSettings`; the spatial magnitude for T and P is an option) were chosen by
    cross-validated grid search against the cardiologists of LUDB records 1-100, all leads
    (``benchmarks/results/ludb_delineation.md``: held-out median absolute errors PR 4, QRS 5, QT 7 ms).
-5. **Axis and amplitudes**: frontal QRS axis from the net QRS areas of I and aVF
-   (``atan2(2/sqrt(3) * aVF, I)``, exact for an Einthoven triangle); R, T and P amplitudes are
-   the peak magnitudes of the vectorcardiogram reconstructed with the inverse Dower matrix;
-   ST deviation is the VCG at J + 60 ms projected on the T-peak direction.
+5. **Axis and amplitudes**: frontal QRS axis from the net QRS areas of I and aVF (``atan2(2/sqrt(3) * aVF, I)``, exact
+   for an Einthoven triangle); R, T and P amplitudes are the peak magnitudes of the vectorcardiogram reconstructed with
+   the inverse Dower matrix; ST deviation is the VCG at J + 60 ms projected on the T-peak direction.
 
 A record at another rate is measured on a copy resampled to :data:`MEASURE_FS` (500 Hz, the settings' rate; pacing is
 first sought at its own rate: :func:`delineate`); one below 50 Hz (extract's floor) is refused. Records where fewer than
@@ -265,8 +262,8 @@ class DelineationSettings:
         92 -> 122, PTB-XL 455 128 -> 174 ms); 0.2 catches PTB-XL 455 only.
     p_edge_fallback_s
         A P peak nearer than ``2 * floor_s`` to the P window's start is taken for the previous T wave's tail; when no
-        P wave is found so, one ``p_edge_fallback_s`` inside is accepted (sinus tachycardia, the P wave right after
-        the T: CinC JS20005, JS20016, JS21298 had no PR; no other of 597 labelled real records changes).
+        P wave is found so and the window starts at the T end, one ``p_edge_fallback_s`` inside is accepted if its
+        onset is 7 ms or more inside (sinus tachycardia, the P right after the T: CinC JS20005 had no PR).
     """
 
     lp_hz: float = 40.0
@@ -341,11 +338,13 @@ def median_beat(ecg: np.ndarray, fs: float = SAMPLING_RATE, lp_hz: float = DEFAU
     levels = lp[:, iso_idx].mean(axis=2)                                  # [8, n_ok]
     t = np.arange(n)
     base = np.stack([np.interp(t, centres, levels[k]) for k in range(x.shape[0])])
-    beats = (lp - base)[:, full[:, None] + seg[None, :]]                      # [8, B, W]
+    lp -= base                                                                # isoelectric: once, in place
+    beats = lp[:, full[:, None] + seg[None, :]]                               # [8, B, W]
     beat = twelve_from_eight(np.median(beats, axis=1))                         # [12, W]
     look = int(min(1.2, rr_med) * fs)
     back = peaks[peaks - look >= 0]
-    lookback = (lp - base)[:, back[:, None] + np.arange(-look, 0)[None, :]].astype(np.float32) if len(back) else None
+    back = back[np.unique(np.linspace(0, len(back) - 1, min(len(back), 64)).round().astype(int))]  # flutter: 64 beats
+    lookback = lp[:, back[:, None] + np.arange(-look, 0)[None, :]].astype(np.float32) if len(back) else None
     return MedianBeat(fs, peaks, full, beat, pre, rr_med, stimulus_index=pre - pacing.ventricular_lag_s * fs,
                       beats=beats.astype(np.float32), lookback=lookback)
 
@@ -376,9 +375,8 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
         return Delineation(*head, np.nan, np.nan, np.nan, np.nan, nan12, nan12, p_missing_reason="no_median_beat",
                            **stim)
 
-    # T end: trapezium area after the T peak of the spatial magnitude of the 8 independent leads
-    # (one global estimate: the magnitude returns to baseline when the last lead does), or a quantile
-    # of the per-lead ends
+    # T end: trapezium area after the T peak of the spatial magnitude of the 8 independent leads (one global
+    # estimate: the magnitude returns to baseline when the last lead does), or a quantile of the per-lead ends
     mag8 = np.sqrt((beat[_INDEPENDENT] ** 2).sum(0))[None, :]
     floor = int(st.floor_s * fs)
     t_end, t_ends, t_window = np.nan, nan12, None
@@ -394,8 +392,8 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
     # none in a record without a consistent P wave (irregular RR and unlike P windows: atrial fibrillation)
     p_on, p_off, p_ons, p_window = np.nan, np.nan, nan12, None
     p_lo = max(0, qrs_on - int(min(0.33, 0.6 * rr_med) * fs))
-    if np.isfinite(t_end):
-        p_lo = max(p_lo, int(t_end + 0.02 * fs - rr_med * fs))
+    p_t = int(t_end + 0.02 * fs - rr_med * fs) if np.isfinite(t_end) else -1
+    after_t, p_lo = p_t > p_lo, max(p_lo, p_t)                 # after_t: the window starts at the previous T end
     p_hi = qrs_on - int(0.02 * fs)
     if p_hi - p_lo <= int(0.04 * fs):
         why = "p_window_too_short"
@@ -404,13 +402,15 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
         why = "irregular_rhythm"
     else:
         p_window = (p_lo, p_hi)
-        # a P peak within 2 * floor_s of the window's start is taken for the previous T wave's tail; when no P wave
-        # is found so, one within p_edge_fallback_s is taken (fast rates: the P wave right after the T wave)
-        for edge in (None, int(st.p_edge_fallback_s * fs)):
+        # a P peak within 2 * floor_s of the window's start is taken for the T wave's tail; when none is found so and
+        # the window starts at the T end (not the cap), one within p_edge_fallback_s is (fast rates; review s40ecg #2)
+        for edge in (None, int(st.p_edge_fallback_s * fs)) if after_t else (None,):
             p_ons, p_mag = _lead_and_global_bounds(beat, mag8, p_lo, p_hi, min_mv=st.p_min_mv, rel=st.p_rel,
                                                    reach=int(st.p_reach_s * fs), floor=floor, reverse=True, edge=edge)
             p_on = _global_bound(p_ons, p_mag, st.p_lead_quantile)
-            if np.isfinite(p_on):
+            if edge is not None and p_on < p_lo + 0.007 * fs:    # cut by the window's start: the T wave's tail
+                p_on, p_ons = np.nan, nan12
+            elif np.isfinite(p_on):
                 break
         why = "" if np.isfinite(p_on) else "no_p_wave"
         if np.isfinite(p_on) and mb.lookback is not None and flutter_waves(

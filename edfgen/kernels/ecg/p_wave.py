@@ -49,8 +49,9 @@ PR_MISSING_REASONS: dict[str, str] = {
     "irregular_rhythm": "irregular RR and P windows unlike from beat to beat: atrial fibrillation (no P wave)",
     "flutter_waves": "the wave before the QRS repeats, alike, 170-340 ms earlier in the diastole: atrial flutter waves "
                      "(no P wave)",
-    "p_window_too_short": "less than 40 ms between the T end (or the earliest P search) and the QRS onset: a fast "
-                          "rate, the P wave hidden in the T wave",
+    "p_window_too_short": "a P search window of 40 ms or less (20 ms after the previous T end, or the earliest P "
+                          "search, to 20 ms before the QRS onset: at most 80 ms between them): a fast rate, the P "
+                          "wave hidden in the T wave",
     "no_p_wave": "the P window was searched and no lead held a timeable P wave (>= 0.03 mV, not at the window's edge)",
     "no_median_beat": "no interval measured: fewer than two R peaks, no complete beat or no QRS onset/offset "
                       "(a flat or very noisy record)",
@@ -209,5 +210,49 @@ def flutter_waves(lookback: np.ndarray, r_index: int, p_window: tuple[int, int],
         return False
     med = np.median(lookback, axis=1) if lookback.ndim == 3 else lookback
     peak = lo + int(np.argmax(np.sqrt((med[:, lo:hi] ** 2).sum(0))))
-    r, rms_ratio, _ = flutter_repeat(lookback, peak, t_end + shift - rr_s * fs + 0.02 * fs, fs)
-    return bool(r >= min_corr and ratio[0] <= rms_ratio <= ratio[1])
+    r, rms_ratio, lag_s = flutter_repeat(lookback, peak, t_end + shift - rr_s * fs + 0.02 * fs, fs)
+    if not (r >= min_corr and ratio[0] <= rms_ratio <= ratio[1]):
+        return False
+    # flutter waves leave no isoelectric segment between them; a sinus P wave after a U wave (or an atrial
+    # tachycardia's P after a blocked one) does (review s40ecg #3: 0.2 mV U in V2-V3 at 62-70/min, r 0.7505)
+    return not returns_to_baseline(lookback, peak, int(round(lag_s * fs)), fs)
+
+
+def returns_to_baseline(lookback: np.ndarray, peak: int, lag: int, fs: float, *, half_width_s: float = 0.04,
+                        rel: float = 0.2, flat_s: float = 0.04) -> bool:
+    """Does the signal between a wave (peak at ``peak`` in ``lookback``) and its repeat ``lag`` samples earlier
+    return to the isoelectric baseline?
+
+    True when, in most beats, the spatial magnitude (over the leads; ``lookback`` is baseline-subtracted) stays
+    below ``rel`` times the wave's own peak magnitude for ``flat_s`` seconds somewhere between the two compared
+    segments (half width ``half_width_s``, as :func:`flutter_repeat`): the TP segment of sinus rhythm, which the
+    sawtooth of atrial flutter never has.
+
+    Parameters
+    ----------
+    lookback
+        ``[L, B, W]`` or ``[L, W]`` baseline-subtracted signal before the R peaks (mV).
+    peak, lag
+        Index of the wave's peak, and the repeat's distance before it (samples).
+    fs
+        Sampling rate (Hz).
+    half_width_s, rel, flat_s
+        Half width of the compared segments (s), the flat level as a fraction of the wave's peak magnitude, and
+        the least duration of a flat stretch (s).
+
+    Returns
+    -------
+    bool
+        Whether most beats hold a flat stretch between the two segments (False when there is no room for one).
+    """
+    w, run = int(half_width_s * fs), max(1, int(flat_s * fs))
+    lo, hi = peak - lag + w, peak - w
+    if hi - lo < run or lo < 0:
+        return False
+    x = np.asarray(lookback, dtype=float)
+    x = x[:, None, :] if x.ndim == 2 else x
+    mag = np.sqrt((x[:, :, lo:hi] ** 2).sum(axis=0))                                    # [B, n]
+    amp = np.sqrt((x[:, :, peak - w:peak + w + 1] ** 2).sum(axis=0)).max(axis=1)        # [B]
+    low = np.cumsum(np.pad(mag < rel * amp[:, None], ((0, 0), (1, 0))), axis=1)
+    flat = ((low[:, run:] - low[:, :-run]) == run).any(axis=1)                         # a run of `run` low samples
+    return bool(flat.mean() > 0.5)
