@@ -464,6 +464,16 @@ def test_read_sumstats__a_pq_file_is_parquet(truth, tmp_path):
     _check(df, truth)
 
 
+def test_sumstats_discovery__a_pq_file_is_found_and_named_like_a_parquet_one(truth, tmp_path):
+    """A folder's `height.pq` was not found as summary statistics and a `.pq` given by name kept the suffix in its
+    phenotype name (`height.pq`), so clump's `phenotype` column did not match mr's exposure (s40 lead)."""
+    from edfgen.formats.sumstats.discovery import phenotype_name, sumstats_in_directory
+
+    _ssf(truth).to_parquet(tmp_path / "height.pq", index=False)
+    assert phenotype_name(tmp_path / "height.pq") == phenotype_name(tmp_path / "height.parquet") == "height"
+    assert [p.name for p in sumstats_in_directory(tmp_path, "--sumstats")] == ["height.pq"]
+
+
 @pytest.mark.parametrize("gz", [False, True])
 def test_read_header__reads_the_first_line_only(truth, tmp_path, monkeypatch, gz):
     """The first-line check read (and gunzipped) up to 16 MiB of every file whose header was read: a 26 MiB .tsv.gz

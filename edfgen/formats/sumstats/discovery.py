@@ -46,7 +46,7 @@ TOOL_SUFFIXES = (".regenie", ".stats", ".glm.linear", ".glm.logistic", ".glm.log
                  ".sumstats")   # LDSC's munged X.sumstats.gz is phenotype X
 #: names of the files a directory is searched for (each one is named by :func:`phenotype_name`), compressed
 #: (``.gz``, ``.bgz``) or not
-SUMSTATS_SUFFIXES = ((".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".gz", ".bgz")
+SUMSTATS_SUFFIXES = ((".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".pq", ".gz", ".bgz")
                      + GWAS_VCF_SUFFIXES + TOOL_SUFFIXES)
 #: the GWAS-SSF columns clumping (and regional plots) need
 CLUMP_REQUIRED = ("variant_id", "p_value")
@@ -312,7 +312,7 @@ def _trait_in(data: bytes, path: str | Path) -> tuple[str, str] | None:
 
 def phenotype_name(path: str | Path) -> str:
     """``<phenotype>.tsv.gz`` -> ``<phenotype>`` (also strips ``.tsv``, ``.txt``, ``.csv``, ``.gz``, ``.bgz``,
-    ``.vcf``, ``.parquet`` and one of :data:`TOOL_SUFFIXES` (``.regenie``, ``.glm.linear``, ...), in any case,
+    ``.vcf``, ``.parquet``, ``.pq`` and one of :data:`TOOL_SUFFIXES` (``.regenie``, ``.glm.linear``, ...), in any case,
     and a trailing chromosome tag ``.chr1``, ``_chr22``, ``-chrX``: one phenotype's per-chromosome files share
     its name; the GWAS Catalog's harmonised tag ``.h``: ``GCST90000001_buildGRCh38.h.tsv.gz`` ->
     ``GCST90000001_buildGRCh38``, the name of the same study's unharmonised file). The one naming rule of clump, mr and regional
@@ -324,7 +324,7 @@ def phenotype_name(path: str | Path) -> str:
     if trait is not None:
         return trait
     name = Path(path).name
-    for suf in (".gz", ".bgz", ".tsv", ".txt", ".csv", ".vcf", ".parquet"):
+    for suf in (".gz", ".bgz", ".tsv", ".txt", ".csv", ".vcf", ".parquet", ".pq"):
         if name.lower().endswith(suf):
             name = name[: -len(suf)]
     tool = next((t for t in sorted(TOOL_SUFFIXES, key=len, reverse=True) if name.lower().endswith(t)), "")
