@@ -658,6 +658,19 @@ def test_run_clump__a_plain_plink_prefix_is_read_in_the_commands_default_build(s
     run = run_clump([sim["sumstats"][0]], out_dir=tmp_path / "c", bfile=str(sim["bfile"]), settings=ClumpSettings(p1=1e-6))
     assert json.loads((run.out_dir / "manifest.json").read_text())["parameters"]["reference_genome"] == "GRCh38"
 
+
+def test_run_clump__the_ld_panels_own_build_counts_when_no_bfile_is_given(sim, tmp_path):
+    """run_clump(ld_bfile=GenotypeSource(..., reference_genome="GRCh37")) without a study bfile read the panel as
+    GRCh38 (the build was taken from ``bfile`` only: s40userfix's finding)."""
+    from edfgen.commands.clump import run_clump
+    from edfgen.formats.genotypes.source import GenotypeSource
+    from edfgen.kernels.clump import ClumpSettings
+
+    panel = GenotypeSource(bfile=str(sim["bfile"]), reference_genome="GRCh37")
+    run = run_clump([sim["sumstats"][0]], out_dir=tmp_path / "c", ld_bfile=panel, settings=ClumpSettings(p1=1e-6))
+    assert json.loads((run.out_dir / "manifest.json").read_text())["parameters"]["reference_genome"] == "GRCh37"
+
+
 def test_cli_clump__missing_bfile_is_one_line_error(sim, tmp_path):
     from click.testing import CliRunner
 

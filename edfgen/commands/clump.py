@@ -477,8 +477,8 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
         raise InputError("clump: give --bfile (study genotypes) or --ld-bfile (reference panel)")
     declared = declared_build(sumstats)
     # (a plain PLINK prefix is read as --reference-genome's default build)
-    panel_build = reference_genome or getattr(bfile, "reference_genome", None) or DEFAULT_REFERENCE_GENOME
-    warn_panel_build(sumstats, bfile, panel_build)
+    panel_build = reference_genome or getattr(panel_prefix, "reference_genome", None) or DEFAULT_REFERENCE_GENOME
+    warn_panel_build(sumstats, panel_prefix, panel_build)
     if genes is not None and regional_plots:      # before the output folder is made (second read s37 B7)
         check_genes_build(genes, declared, panel_build)
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen clump")
