@@ -143,6 +143,11 @@ def test_interpret_edfs__measure_from_ecg_files(shared_data, tmp_path):
 
     phenotypes = select_phenotypes(read_table(tmp_path / "with_pr.tsv", id_column="IID"))
     assert "pr_missing_reason" not in phenotypes and "pr_interval_ms" in phenotypes
+    # second read s40 #1: nor one picked by --pheno-prefix (the reasons' text was refused as "not a number")
+    m.to_csv(tmp_path / "all.tsv", sep="\t")
+    for prefix in ("p", "pr"):
+        phenotypes = select_phenotypes(read_table(tmp_path / "all.tsv", id_column="IID"), prefix=prefix)
+        assert "pr_missing_reason" not in phenotypes and "pr_interval_ms" in phenotypes
     # the manifest keys the measured ECGs (review s30j F2: only the EDF table was recorded)
     import json
 

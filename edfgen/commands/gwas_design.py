@@ -281,7 +281,7 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
             raise InputError(f"{source}: phenotype column(s) {', '.join(missing)} not found "
                              f"(has: {some_names(table.columns)})")
     elif prefix:
-        cols = [c for c in table.columns if str(c).startswith(prefix)]
+        cols = [c for c in table.columns if str(c).startswith(prefix) and c != REASON_COLUMN]
         if not cols:
             raise InputError(f"{source}: no column starts with --pheno-prefix {prefix!r}")
     else:
