@@ -573,3 +573,18 @@ def test_measure_record__bad_sampling_rate_is_one_input_error(fs):
         with pytest.raises(InputError, match="sampling rate"):
             f(x, fs)
     assert measure_biomarkers(x, 50.0).loc[0, "n_beats"] == 0
+
+
+def test_qrs_bounds__a_late_deflection_loud_past_r_plus_200_ms_keeps_the_offset_found():
+    """Second read of s40: the late-R' rule looked for the next quiet stretch after a loud one starting within
+    30 ms of the offset; when the deflection was still loud at R + 200 ms none was found and the offset found
+    before was lost (None): the record lost QRS, QT and PR. Now the offset found stays."""
+    from edfgen.kernels.ecg.wave_bounds import _qrs_bounds
+
+    fs, r, t = 500.0, 300, np.arange(600)
+    beat = np.zeros((8, 600)) + np.exp(-0.5 * ((t - r) / 6) ** 2)          # a QRS on every lead
+    late = (t > r + 25) & (t < r + 240)                                      # loud from 20 ms after it to R + 240 ms
+    beat[:, late] += 0.3 * np.sin(2 * np.pi * 25 * (t[late] - r - 25) / fs)
+    plain = _qrs_bounds(beat, r, fs, 0.08, 0.008)
+    assert plain[1] is not None
+    assert _qrs_bounds(beat, r, fs, 0.08, 0.008, rejoin_rel=0.15, rejoin_s=0.03) == plain

@@ -77,7 +77,7 @@ from edfgen.kernels.ecg.leads import DOWER_LEADS, INVERSE_DOWER, lead_avf, twelv
 from edfgen.kernels.ecg.p_wave import PR_MISSING_REASONS, REASON_COLUMN, flutter_waves, has_consistent_p_wave
 from edfgen.kernels.ecg.preprocess import MIN_FS_HZ
 from edfgen.kernels.ecg.r_peaks import _filt, detect_r_peaks
-from edfgen.kernels.ecg.wave_bounds import _lead_and_global_bounds, _wave_bounds
+from edfgen.kernels.ecg.wave_bounds import _lead_and_global_bounds, _qrs_bounds, _velocity_threshold, _wave_bounds
 from edfgen.kernels.ecg.pacing import MIN_FS as PACING_MIN_FS, Pacing, detect_pacing, remove_spikes
 from edfgen.exceptions import InputError
 
@@ -101,16 +101,6 @@ MEASURE_FS: float = float(SAMPLING_RATE)
 #: Below this rate (Hz) only the heart rate is measured (intervals, amplitudes NaN): LUDB 1-100 decimated to 90 /
 #: 85 / 75 / 50 Hz gave median |error| PR 6/8/12/69, QRS 5/7.5/14/121, QT 8/8/16/93 ms (100 Hz: 4, 4, 6).
 MIN_INTERVAL_FS: float = 90.0
-
-
-def _quiet_run(mask: np.ndarray, start: int, stop: int, step: int, hold: int) -> int | None:
-    """First index from ``start`` towards ``stop`` (exclusive) where ``mask`` holds for ``hold`` samples."""
-    run = 0
-    for i in range(start, stop, step):
-        run = run + 1 if mask[i] else 0
-        if run >= hold:
-            return i - step * (hold - 1)
-    return None
 
 
 @dataclass(frozen=True)
@@ -183,15 +173,6 @@ class Delineation(MedianBeat):
     p_missing_reason: str = ""
 
 
-def _velocity_threshold(beat: np.ndarray, r: int, fs: float, rel: float) -> tuple[np.ndarray, float]:
-    """Spatial velocity of ``beat`` (mV/s) and ``rel`` of its QRS maximum above its noise floor."""
-    sv = np.sqrt((np.gradient(beat, axis=1) ** 2).sum(0)) * fs          # mV/s
-    win = int(0.08 * fs)
-    peak = sv[max(0, r - win):r + win].max()
-    floor = np.quantile(sv, 0.1)
-    return sv, floor + rel * (peak - floor)
-
-
 def _paced_qrs_onset(beat: np.ndarray, r: int, fs: float, stimulus: float, rel: float) -> int | None:
     """QRS onset of a paced beat: the first sample after the removed stimulus artefact (stimulus + 8 ms,
     :func:`edfgen.kernels.ecg.pacing.remove_spikes`) where the spatial velocity reaches ``rel`` of its QRS
@@ -200,24 +181,6 @@ def _paced_qrs_onset(beat: np.ndarray, r: int, fs: float, stimulus: float, rel: 
     start = max(0, int(stimulus) + round(0.008 * fs) + 1)
     above = np.flatnonzero(sv[start:r] >= thr)
     return int(start + above[0]) if len(above) else None
-
-
-def _qrs_bounds(beat: np.ndarray, r: int, fs: float, rel: float = 0.06, hold_s: float = 0.008, *,
-                rejoin_rel: float | None = None, rejoin_s: float = 0.0) -> tuple[int | None, int | None]:
-    """QRS onset and offset (indices into the median beat) from its spatial velocity: where it stays
-    below ``rel`` of its QRS maximum (above the noise floor) for ``hold_s`` seconds; a deflection above ``rejoin_rel``
-    of it for ``hold_s`` within ``rejoin_s`` after the offset (a late R') is QRS: the offset is sought after it."""
-    sv, thr = _velocity_threshold(beat, r, fs, rel)
-    quiet = sv < thr
-    hold = max(2, int(hold_s * fs))
-    stop = min(len(sv), r + int(0.2 * fs))
-    on = _quiet_run(quiet, r, max(hold, r - int(0.2 * fs)), -1, hold)
-    off = _quiet_run(quiet, r, stop, 1, hold)
-    if rejoin_rel is not None:
-        loud = sv >= _velocity_threshold(beat, r, fs, rejoin_rel)[1]
-        while off is not None and (late := _quiet_run(loud, off, min(stop, off + int(rejoin_s * fs)), 1, hold)):
-            off = _quiet_run(quiet, late, stop, 1, hold)
-    return on, off
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""Wave boundaries of a median beat by the trapezium-area method (Zhang et al. 2005), per lead and on the spatial
-magnitude: the T end after the T peak, the P onset mirrored before the P peak (:mod:`edfgen.kernels.ecg.biomarkers`,
-step 4 of its method)."""
+"""Wave boundaries of a median beat (:mod:`edfgen.kernels.ecg.biomarkers`, steps 3-4 of its method): QRS onset and
+offset where the spatial velocity falls quiet (a late R' counted as QRS), and, by the trapezium-area method (Zhang et
+al. 2005) per lead and on the spatial magnitude, the T end after the T peak and the P onset mirrored before the P
+peak."""
 
 from __future__ import annotations
 
@@ -67,3 +68,42 @@ def _lead_and_global_bounds(beat: np.ndarray, mag8: np.ndarray, lo: int, hi: int
     whole = _wave_bounds(mag8, lo, hi, min_mv=min_mv, rel=0.0, reach=reach, floor=floor, reverse=reverse,
                          edge=edge)[0][0]
     return per_lead, float(whole)
+
+
+def _quiet_run(mask: np.ndarray, start: int, stop: int, step: int, hold: int) -> int | None:
+    """First index from ``start`` towards ``stop`` (exclusive) where ``mask`` holds for ``hold`` samples."""
+    run = 0
+    for i in range(start, stop, step):
+        run = run + 1 if mask[i] else 0
+        if run >= hold:
+            return i - step * (hold - 1)
+    return None
+
+
+def _velocity_threshold(beat: np.ndarray, r: int, fs: float, rel: float) -> tuple[np.ndarray, float]:
+    """Spatial velocity of ``beat`` (mV/s) and ``rel`` of its QRS maximum above its noise floor."""
+    sv = np.sqrt((np.gradient(beat, axis=1) ** 2).sum(0)) * fs          # mV/s
+    win = int(0.08 * fs)
+    peak = sv[max(0, r - win):r + win].max()
+    floor = np.quantile(sv, 0.1)
+    return sv, floor + rel * (peak - floor)
+
+
+def _qrs_bounds(beat: np.ndarray, r: int, fs: float, rel: float = 0.06, hold_s: float = 0.008, *,
+                rejoin_rel: float | None = None, rejoin_s: float = 0.0) -> tuple[int | None, int | None]:
+    """QRS onset and offset (indices into the median beat) from its spatial velocity: where it stays
+    below ``rel`` of its QRS maximum (above the noise floor) for ``hold_s`` seconds; a deflection above ``rejoin_rel``
+    of it for ``hold_s`` within ``rejoin_s`` after the offset (a late R') is QRS: the offset is sought after it."""
+    sv, thr = _velocity_threshold(beat, r, fs, rel)
+    quiet = sv < thr
+    hold = max(2, int(hold_s * fs))
+    stop = min(len(sv), r + int(0.2 * fs))
+    on = _quiet_run(quiet, r, max(hold, r - int(0.2 * fs)), -1, hold)
+    off = _quiet_run(quiet, r, stop, 1, hold)
+    if rejoin_rel is not None:
+        loud = sv >= _velocity_threshold(beat, r, fs, rejoin_rel)[1]
+        while off is not None and (late := _quiet_run(loud, off, min(stop, off + int(rejoin_s * fs)), 1, hold)):
+            if (nxt := _quiet_run(quiet, late, stop, 1, hold)) is None:   # loud up to R + 200 ms: keep the offset
+                break
+            off = nxt
+    return on, off
