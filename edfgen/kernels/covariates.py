@@ -86,7 +86,7 @@ def unit_columns(C: np.ndarray) -> np.ndarray:
 
 #: a column whose centred root mean square is at most this x its largest absolute value is constant
 #: (:func:`constant_columns`): its variation is rounding (1.7 written as ``0.1 * 17`` by one sample: 1 ulp), not data;
-#: a covariate ``1e6 + x`` with ``x`` ~ 1e-3 (1e-9) is kept
+#: a covariate ``1e6 + x`` with ``x`` ~ 1e-3 (a variation 1e-9 of its size) is kept
 CONSTANT_RTOL = 1e-13
 
 

@@ -189,11 +189,11 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
             if not ok:
                 null_failed.add(p)
                 blame = "a covariate" if offset is None else "the LOCO offset or a covariate"
-                named = covariate_names is not None and len(covariate_names) == C.shape[1]
-                reason = (separating_levels(Cg, y, [covariate_names[i] for i in keep] if named else None)
-                          or f"{blame} separates its cases from controls, or too few cases")
                 if first_time(("logistic null model", names[p])):    # not again for X's or Y's design
-                        log.warning(f"--binary phenotype {names[p]!r} ({int(y.sum())} cases, {int(len(y) - y.sum())} "
+                    named = covariate_names is not None and len(covariate_names) == C.shape[1]
+                    reason = (separating_levels(Cg, y, [covariate_names[i] for i in keep] if named else None)
+                              or f"{blame} separates its cases from controls, or too few cases")
+                    log.warning(f"--binary phenotype {names[p]!r} ({int(y.sum())} cases, {int(len(y) - y.sum())} "
                                 f"controls, {k} covariates with the intercept): the covariates-only logistic model "
                                 f"does not converge ({reason}): "
                                 f"its Wald fits are left out (fit_failed; refitted by Firth with --logistic-test "

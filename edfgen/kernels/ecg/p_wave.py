@@ -40,8 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["PR_MISSING_REASONS", "REASON_COLUMN", "flutter_repeat", "flutter_waves", "has_consistent_p_wave",
-           "p_consistency",
-           "rr_irregularity"]
+           "p_consistency", "returns_to_baseline", "rr_irregularity"]
 
 #: Why ``pr_interval_ms`` is NaN: the values of the text column :data:`REASON_COLUMN` (``""`` when a PR was
 #: measured). A rhythm without a P wave to time is not a measurement that failed.
@@ -201,7 +200,33 @@ def flutter_waves(lookback: np.ndarray, r_index: int, p_window: tuple[int, int],
     """Is the wave timed as the P wave in ``p_window`` (indices into a median beat whose R peak is at ``r_index``)
     a flutter wave: one like it (:func:`flutter_repeat` at least ``min_corr``, RMS ratio within ``ratio``) one
     flutter cycle earlier in ``lookback`` (``[L, B, K]`` or ``[L, K]``, the R at index ``K``), after the previous beat's T end
-    (``t_end`` on the beat, one RR ``rr_s`` before, + 20 ms)? False when ``t_end`` is NaN (no diastole to search)."""
+    (``t_end`` on the beat, one RR ``rr_s`` before, + 20 ms)? False when ``t_end`` is NaN (no diastole to search).
+
+    Parameters
+    ----------
+    lookback : array [L, B, K] or [L, K]
+        The beats (or their median) before each R peak, baseline-subtracted, the R at index ``K``.
+    r_index : int
+        The R peak's index in the median beat.
+    p_window : tuple of int
+        The P wave's segment (start, stop) in the median beat.
+    t_end : float
+        The T end's index in the median beat (NaN: none).
+    rr_s : float
+        The RR interval (s).
+    fs : float
+        Sampling rate (Hz).
+    min_corr : float
+        Least correlation of the wave with its repeat.
+    ratio : tuple of float
+        Allowed range of the RMS ratio of the repeat to the wave.
+
+    Returns
+    -------
+    bool
+        Whether the wave repeats one flutter cycle earlier (and the signal never returns to baseline between:
+        :func:`returns_to_baseline`).
+    """
     if not np.isfinite(t_end):
         return False
     shift = lookback.shape[-1] - r_index                   # beat index + shift = lookback index
