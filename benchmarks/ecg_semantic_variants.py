@@ -54,28 +54,33 @@ def _wfdb(d: Path, name: str, mv: np.ndarray, fs: float, names, *, units="mV", g
     """WFDB record ``name`` of ``mv`` [L, T] in ``units`` at ``gain`` counts per unit, written by wfdb itself."""
     import wfdb
 
-    per = {"uV": 1000.0, "mV": 1.0, "V": 1e-3}[units]
+    units = [units] * len(names) if isinstance(units, str) else list(units)    # one unit, or one per channel
+    per = np.array([{"uV": 1000.0, "mV": 1.0, "V": 1e-3}[u] for u in units])[:, None]
     bits = {"16": 16, "212": 12, "24": 24, "80": 8}[fmt]
     lo, hi = -(2 ** (bits - 1)) + 1, 2 ** (bits - 1) - 1
-    counts = np.clip(np.round(mv * per * gain) + baseline, lo, hi).astype(np.int32 if bits > 16 else np.int16)
+    gain = np.broadcast_to(np.asarray(gain, np.float64), (len(names),))     # one gain, or one per channel
+    counts = np.clip(np.round(mv * per * gain[:, None]) + baseline, lo, hi).astype(np.int32 if bits > 16 else np.int16)
     tags = [f"sig{k:02d}" for k in range(len(names))]   # wfdb refuses "V1 "; real headers carry it: patched below
-    wfdb.wrsamp(name, fs=fs, units=[units] * len(names), sig_name=tags, d_signal=counts.T, fmt=[fmt] * len(names),
-                adc_gain=[gain] * len(names), baseline=[baseline] * len(names), write_dir=str(d))
+    wfdb.wrsamp(name, fs=fs, units=units, sig_name=tags, d_signal=counts.T, fmt=[fmt] * len(names),
+                adc_gain=list(gain), baseline=[baseline] * len(names), write_dir=str(d))
     hea = d / f"{name}.hea"
     lines = hea.read_text().splitlines()
     lines = [line[:-len(tags[k - 1])] + names[k - 1] if 1 <= k <= len(names) else line for k, line in enumerate(lines)]
     hea.write_text("\n".join(lines) + "\n")
 
 
-def _edf(d: Path, name: str, mv: np.ndarray, fs: float, names, *, dim="mV", flip=False):
+def _edf(d: Path, name: str, mv: np.ndarray, fs: float, names, *, dim="mV", flip=False, record_s=1):
     """EDF of ``mv`` with physical dimension ``dim`` (range +-32.768 mV in that unit, 1 s data records); ``flip``:
     physical minimum above the maximum (the spec's way to store a signal upside down)."""
-    per = {"uV": 1000.0, "\u00b5V": 1000.0, "mV": 1.0, "V": 1e-3}[dim]
-    spr = int(round(fs))
+    dims = [dim] * len(names) if isinstance(dim, str) else list(dim)
+    spr = int(round(fs * record_s))
     n = mv.shape[1] // spr * spr
-    lo, hi = (32.767 * per, -32.768 * per) if flip else (-32.768 * per, 32.767 * per)
-    write_edf(d / f"{name}.edf", [edf_channel(lab, dim, row[:n] * per, lo, hi, -32768, 32767, spr)
-                                  for lab, row in zip(names, mv)])
+    chans = []
+    for lab, row, u in zip(names, mv, dims):
+        per = {"uV": 1000.0, "\u00b5V": 1000.0, "mV": 1.0, "V": 1e-3, "": 1000.0}[u]   # blank: uV samples, unsaid
+        lo, hi = (32.767 * per, -32.768 * per) if flip else (-32.768 * per, 32.767 * per)
+        chans.append(edf_channel(lab, u, row[:n] * per, lo, hi, -32768, 32767, spr))
+    write_edf(d / f"{name}.edf", chans, duration=float(record_s))
 
 
 def _unitless(d: Path, name: str, mv: np.ndarray, fs: float):
@@ -143,6 +148,22 @@ def _variants(mv: np.ndarray, fs: float, rng) -> list[tuple[str, str, callable]]
         ("wfdb_no_units_gain200", "same", lambda d, n: _unitless(d, n, mv, fs)),
         ("npz_V", "same", lambda d, n: np.savez(d / f"{n}.npz", ecg=(mv / 1000).astype(np.float32), fs=np.float64(fs),
                                                 leads=np.array(LEADS), units=np.array("V"))),
+        ("wfdb_mixed_units_mV_uV", "same", lambda d, n: _wfdb(d, n, mv, fs, LEADS, gain=[1000.0] * 6 + [1.0] * 6,
+                                                               units=["mV"] * 6 + ["uV"] * 6)),
+        ("edf_mixed_dims_mV_uV", "same", lambda d, n: _edf(d, n, mv, fs, LEADS, dim=["mV"] * 6 + ["uV"] * 6)),
+        ("edf_10s_data_records", "same", lambda d, n: _edf(d, n, mv, fs, LEADS, record_s=10)),
+        ("edf_blank_dim_uV_samples", "reject", lambda d, n: _edf(d, n, mv, fs, LEADS, dim="")),
+        ("npz_time_by_lead", "same", lambda d, n: np.savez(d / f"{n}.npz", ecg=mv.T.astype(np.float32),
+                                                           fs=np.float64(fs), leads=np.array(LEADS),
+                                                           units=np.array("mV"))),
+        ("npz_uV_no_units", "reject", lambda d, n: np.savez(d / f"{n}.npz", ecg=(mv * 1000).astype(np.float32),
+                                                            fs=np.float64(fs), leads=np.array(LEADS))),
+        ("wfdb_13th_rhythm_II_copy", "same", lambda d, n: _wfdb(d, n, np.vstack([mv, mv[1:2]]), fs,
+                                                                 list(LEADS) + ["II"])),
+        ("edf_13th_rhythm_II_copy", "same", lambda d, n: _edf(d, n, np.vstack([mv, mv[1:2]]), fs,
+                                                               [f"ECG {s}" for s in LEADS] + ["II"])),
+        ("wfdb_I_III_V1-6_no_II", "derived_ii", lambda d, n: _wfdb(d, n, mv[[0, 2, 6, 7, 8, 9, 10, 11]], fs,
+                                                                   ["I", "III", *EIGHT[2:]])),
         ("edf_minus_aVR", "derived_avr", lambda d, n: _edf(d, n, inv, fs, [("-aVR" if s == "aVR" else s) for s in LEADS])),
         ("muse_8_of_12", "derived", lambda d, n: write_muse(d / f"{n}.xml", mv, fs)),
         ("muse_1000Hz", "derived", lambda d, n: write_muse(d / f"{n}.xml", _resample(mv, fs, 1000), 1000.0)),
@@ -185,6 +206,10 @@ def _expected(mv: np.ndarray, expect: str) -> np.ndarray:
         return mv
     idx = [LEADS.index(n) for n in ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")]
     out = twelve_from_eight(mv[idx])
+    if expect == "derived_ii":   # II = I + III, then aVR, aVL, aVF from I and II
+        i, iii = mv[LEADS.index("I")], mv[LEADS.index("III")]
+        out = twelve_from_eight(np.vstack([i, i + iii, mv[6:]]))
+        out[LEADS.index("III")] = iii
     if expect == "derived_avr":
         out = np.where(np.arange(12)[:, None] == LEADS.index("aVR"), out, mv)
     return out
@@ -299,6 +324,17 @@ def _write(rows: list[dict]) -> None:
              "least-squares gain of the canonicalised signal against the original's (a swapped lead, an inverted "
              "lead, or units off by 1000 show here); edf_r: Pearson r of the EDF vector with the original's; d_*: "
              "measure_record differences (ms, bpm).", "",
+             "OK: read equal (lead r >= 0.99, gain 0.95-1.05, EDF r >= 0.99, intervals within 10 ms / 2 bpm); "
+             "OK-rejected: refused with one line naming the record and the reason (expected); OK-noted-flat: a "
+             "disconnected lead zeroed and noted in <out>.notes.tsv; CHECK: signal equal, but an interval or the EDF "
+             "outside tolerance (see the rows); REJECTED: refused though usable; DEFECT: read wrong, silently.", "",
+             "Findings: (1) a 13th channel `II` copying lead II (rhythm strip) rejected the record as 'duplicated lead "
+             "II': now dropped with a note (tests/test_ecg_io.py). (2) CinC JS20003 (116 bpm): QT moves 12 ms when "
+             "the 1 uV samples are rounded to 5 uV (measure_record's T end; 2 uV noise moves it 10 ms too): a "
+             "measurement sensitivity, not a reader error; EDF r 0.99999. (3) LUDB 60 with II derived from I and III "
+             "(or aVR from I and II): EDF r 0.969-0.993 against the original because LUDB's recorded limb leads break "
+             "Einthoven's law (recorded aVR = 0.62 x derived); against the Einthoven-consistent original the signal "
+             "is equal.", "",
              "## Verdicts per variant", "", "| variant | verdicts |", "|---|---|",
              *[f"| {k} | {v} |" for k, v in summary.items()], "", "## All rows", "",
              df.to_markdown(index=False, floatfmt=".4g")]
