@@ -422,6 +422,31 @@ def test_canonicalise_leads__extra_channels_beside_the_12_dropped_with_a_note():
         canonicalise_leads(EcgRecord("r", np.vstack([x, junk[:2]]), 500.0, LEADS + ("V7", "C2")))
 
 
+def test_canonicalise_leads__real_record_with_a_rhythm_copy_of_lead_ii_reads_as_its_12_leads(cinc, tmp_path):
+    """A real 12-lead ECG (CinC 2021 E07500) written with a 13th channel ``II``, the rhythm strip that carts and
+    MUSE/EDF converters add as a copy of lead II (benchmarks/ecg_semantic_variants.py): read as the same 12 leads,
+    the copy dropped with a note. Was: rejected as 'duplicated lead II' though nothing in it is ambiguous. A second
+    II with other samples (which one is the lead?) stays a reject."""
+    import wfdb
+
+    ref = wfdb.rdrecord(str(cinc / "E07500"), physical=False)
+    counts = np.hstack([ref.d_signal, ref.d_signal[:, 1:2]])
+
+    def write(name):      # wfdb.wrsamp refuses two channels of one name: the 13th written as 'copy', renamed 'II'
+        wfdb.wrsamp(name, fs=500, units=["mV"] * 13, sig_name=[*ref.sig_name, "copy"], d_signal=counts,
+                    fmt=["16"] * 13, adc_gain=[ref.adc_gain[0]] * 13, baseline=[0] * 13, write_dir=str(tmp_path))
+        hea = tmp_path / f"{name}.hea"
+        hea.write_text(hea.read_text().replace(" copy\n", " II\n"))
+        return hea
+
+    out = canonicalise_leads(read_wfdb(write("r13")))
+    np.testing.assert_array_equal(out.signal, canonicalise_leads(read_wfdb(cinc / "E07500.hea")).signal)
+    assert out.leads == LEADS and out.notes == ("dropped channel(s) copying a lead: II (= II)",)
+    counts[:, 12] += 1                                                 # a second II that differs: still ambiguous
+    with pytest.raises(RecordRejected, match="duplicated lead II"):
+        canonicalise_leads(read_wfdb(write("r13b")))
+
+
 def test_read_wfdb__real_record_with_extra_channels_reads_as_its_12_leads(cinc, tmp_path):
     """A real 12-lead ECG (CinC 2021 E07500) written again with right-sided, posterior, Frank and non-ECG channels
     beside its leads (PTB Diagnostic / MIMIC style names and units): read as the same 12 leads, extras noted.

@@ -180,27 +180,36 @@ def canonicalise_leads(record: EcgRecord, *, leads: Sequence[str] = LEADS) -> Ec
     vz``, ``dropped channel(s) not among the 12 leads: V4R, RESP``). When a lead is missing, the reason
     names the missing lead(s) and those channels, so that a misnamed lead shows.
 
+    A second channel of a lead's name with the very same samples (the rhythm-strip copy of lead II that carts and
+    converters add as a 13th channel) is dropped and noted (``dropped channel(s) copying a lead: II (= II)``); one
+    with other samples is ambiguous (which is the lead?) and rejects.
+
     Raises
     ------
     RecordRejected
-        A duplicated lead name, or a missing lead that cannot be derived.
+        A duplicated lead name with different samples, or a missing lead that cannot be derived.
     """
     rid, path = record.record_id, record.path
     names: list[str] = []
     rows: dict[str, np.ndarray] = {}
     frank: list[str] = []
     other: list[str] = []
+    copies: list[str] = []
     for i, raw in enumerate(record.leads):
         canon = canonical_lead_name(raw)
         if canon is None:
             (frank if _lead_key(raw) in _FRANK else other).append(str(raw).strip())
             continue
         if canon in names:
+            if np.array_equal(record.signal[i], rows[canon]):   # a rhythm-strip copy (13th channel 'II'): same lead
+                copies.append(f"{str(raw).strip()} (= {canon})")
+                continue
             raise RecordRejected(f"duplicated lead {canon} (names {list(record.leads)})", record_id=rid, path=path)
         names.append(canon)
         rows[canon] = record.signal[i]
     notes = list(record.notes) + ([f"dropped Frank lead(s) {', '.join(frank)}"] if frank else [])
     notes += [f"dropped channel(s) not among the 12 leads: {', '.join(other)}"] if other else []
+    notes += [f"dropped channel(s) copying a lead: {', '.join(copies)}"] if copies else []
     if "I" not in rows and "II" in rows and "III" in rows:
         rows["I"] = rows["II"] - rows["III"]           # III = II - I
         notes.append("derived I from II, III")
