@@ -833,3 +833,30 @@ def test_remove_outputs__a_users_empty_folder_in_an_old_whole_folder_stays(tmp_p
     removed = remove_outputs(out, command="edfgen demo-cmd", plan=[out / "plots" / "edf_001_manhattan.png"])
     assert sorted(p.name for p in removed) == ["edf_001_manhattan.png", "summary.tsv"]
     assert (out / "plots" / "drafts" / "figure_2").is_dir() and not (out / "manifest.json").exists()
+
+
+def test_recording__a_run_writing_nothing_in_an_old_whole_folder_is_refused_over_files_it_cannot_own(tmp_path):
+    """Second read of s40 #2: an older manifest lists loco/ whole; a new run writes nothing there while loco/ holds
+    files edfgen cannot tell are its own. remove_outputs kept them (and the manifest listing loco/), but recording
+    then wrote its in-progress manifest listing only its planned files: loco/pred.loco became no one's, and the next
+    run said it 'was not written by edfgen (not listed...)'. Now refused before anything is removed, naming it."""
+    import json
+
+    out = tmp_path / "o"
+    (out / "loco").mkdir(parents=True)
+    (out / "summary.tsv").write_text("1")
+    (out / "loco" / "pred.loco").write_text("1")
+    killed = {"command": "edfgen demo-cmd", "started": "2026-12-01T10:00:00+00:00", "finished": None,
+              "outputs": ["summary.tsv", "loco/"], "extra": {"in_progress": True}}
+    (out / "manifest.json").write_text(json.dumps(killed))
+    with pytest.raises(InputError, match=r"loco/pred\.loco is in loco/, which manifest\.json \(an older edfgen's\) "
+                                         r"lists as a whole folder, and that run did not finish .*move or delete it "
+                                         r"yourself, or choose another --out"):
+        with recording(out, "edfgen demo-cmd", planned=["summary.tsv"]):
+            pass
+    assert (out / "summary.tsv").read_text() == "1" and (out / "loco" / "pred.loco").read_text() == "1"
+    assert read_manifest(out)["outputs"] == ["summary.tsv", "loco/"]          # still edfgen's to remove later
+    (out / "loco" / "pred.loco").unlink()
+    with recording(out, "edfgen demo-cmd", planned=["summary.tsv"]):
+        (out / "summary.tsv").write_text("2")
+    assert read_manifest(out)["outputs"] == ["summary.tsv"] and not (out / "loco").exists()

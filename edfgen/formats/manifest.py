@@ -385,7 +385,8 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
     earlier manifest ``name`` of the same ``command`` (others are kept), refuse a ``planned`` output
     name (relative; ``"plots/"`` for a folder) that is taken by a file edfgen did not write or that
     is an input, refuse a sub-folder of a planned output (``"plots/x.png"``: ``plots/``) or of ``folders`` that holds
-    such a file, and write an in-progress manifest listing ``planned``. A folder whose files are known only
+    such a file (and, replacing, a folder the earlier manifest lists whole that holds a file edfgen cannot tell is its
+    own: :func:`~edfgen.formats.owned.unowned_reason`), and write an in-progress manifest listing ``planned``. A folder whose files are known only
     later (``folders``: clump's ``regional/``) is not listed as a whole: the command names each file with
     :func:`plan_outputs` before writing it, so that a rerun after a kill removes those and never a user's file
     put there meanwhile. Yields a :class:`Manifest`,
@@ -417,8 +418,12 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         covered = owned_files(previous, out_dir, plan=plan)
         # checked before anything is removed: each planned output, and the sub-folders it writes into (listed by
         # file, not as a whole: review s39, a rerun removed a user's file put into a killed run's plots folder)
+        # and, when replacing, each folder the earlier manifest lists whole: what edfgen cannot tell is its own there
+        # stays (remove_outputs), and this run's manifest would then list it no more (second read s40 #2)
         anchor = Anchor()
-        for x in dict.fromkeys([*planned, *_subfolders([*planned, *folders])]):
+        whole = [str(d.relative_to(os.path.realpath(out_dir))) for d in _whole_folders(previous, out_dir)] if (
+            replace) else []
+        for x in dict.fromkeys([*planned, *_subfolders([*planned, *folders]), *whole]):
             foreign = _not_listed(out_dir / x.rstrip("/"), covered, anchor=anchor)
             if foreign:
                 why = unowned_reason(foreign, previous, out_dir, name=name)
