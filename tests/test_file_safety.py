@@ -860,3 +860,50 @@ def test_recording__a_run_writing_nothing_in_an_old_whole_folder_is_refused_over
     with recording(out, "edfgen demo-cmd", planned=["summary.tsv"]):
         (out / "summary.tsv").write_text("2")
     assert read_manifest(out)["outputs"] == ["summary.tsv"] and not (out / "loco").exists()
+
+
+def test_refusal__names_the_users_file_in_an_old_whole_folder_not_the_first_unchanged_plot(tmp_path):
+    """Second read of s40 #3: a user's file added to an old whole plots/ changes the folder's time, so every file
+    there stops counting as edfgen's; the refusal named the alphabetically first (an unchanged edfgen plot 'changed
+    after that run finished'), not the user's zz_notes.txt, and each rerun after deleting it named the next."""
+    import json
+
+    from edfgen.formats.owned import unlisted_file
+
+    out = tmp_path / "o"
+    (out / "plots").mkdir(parents=True)
+    for f in ("summary.tsv", "plots/a_manhattan.png", "plots/b_manhattan.png"):
+        (out / f).write_text("1")
+    (out / "manifest.json").write_text(json.dumps({"command": "edfgen demo-cmd", "started": "",
+                                                   "finished": _finished_now(), "outputs": ["summary.tsv", "plots/"]}))
+    (out / "plots" / "zz_notes.txt").write_text("mine")
+    assert unlisted_file(out) == out / "plots" / "zz_notes.txt"
+    with pytest.raises(InputError, match=r"--out \S+: plots/zz_notes\.txt is in plots/"):
+        with recording(out, "edfgen demo-cmd", planned=["summary.tsv"]):
+            pass
+    assert (out / "plots" / "zz_notes.txt").read_text() == "mine"
+
+
+def test_owned_files__a_file_server_clock_ahead_of_the_machines_keeps_the_runs_files_its_own(tmp_path):
+    """Second read of s40 #4: the files' status-change times come from the file server's clock (NFS, Lustre), the
+    ``finished`` stamp from the machine's; a server 100 s ahead made every file of an old whole folder look changed
+    after the run finished. The manifest file's own status-change time (the server's clock, written last) stands for
+    the run's end when later than ``finished`` by at most CLOCK_SKEW_S."""
+    import datetime as dt
+    import json
+    import time
+
+    from edfgen.formats.owned import owned_files
+
+    out = tmp_path / "o"
+    (out / "plots" / "sub").mkdir(parents=True)
+    (out / "plots" / "p.png").write_text("1")
+    behind = dt.datetime.fromtimestamp(int(time.time()) - 100, dt.timezone.utc).isoformat()   # the machine's clock
+    old = {"command": "edfgen demo-cmd", "started": behind, "finished": behind, "outputs": ["plots/"]}
+    (out / "manifest.json").write_text(json.dumps(old))
+    time.sleep(0.05)
+    (out / "plots" / "sub" / "later.txt").write_text("mine")            # after the run's end: not edfgen's
+    assert owned_files(old, out) == {out.resolve() / "plots" / "p.png"}
+    os.utime(out / "manifest.json")                                    # rewritten since (another finished stamp)
+    (out / "manifest.json").write_text(json.dumps({**old, "finished": None}))
+    assert owned_files(old, out) == set()                              # its time is not that run's end
