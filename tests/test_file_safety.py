@@ -907,3 +907,23 @@ def test_owned_files__a_file_server_clock_ahead_of_the_machines_keeps_the_runs_f
     os.utime(out / "manifest.json")                                    # rewritten since (another finished stamp)
     (out / "manifest.json").write_text(json.dumps({**old, "finished": None}))
     assert owned_files(old, out) == set()                              # its time is not that run's end
+
+
+def test_unlisted_file__a_link_to_a_folder_or_a_broken_link_is_no_stray_file(tmp_path):
+    """Second read of s40 #6: a symlink to a folder (``data -> /tmp``) or a broken one in a stage folder counted as a
+    stray file, so edfgen run refused a stage it used to run. As before review s40, only files count (a link to a
+    file too: it names one)."""
+    import json
+
+    from edfgen.formats.owned import unlisted_file
+
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "a.tsv").write_text("1")
+    (out / "manifest.json").write_text(json.dumps({"command": "edfgen demo-cmd", "outputs": ["a.tsv"]}))
+    (out / "data").symlink_to(tmp_path)
+    (out / "broken").symlink_to(tmp_path / "nowhere")
+    assert unlisted_file(out) is None
+    (tmp_path / "notes.txt").write_text("mine")
+    (out / "notes").symlink_to(tmp_path / "notes.txt")
+    assert unlisted_file(out) == out / "notes"

@@ -258,17 +258,20 @@ def _unowned(path: Path, owned: Iterable[Path], skip=None, anchor=None) -> list[
 
 
 def unlisted_file(base: str | os.PathLike, *, name: str = MANIFEST) -> Path | None:
-    """The first file under the folder ``base`` (in sorted order) that is not edfgen's by its manifest ``name``,
-    complete or in progress (:func:`owned_files`): a file edfgen did not write there. The manifest itself, the
-    folder lock and edfgen temporary files (and what their folders hold) are not counted. ``None`` when every file
-    is edfgen's, or ``base`` is no folder."""
+    """The first file (or link to one) under the folder ``base`` (in sorted order, one changed after the run
+    finished first: :func:`_first`) that is not edfgen's by its manifest ``name``, complete or in progress
+    (:func:`owned_files`): a file edfgen did not write there. The manifest itself, the folder lock and edfgen
+    temporary files (and what their folders hold) are not counted. ``None`` when every file is edfgen's, or
+    ``base`` is no folder."""
     base = Path(base)
     if not base.is_dir():
         return None
     ours, manifest = (name, *HIDDEN_NAMES), read_json(base / name)
     found = _unowned(base, owned_files(manifest, base, name=name),
                      skip=lambda parts: "/".join(parts) in ours or any(is_temp_name(x) for x in parts))
-    return _first(found, manifest, base, name)
+    # files only (a link to one too): a link to a folder or a broken link is no one's output and never removed, so
+    # no reason to refuse a stage (second read s40 #6: `data -> /tmp` in a stage folder, which a6ddc55 ran)
+    return _first([f for f in found if f.is_file()], manifest, base, name)
 
 
 def unlisted_file_said(base: str | os.PathLike, *, name: str = MANIFEST) -> str | None:
