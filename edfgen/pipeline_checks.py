@@ -307,7 +307,7 @@ def drop_earlier_outputs(out: Path, earlier: Iterable[str], own: Iterable[Path |
         The relative names removed.
     """
     mine = {anchored(p) for p in own if p is not None}
-    base = anchored(out)
+    base = Path(os.path.realpath(out))   # the form of anchored entries: an out that is a link too (second read s40)
     owned = owned_files(manifest, out) if manifest else frozenset()
     gone = []
     for rel in earlier:

@@ -833,3 +833,97 @@ def test_remove_outputs__a_users_empty_folder_in_an_old_whole_folder_stays(tmp_p
     removed = remove_outputs(out, command="edfgen demo-cmd", plan=[out / "plots" / "edf_001_manhattan.png"])
     assert sorted(p.name for p in removed) == ["edf_001_manhattan.png", "summary.tsv"]
     assert (out / "plots" / "drafts" / "figure_2").is_dir() and not (out / "manifest.json").exists()
+
+
+def test_recording__a_run_writing_nothing_in_an_old_whole_folder_is_refused_over_files_it_cannot_own(tmp_path):
+    """Second read of s40 #2: an older manifest lists loco/ whole; a new run writes nothing there while loco/ holds
+    files edfgen cannot tell are its own. remove_outputs kept them (and the manifest listing loco/), but recording
+    then wrote its in-progress manifest listing only its planned files: loco/pred.loco became no one's, and the next
+    run said it 'was not written by edfgen (not listed...)'. Now refused before anything is removed, naming it."""
+    import json
+
+    out = tmp_path / "o"
+    (out / "loco").mkdir(parents=True)
+    (out / "summary.tsv").write_text("1")
+    (out / "loco" / "pred.loco").write_text("1")
+    killed = {"command": "edfgen demo-cmd", "started": "2026-12-01T10:00:00+00:00", "finished": None,
+              "outputs": ["summary.tsv", "loco/"], "extra": {"in_progress": True}}
+    (out / "manifest.json").write_text(json.dumps(killed))
+    with pytest.raises(InputError, match=r"loco/pred\.loco is in loco/, which manifest\.json \(an older edfgen's\) "
+                                         r"lists as a whole folder, and that run did not finish .*move or delete it "
+                                         r"yourself, or choose another --out"):
+        with recording(out, "edfgen demo-cmd", planned=["summary.tsv"]):
+            pass
+    assert (out / "summary.tsv").read_text() == "1" and (out / "loco" / "pred.loco").read_text() == "1"
+    assert read_manifest(out)["outputs"] == ["summary.tsv", "loco/"]          # still edfgen's to remove later
+    (out / "loco" / "pred.loco").unlink()
+    with recording(out, "edfgen demo-cmd", planned=["summary.tsv"]):
+        (out / "summary.tsv").write_text("2")
+    assert read_manifest(out)["outputs"] == ["summary.tsv"] and not (out / "loco").exists()
+
+
+def test_refusal__names_the_users_file_in_an_old_whole_folder_not_the_first_unchanged_plot(tmp_path):
+    """Second read of s40 #3: a user's file added to an old whole plots/ changes the folder's time, so every file
+    there stops counting as edfgen's; the refusal named the alphabetically first (an unchanged edfgen plot 'changed
+    after that run finished'), not the user's zz_notes.txt, and each rerun after deleting it named the next."""
+    import json
+
+    from edfgen.formats.owned import unlisted_file
+
+    out = tmp_path / "o"
+    (out / "plots").mkdir(parents=True)
+    for f in ("summary.tsv", "plots/a_manhattan.png", "plots/b_manhattan.png"):
+        (out / f).write_text("1")
+    (out / "manifest.json").write_text(json.dumps({"command": "edfgen demo-cmd", "started": "",
+                                                   "finished": _finished_now(), "outputs": ["summary.tsv", "plots/"]}))
+    (out / "plots" / "zz_notes.txt").write_text("mine")
+    assert unlisted_file(out) == out / "plots" / "zz_notes.txt"
+    with pytest.raises(InputError, match=r"--out \S+: plots/zz_notes\.txt is in plots/"):
+        with recording(out, "edfgen demo-cmd", planned=["summary.tsv"]):
+            pass
+    assert (out / "plots" / "zz_notes.txt").read_text() == "mine"
+
+
+def test_owned_files__a_file_server_clock_ahead_of_the_machines_keeps_the_runs_files_its_own(tmp_path):
+    """Second read of s40 #4: the files' status-change times come from the file server's clock (NFS, Lustre), the
+    ``finished`` stamp from the machine's; a server 100 s ahead made every file of an old whole folder look changed
+    after the run finished. The manifest file's own status-change time (the server's clock, written last) stands for
+    the run's end when later than ``finished`` by at most CLOCK_SKEW_S."""
+    import datetime as dt
+    import json
+    import time
+
+    from edfgen.formats.owned import owned_files
+
+    out = tmp_path / "o"
+    (out / "plots" / "sub").mkdir(parents=True)
+    (out / "plots" / "p.png").write_text("1")
+    behind = dt.datetime.fromtimestamp(int(time.time()) - 100, dt.timezone.utc).isoformat()   # the machine's clock
+    old = {"command": "edfgen demo-cmd", "started": behind, "finished": behind, "outputs": ["plots/"]}
+    (out / "manifest.json").write_text(json.dumps(old))
+    time.sleep(0.05)
+    (out / "plots" / "sub" / "later.txt").write_text("mine")            # after the run's end: not edfgen's
+    assert owned_files(old, out) == {out.resolve() / "plots" / "p.png"}
+    os.utime(out / "manifest.json")                                    # rewritten since (another finished stamp)
+    (out / "manifest.json").write_text(json.dumps({**old, "finished": None}))
+    assert owned_files(old, out) == set()                              # its time is not that run's end
+
+
+def test_unlisted_file__a_link_to_a_folder_or_a_broken_link_is_no_stray_file(tmp_path):
+    """Second read of s40 #6: a symlink to a folder (``data -> /tmp``) or a broken one in a stage folder counted as a
+    stray file, so edfgen run refused a stage it used to run. As before review s40, only files count (a link to a
+    file too: it names one)."""
+    import json
+
+    from edfgen.formats.owned import unlisted_file
+
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "a.tsv").write_text("1")
+    (out / "manifest.json").write_text(json.dumps({"command": "edfgen demo-cmd", "outputs": ["a.tsv"]}))
+    (out / "data").symlink_to(tmp_path)
+    (out / "broken").symlink_to(tmp_path / "nowhere")
+    assert unlisted_file(out) is None
+    (tmp_path / "notes.txt").write_text("mine")
+    (out / "notes").symlink_to(tmp_path / "notes.txt")
+    assert unlisted_file(out) == out / "notes"

@@ -338,3 +338,21 @@ def test_combine_phenotype__never_advises_renaming_a_stream(tmp_path: Path):
     finally:
         textio.forget_streams()
         os.close(int(Path(stream).name))
+
+
+def test_phenotype_name__a_streams_one_trait_unusable_as_a_name_is_said_so(caplog):
+    """Second read of s40 #7: a stream whose one trait value cannot be a phenotype name ("LDL/HDL ratio": a '/')
+    was warned of as "without one value in a phenotype/trait column" (it has one). The warning names the value and
+    why it cannot be a name."""
+    from edfgen.formats.sumstats.discovery import phenotype_name
+
+    bare = _pipe(b"phenotype\tvariant_id\tbeta\nLDL/HDL ratio\trs1\t0.1\nLDL/HDL ratio\trs2\t0.2\n")
+    try:
+        with caplog.at_level("WARNING"):
+            assert phenotype_name(bare) == Path(bare).name
+        said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert len(said) == 1 and "'LDL/HDL ratio'" in said[0] and "cannot be a phenotype name" in said[0], said
+        assert "without one value" not in said[0]
+    finally:
+        textio.forget_streams()
+        os.close(int(Path(bare).name))

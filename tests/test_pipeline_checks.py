@@ -473,3 +473,21 @@ def test_drop_earlier_outputs__a_folder_listed_whole_loses_only_edfgens_unchange
     assert (out / "kept_figures" / "my_notes.txt").read_text() == "mine"
     assert not (out / "old_figures").exists()          # edfgen's own, unchanged since: removed, folder and all
     assert gone == ["old_figures/sub/rg.png"]
+
+
+def test_drop_earlier_outputs__an_out_that_is_a_symlink_still_loses_the_earlier_files(tmp_path):
+    """Second read of s40 #1: with ``out`` a symlink (pipeline_config leaves an absolute out unresolved) the base kept
+    the link's own name while each entry was resolved under its target, so no entry lay "under out" and nothing of
+    an earlier configuration was removed (a6ddc55 removed ``old.tsv``)."""
+    from edfgen.pipeline_checks import drop_earlier_outputs
+
+    real = tmp_path / "real_run"
+    (real / "sub").mkdir(parents=True)
+    (real / "old.tsv").write_text("x")
+    (real / "sub" / "old2.tsv").write_text("x")
+    (real / "mine.tsv").write_text("x")
+    out = tmp_path / "run"
+    out.symlink_to(real)
+    gone = drop_earlier_outputs(out, ["old.tsv", "sub/old2.tsv", "mine.tsv"], [out / "mine.tsv"])
+    assert sorted(gone) == ["old.tsv", "sub/old2.tsv"]
+    assert not (real / "old.tsv").exists() and not (real / "sub").exists() and (real / "mine.tsv").exists()

@@ -323,7 +323,7 @@ def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name:
     if command and m.get("command") != command:
         raise InputError(f"{option} {base}: {mpath.name} belongs to '{m.get('command')}', not '{command}'; "
                          f"give this command a place of its own")
-    doomed = sorted(owned_files(m, base, plan=plan))
+    doomed = sorted(owned_files(m, base, plan=plan, name=name))
     if (blocked := first_unremovable(doomed)) is not None:   # review s33a F3: before any removal
         raise OutputError(f"{option} {base}: cannot remove {blocked} ({unremovable_reason(blocked)}); nothing was "
                           "removed")
@@ -385,7 +385,8 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
     earlier manifest ``name`` of the same ``command`` (others are kept), refuse a ``planned`` output
     name (relative; ``"plots/"`` for a folder) that is taken by a file edfgen did not write or that
     is an input, refuse a sub-folder of a planned output (``"plots/x.png"``: ``plots/``) or of ``folders`` that holds
-    such a file, and write an in-progress manifest listing ``planned``. A folder whose files are known only
+    such a file (and, replacing, a folder the earlier manifest lists whole that holds a file edfgen cannot tell is its
+    own: :func:`~edfgen.formats.owned.unowned_reason`), and write an in-progress manifest listing ``planned``. A folder whose files are known only
     later (``folders``: clump's ``regional/``) is not listed as a whole: the command names each file with
     :func:`plan_outputs` before writing it, so that a rerun after a kill removes those and never a user's file
     put there meanwhile. Yields a :class:`Manifest`,
@@ -414,12 +415,17 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         # edfgen's own files (kept with replace=False, yet its own), built once (simulate plans one file per record);
         # in a folder an older manifest lists whole, only those planned again or unchanged since (review s40)
         plan = [out_dir / x.rstrip("/") for x in planned]
-        covered = owned_files(previous, out_dir, plan=plan)
+        covered = owned_files(previous, out_dir, plan=plan, name=name)
         # checked before anything is removed: each planned output, and the sub-folders it writes into (listed by
         # file, not as a whole: review s39, a rerun removed a user's file put into a killed run's plots folder)
+        # and, when replacing, each folder the earlier manifest lists whole: what edfgen cannot tell is its own there
+        # stays (remove_outputs), and this run's manifest would then list it no more (second read s40 #2)
         anchor = Anchor()
-        for x in dict.fromkeys([*planned, *_subfolders([*planned, *folders])]):
-            foreign = _not_listed(out_dir / x.rstrip("/"), covered, anchor=anchor)
+        whole = [str(d.relative_to(os.path.realpath(out_dir))) for d in _whole_folders(previous, out_dir)] if (
+            replace) else []
+        for x in dict.fromkeys([*planned, *_subfolders([*planned, *folders]), *whole]):
+            foreign = _not_listed(out_dir / x.rstrip("/"), covered, anchor=anchor, manifest=previous, base=out_dir,
+                                  name=name)
             if foreign:
                 why = unowned_reason(foreign, previous, out_dir, name=name)
                 raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} " + (

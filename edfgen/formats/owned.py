@@ -8,7 +8,9 @@ Manifests list files one by one. An older edfgen listed some folders whole (gwas
 a user's file put there later looked like edfgen's and the first rerun or ``--force`` deleted it. Such a folder
 now counts only some of its files as edfgen's (:func:`owned_files`): those the current run plans to write, and those
 unchanged since that manifest was finished (status-change time, which no program can set back, no later than its
-``finished`` second), they and every folder from the listed one down to them (moving a folder changes that folder's
+``finished`` second, or than the manifest file's own status-change time when that is later by at most
+:data:`CLOCK_SKEW_S`: the file server's clock, which stamps the files, may run ahead of the machine's, which wrote
+``finished``, on NFS or Lustre), they and every folder from the listed one down to them (moving a folder changes that folder's
 time only: ``mv ~/notes plots/``, or ``rm -r plots && mv ~/myplots plots``); anything else in it may be a user's
 file: refused in one line that says why (:func:`unowned_reason`), or kept.
 """
@@ -25,6 +27,10 @@ from edfgen.formats.atomic import is_temp_name
 from edfgen.formats.lock import HIDDEN_NAMES
 
 MANIFEST = "manifest.json"
+
+#: how much later than its ``finished`` stamp (this machine's clock) a manifest's own status-change time (the file
+#: server's clock, as its files') may be and still stand for the time the run finished (module docstring)
+CLOCK_SKEW_S = 600.0
 
 
 class Anchor:
@@ -64,6 +70,11 @@ def listed_outputs(manifest: dict[str, Any] | None, base: str | os.PathLike) -> 
 
     Entries that would leave ``base`` (absolute, ``..``, a folder linked elsewhere) are ignored: a manifest never
     makes edfgen touch a file outside the folder it describes."""
+    return [p for _, p in _entries(manifest, base)]
+
+
+def _entries(manifest: dict[str, Any] | None, base: str | os.PathLike) -> list[tuple[str, Path]]:
+    """Each output entry of ``manifest`` as written, with its path (:func:`listed_outputs`' rule)."""
     root = os.path.realpath(base)
     prefix = root.rstrip(os.sep) + os.sep
     anchor, out = Anchor(), []
@@ -72,7 +83,7 @@ def listed_outputs(manifest: dict[str, Any] | None, base: str | os.PathLike) -> 
             continue
         p = anchor(os.path.join(root, os.path.normpath(o.rstrip("/"))))
         if str(p).startswith(prefix) and str(p) != root:
-            out.append(p)
+            out.append((o, p))
     return out
 
 
@@ -86,12 +97,12 @@ def _finished_s(manifest: dict[str, Any] | None) -> float | None:
 
 
 def owned_files(manifest: dict[str, Any] | None, base: str | os.PathLike, *,
-                plan: Iterable[str | os.PathLike] = ()) -> frozenset[Path]:
+                plan: Iterable[str | os.PathLike] = (), name: str = MANIFEST) -> frozenset[Path]:
     """The files under ``base`` that are edfgen's by its ``manifest`` (:func:`anchored`): each output it lists, and,
     under a folder it lists whole (an older edfgen's manifest: module docstring), each file that ``plan`` (absolute
     paths the current run is about to write) names or that has not changed since the manifest was finished: its
-    ``st_ctime`` and that of every folder from the listed one down to it no later than the second after
-    ``finished`` (a file moved, copied or linked in later, one changed since, one in a folder moved in or put in
+    ``st_ctime`` and that of every folder from the listed one down to it earlier than the second after ``finished``
+    (or than the manifest file's own ``st_ctime``, module docstring) (a file moved, copied or linked in later, one changed since, one in a folder moved in or put in
     the listed folder's place, is not). An in-progress manifest's folder counts only the planned files.
 
     Parameters
@@ -102,6 +113,8 @@ def owned_files(manifest: dict[str, Any] | None, base: str | os.PathLike, *,
         The folder it describes.
     plan
         The files the current run writes (a rerun's planned outputs), absolute.
+    name
+        The manifest's file name in ``base`` (its own status-change time: module docstring).
 
     Returns
     -------
@@ -109,13 +122,12 @@ def owned_files(manifest: dict[str, Any] | None, base: str | os.PathLike, *,
         The files (and listed entries that are no folder) edfgen may replace or remove.
     """
     listed = listed_outputs(manifest, base)
-    folders = [p for p in listed if p.is_dir() and not p.is_symlink()]
+    folders = _folders(listed)
     if not folders:
         return frozenset(listed)
     anchor = Anchor()
     planned = {anchor(p) for p in plan}
-    cutoff = _finished_s(manifest)
-    limit = float("-inf") if cutoff is None else cutoff + 1
+    limit = _limit(manifest, base, name)
     owned = {p for p in listed if p not in folders}
     for d in folders:
         # a folder moved in keeps its files' times and changes its own only: each folder, the listed one included
@@ -130,9 +142,40 @@ def owned_files(manifest: dict[str, Any] | None, base: str | os.PathLike, *,
     return frozenset(owned)
 
 
-def _ctime(f: Path) -> float:
+def _folders(listed: Iterable[Path]) -> list[Path]:
+    return [p for p in listed if p.is_dir() and not p.is_symlink()]
+
+
+def _limit(manifest: dict[str, Any] | None, base: str | os.PathLike, name: str) -> float:
+    """The status-change time before which a file in a folder ``manifest`` lists whole is unchanged since that run
+    finished: ``finished`` + 1 s, or the manifest file's own ``st_ctime`` when later by at most :data:`CLOCK_SKEW_S`
+    (second read s40 #4: the files' times come from the file server's clock) and the file still holds that manifest
+    (not one rewritten since, as ``mark_in_progress`` does: its time is not the run's end); ``-inf`` for a run that
+    did not finish."""
+    finished = _finished_s(manifest)
+    if finished is None:
+        return float("-inf")
+    own = _ctime(Path(base, name), follow=True)
+    if not finished <= own <= finished + CLOCK_SKEW_S or (read_json(Path(base, name)) or {}).get("finished") != (
+            manifest or {}).get("finished"):
+        return finished + 1
+    return max(finished + 1, own)
+
+
+def _first(found: list[Path], manifest: dict[str, Any] | None, base: str | os.PathLike, name: str) -> Path | None:
+    """The file of ``found`` a refusal names: in sorted order, but first one changed after the run of ``manifest``
+    finished. A user's file put in a folder an older manifest lists whole changes that folder's time, so that its
+    unchanged files stop counting as edfgen's too: the refusal named the first of those (an edfgen plot 'changed
+    after that run finished'), not the user's file (second read s40 #3)."""
+    if len(found) < 2 or not whole_folders(manifest, base):
+        return min(found, default=None)
+    limit = _limit(manifest, base, name)
+    return min(found, key=lambda f: (_ctime(f) < limit, f))
+
+
+def _ctime(f: Path, *, follow: bool = False) -> float:
     try:
-        return os.lstat(f).st_ctime
+        return (os.stat if follow else os.lstat)(f).st_ctime
     except OSError:
         return float("inf")
 
@@ -152,7 +195,7 @@ def whole_folders(manifest: dict[str, Any] | None, base: str | os.PathLike) -> l
     list of Path
         The folders, :func:`anchored`.
     """
-    return [p for p in listed_outputs(manifest, base) if p.is_dir() and not p.is_symlink()]
+    return _folders(listed_outputs(manifest, base))
 
 
 def unowned_reason(path: str | os.PathLike, manifest: dict[str, Any] | None, base: str | os.PathLike, *,
@@ -215,17 +258,20 @@ def _unowned(path: Path, owned: Iterable[Path], skip=None, anchor=None) -> list[
 
 
 def unlisted_file(base: str | os.PathLike, *, name: str = MANIFEST) -> Path | None:
-    """The first file under the folder ``base`` (in sorted order) that is not edfgen's by its manifest ``name``,
-    complete or in progress (:func:`owned_files`): a file edfgen did not write there. The manifest itself, the
-    folder lock and edfgen temporary files (and what their folders hold) are not counted. ``None`` when every file
-    is edfgen's, or ``base`` is no folder."""
+    """The first file (or link to one) under the folder ``base`` (in sorted order, one changed after the run
+    finished first: :func:`_first`) that is not edfgen's by its manifest ``name``, complete or in progress
+    (:func:`owned_files`): a file edfgen did not write there. The manifest itself, the folder lock and edfgen
+    temporary files (and what their folders hold) are not counted. ``None`` when every file is edfgen's, or
+    ``base`` is no folder."""
     base = Path(base)
     if not base.is_dir():
         return None
-    ours = (name, *HIDDEN_NAMES)
-    found = _unowned(base, owned_files(read_json(base / name), base),
+    ours, manifest = (name, *HIDDEN_NAMES), read_json(base / name)
+    found = _unowned(base, owned_files(manifest, base, name=name),
                      skip=lambda parts: "/".join(parts) in ours or any(is_temp_name(x) for x in parts))
-    return min(found, default=None)
+    # files only (a link to one too): a link to a folder or a broken link is no one's output and never removed, so
+    # no reason to refuse a stage (second read s40 #6: `data -> /tmp` in a stage folder, which a6ddc55 ran)
+    return _first([f for f in found if f.is_file()], manifest, base, name)
 
 
 def unlisted_file_said(base: str | os.PathLike, *, name: str = MANIFEST) -> str | None:
@@ -269,9 +315,7 @@ def folders_holding_files(manifest: dict[str, Any] | None, base: str | os.PathLi
     """
     held = {d for d in whole_folders(manifest, base) if any(
         files or any(os.path.islink(os.path.join(f, x)) for x in dirs) for f, dirs, files in os.walk(d))}
-    root, anchor = os.path.realpath(base), Anchor()
-    return [o for o in (manifest or {}).get("outputs") or [] if isinstance(o, str) and o.strip("/")
-            and not os.path.isabs(o) and anchor(os.path.join(root, os.path.normpath(o.rstrip("/")))) in held]
+    return [o for o, p in _entries(manifest, base) if p in held]
 
 
 def subfolders(entries: Iterable[str]) -> list[str]:
@@ -284,15 +328,19 @@ def subfolders(entries: Iterable[str]) -> list[str]:
     return out
 
 
-def not_listed(path: Path, owned: Iterable[Path], *, anchor: Anchor | None = None) -> Path | None:
-    """The first file at or under ``path`` (links not followed) that is not in ``owned`` (:func:`owned_files`).
+def not_listed(path: Path, owned: Iterable[Path], *, anchor: Anchor | None = None,
+               manifest: dict[str, Any] | None = None, base: str | os.PathLike | None = None,
+               name: str = MANIFEST) -> Path | None:
+    """The first file at or under ``path`` (links not followed) that is not in ``owned`` (:func:`owned_files` of
+    ``manifest``, in ``base`` as ``name``: given, one changed after that run finished is named first).
 
     A caller that asks for many paths passes ``owned`` as a (frozen)set, built once (review s39, a set rebuilt for
     each of simulate's 10,000 planned records made a rerun's check grow with the square of the files), and one
     ``anchor`` (:class:`Anchor`, resolving each folder once)."""
     if not (path.exists() or path.is_symlink()):
         return None
-    return min(_unowned(path, owned, anchor=anchor), default=None)
+    found = _unowned(path, owned, anchor=anchor)
+    return _first(found, manifest, base, name) if base is not None else min(found, default=None)
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

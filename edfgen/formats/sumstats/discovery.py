@@ -304,6 +304,12 @@ def _trait_in(data: bytes, path: str | Path) -> tuple[str, str] | None:
             if name and "/" not in name and name not in (".", "..") and name.isprintable() and len(name) <= 200:
                 log.info("%s: phenotype %r (its %s column)", path, name, col)
                 return name, (tag if "/" not in tag and tag.isprintable() and len(tag) <= 100 else "")
+            if name:     # one value, not a file name (second read s40 #7: it was said to have none)
+                log.warning("%s: a stream without a name whose %s column's one value %r cannot be a phenotype name ('.', "
+                            "'..', a '/', not printable, or over 200 characters): its phenotype is named %r (give a FIFO the "
+                            "phenotype's name, mkfifo bmi.tsv)", path, col, name if len(name) <= 80 else
+                            name[:80] + "...", Path(path).name)
+                return None
     log.warning("%s: a stream without a name and without one value in a %s column: its phenotype is named %r "
                 "(give a FIFO the phenotype's name, mkfifo bmi.tsv, or add a phenotype column)", path,
                 "/".join(TRAIT_COLUMNS[:2]), Path(path).name)
