@@ -83,8 +83,8 @@ from edfgen.formats.lock import HIDDEN_NAMES, folder_lock
 from edfgen.formats.manifest import (MANIFEST, Manifest, finite_json, mark_in_progress,
                                      memoised_digests, read_manifest, remove_outputs, unlisted_file_said)
 from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
-from edfgen.pipeline_checks import (code_identity, code_key, drop_earlier_outputs, left_in, output_fingerprints,
-                                    ran_with_other_code, stage_done, stage_key)
+from edfgen.pipeline_checks import (code_identity, code_key, drop_earlier_outputs, earlier_outputs, left_in,
+                                    output_fingerprints, ran_with_other_code, stage_done, stage_key)
 
 log = logging.getLogger(__name__)
 
@@ -298,7 +298,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool, ignore_code_changes: bool =
 
     out = cfg.out                       # (a folder: run_pipeline's _check_out)
     clean_temp_files(out)
-    earlier = set((earlier_manifest := read_manifest(out) or {}).get("outputs") or [])   # the earlier run's own files
+    earlier, earlier_owned = earlier_outputs(out)    # the earlier run's own files, judged before the mark below
     # the run's summary files (loci.tsv, report.html ...) stay from the earlier run until this one ends: its
     # manifest says so while stages rerun, so a run that fails halfway does not leave them marked complete
     # beside the new stages' outputs
@@ -504,7 +504,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool, ignore_code_changes: bool =
     # kept there (out = ".", inputs beside the TOML) is not the run's, nor unfinished while a rerun runs
     own = [out / "loci.tsv" if files["loci"].exists() else None, mr_top, files.get("truth_summary"),
            files.get("report"), r.state_path, *r.tables, out / "report_figures"]
-    drop_earlier_outputs(out, earlier, own, manifest=earlier_manifest)    # an earlier configuration's own files
+    drop_earlier_outputs(out, earlier, own, owned=earlier_owned)    # an earlier configuration's own files
     m.outputs = sorted({str(Path(p).relative_to(out)) for p in own if p is not None and Path(p).is_file()}
                        | ({"report_figures/"} if (out / "report_figures").is_dir() else set()))
     m.write(out)

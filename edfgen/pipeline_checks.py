@@ -293,13 +293,27 @@ def ran_with_other_code(done: Any, inputs_key: str) -> bool:
 
 # ----------------------------------------------------------------------------------------------- the run's files
 
+def earlier_outputs(out: Path) -> tuple[set[str], frozenset[Path]]:
+    """What the earlier run's manifest in ``out`` lists (relative names) and the files that are edfgen's by it
+    (:func:`edfgen.formats.owned.owned_files`), read before the run marks that manifest in progress: the mark rewrites
+    the file, whose own status-change time then no longer stands for the earlier run's end (late review of s40).
+
+    Returns
+    -------
+    tuple of (set of str, frozenset of Path)
+        The listed outputs, and the files edfgen may remove.
+    """
+    manifest = read_manifest(out) or {}
+    return set(manifest.get("outputs") or []), owned_files(manifest, out)
+
+
 def drop_earlier_outputs(out: Path, earlier: Iterable[str], own: Iterable[Path | None], *,
-                         manifest: dict[str, Any] | None = None) -> list[str]:
+                         owned: frozenset[Path] = frozenset()) -> list[str]:
     """Remove the files that the earlier run's manifest listed as the run's own (``earlier``, relative to ``out``)
     and this run did not write (``own``): no file of an earlier configuration is left looking like this one's.
     Only paths under ``out`` that the earlier manifest lists are touched; of a folder it lists whole, only the
-    files that are edfgen's by that ``manifest`` (:func:`edfgen.formats.owned.owned_files`: unchanged since it
-    finished), never a user's file put there, and the folder itself only once empty.
+    files in ``owned`` (edfgen's by that manifest: :func:`earlier_outputs`, unchanged since it finished), never a
+    user's file put there, and the folder itself only once empty.
 
     Returns
     -------
@@ -308,7 +322,6 @@ def drop_earlier_outputs(out: Path, earlier: Iterable[str], own: Iterable[Path |
     """
     mine = {anchored(p) for p in own if p is not None}
     base = Path(os.path.realpath(out))   # the form of anchored entries: an out that is a link too (second read s40)
-    owned = owned_files(manifest, out) if manifest else frozenset()
     gone = []
     for rel in earlier:
         p = anchored(out / str(rel).rstrip("/"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
@@ -442,6 +443,12 @@ def test_canonicalise_leads__real_record_with_a_rhythm_copy_of_lead_ii_reads_as_
     out = canonicalise_leads(read_wfdb(write("r13")))
     np.testing.assert_array_equal(out.signal, canonicalise_leads(read_wfdb(cinc / "E07500.hea")).signal)
     assert out.leads == LEADS and out.notes == ("dropped channel(s) copying a lead: II (= II)",)
+    # late review of s40: a copy of a lead with dropouts (NaN: invalid WFDB samples, DICOM padding) is still a copy
+    rec = read_wfdb(cinc / "E07500.hea")
+    sig = rec.signal.astype(float)
+    sig[:, 100:200] = np.nan
+    copy = canonicalise_leads(dataclasses.replace(rec, signal=np.vstack([sig, sig[1:2]]), leads=(*rec.leads, "II")))
+    assert copy.notes[-1] == "dropped channel(s) copying a lead: II (= II)"
     counts[:, 12] += 1                                                 # a second II that differs: still ambiguous
     with pytest.raises(RecordRejected, match="duplicated lead II"):
         canonicalise_leads(read_wfdb(write("r13b")))

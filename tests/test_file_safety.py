@@ -882,6 +882,12 @@ def test_refusal__names_the_users_file_in_an_old_whole_folder_not_the_first_unch
         with recording(out, "edfgen demo-cmd", planned=["summary.tsv"]):
             pass
     assert (out / "plots" / "zz_notes.txt").read_text() == "mine"
+    # late review of s40: a FOLDER of the user's moved in keeps its files' old times: named too, not a_manhattan.png
+    (out / "plots" / "zz_notes.txt").unlink()
+    (tmp_path / "home" / "notes").mkdir(parents=True)
+    (tmp_path / "home" / "notes" / "x.txt").write_text("mine")
+    os.rename(tmp_path / "home" / "notes", out / "plots" / "notes")
+    assert unlisted_file(out) == out / "plots" / "notes" / "x.txt"
 
 
 def test_owned_files__a_file_server_clock_ahead_of_the_machines_keeps_the_runs_files_its_own(tmp_path):

@@ -457,6 +457,7 @@ def test_drop_earlier_outputs__a_folder_listed_whole_loses_only_edfgens_unchange
     import datetime as dt
     import time
 
+    from edfgen.formats.owned import owned_files
     from edfgen.pipeline_checks import drop_earlier_outputs
 
     out = tmp_path / "run"
@@ -469,7 +470,7 @@ def test_drop_earlier_outputs__a_folder_listed_whole_loses_only_edfgens_unchange
     finished = dt.datetime.fromtimestamp(int(now), dt.timezone.utc).isoformat()
     (out / "kept_figures" / "my_notes.txt").write_text("mine")          # a user's file, put there afterwards
     manifest = {"outputs": ["old_figures/", "kept_figures/"], "finished": finished}
-    gone = drop_earlier_outputs(out, manifest["outputs"], [], manifest=manifest)
+    gone = drop_earlier_outputs(out, manifest["outputs"], [], owned=owned_files(manifest, out))
     assert (out / "kept_figures" / "my_notes.txt").read_text() == "mine"
     assert not (out / "old_figures").exists()          # edfgen's own, unchanged since: removed, folder and all
     assert gone == ["old_figures/sub/rg.png"]
@@ -491,3 +492,26 @@ def test_drop_earlier_outputs__an_out_that_is_a_symlink_still_loses_the_earlier_
     gone = drop_earlier_outputs(out, ["old.tsv", "sub/old2.tsv", "mine.tsv"], [out / "mine.tsv"])
     assert sorted(gone) == ["old.tsv", "sub/old2.tsv"]
     assert not (real / "old.tsv").exists() and not (real / "sub").exists() and (real / "mine.tsv").exists()
+
+
+def test_earlier_outputs__judged_before_the_run_marks_its_manifest_in_progress(tmp_path):
+    """Late review of s40: where the file server's clock runs ahead, the files of a folder an older manifest lists
+    whole are edfgen's by the manifest file's own status-change time; `edfgen run` judged them after rewriting that
+    manifest in progress, so the rule never applied and edfgen's own files were left, owned by no manifest."""
+    import datetime as dt
+    import json
+    import time
+
+    from edfgen.formats.manifest import mark_in_progress
+    from edfgen.pipeline_checks import drop_earlier_outputs, earlier_outputs
+
+    out = tmp_path / "run"
+    (out / "old_figures").mkdir(parents=True)
+    (out / "old_figures" / "rg.png").write_bytes(b"png")
+    finished = dt.datetime.fromtimestamp(int(time.time()) - 100, dt.timezone.utc).isoformat()   # clock 100 s behind
+    (out / "manifest.json").write_text(json.dumps({"command": "edfgen run", "outputs": ["old_figures/"],
+                                                   "finished": finished}))
+    earlier, owned = earlier_outputs(out)
+    mark_in_progress(out / "manifest.json", note="an edfgen run is updating this folder")
+    assert drop_earlier_outputs(out, earlier, [], owned=owned) == ["old_figures/rg.png"]
+    assert not (out / "old_figures").exists()

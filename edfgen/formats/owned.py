@@ -159,6 +159,9 @@ def _limit(manifest: dict[str, Any] | None, base: str | os.PathLike, name: str) 
     if not finished <= own <= finished + CLOCK_SKEW_S or (read_json(Path(base, name)) or {}).get("finished") != (
             manifest or {}).get("finished"):
         return finished + 1
+    # strictly before the manifest's own time: Linux stamps files from a coarse clock (a few ms), so a change made
+    # just after the manifest was written can carry its very time; on a file system with 1 s times ``finished`` + 1
+    # covers the run's last second (a skewed server's last second is refused, never deleted: late review of s40)
     return max(finished + 1, own)
 
 
@@ -167,10 +170,19 @@ def _first(found: list[Path], manifest: dict[str, Any] | None, base: str | os.Pa
     finished. A user's file put in a folder an older manifest lists whole changes that folder's time, so that its
     unchanged files stop counting as edfgen's too: the refusal named the first of those (an edfgen plot 'changed
     after that run finished'), not the user's file (second read s40 #3)."""
-    if len(found) < 2 or not whole_folders(manifest, base):
+    if len(found) < 2 or not (folders := whole_folders(manifest, base)):
         return min(found, default=None)
     limit = _limit(manifest, base, name)
-    return min(found, key=lambda f: (_ctime(f) < limit, f))
+    return min(found, key=lambda f: (_changed(f, folders) < limit, f))
+
+
+def _changed(f: Path, folders: list[Path]) -> float:
+    """The latest status-change time of ``f`` and of the folders between it and the whole-listed folder holding it
+    (that folder not counted: a change of it changes every file's standing): a folder moved in keeps its files'
+    times (late review of s40)."""
+    top = next((d for d in folders if d in f.parents), None)
+    between = f.parents[:len(f.parents) - len(top.parents) - 1] if top is not None else ()
+    return max([_ctime(f), *(_ctime(p) for p in between)])
 
 
 def _ctime(f: Path, *, follow: bool = False) -> float:

@@ -201,7 +201,7 @@ def canonicalise_leads(record: EcgRecord, *, leads: Sequence[str] = LEADS) -> Ec
             (frank if _lead_key(raw) in _FRANK else other).append(str(raw).strip())
             continue
         if canon in names:
-            if np.array_equal(record.signal[i], rows[canon]):   # a rhythm-strip copy (13th channel 'II'): same lead
+            if np.array_equal(record.signal[i], rows[canon], equal_nan=True):   # a rhythm-strip copy (13th channel 'II'): same lead
                 copies.append(f"{str(raw).strip()} (= {canon})")
                 continue
             raise RecordRejected(f"duplicated lead {canon} (names {list(record.leads)})", record_id=rid, path=path)
