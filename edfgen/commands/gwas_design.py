@@ -256,7 +256,7 @@ def warn_two_valued(table: pd.DataFrame, names: Sequence[str], source: str) -> N
 def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = None,
                       prefix: str | None = None, source: str = "phenotypes", binary: bool = False) -> list[str]:
     """Phenotype columns: ``columns`` (ranges expanded), those starting with ``prefix``, or every column
-    holding numbers (all-text or all-empty columns are skipped with a warning; never ``pr_missing_reason``).
+    holding numbers (all-text columns are skipped with a warning; never ``pr_missing_reason``).
 
     Raises
     ------
@@ -286,7 +286,7 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
             raise InputError(f"{source}: no column starts with --pheno-prefix {prefix!r}")
     else:
         cols = [c for c in table.columns if c not in ("IID", "FID", "#FID", REASON_COLUMN)]  # PR's note: no phenotype
-        text = [c for c in cols if number_fraction(table[c]) == 0]  # all text or all empty (NaN floats)
+        text = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c]) and number_fraction(table[c]) == 0]
         comma = next((f" ({c}: {h})" for c in text if (h := decimal_comma_hint(table[c]))), "")
         if text:  # all-text columns are not phenotypes: said, never silently (numbers with commas named)
             log.warning("%s: %d column(s) without any numeric value skipped: %s%s", source, len(text),
