@@ -347,6 +347,9 @@ def test_discover_records__one_record_hdf5_keeps_its_dataset_name_unless_shared_
     ("VR", None), ("VL", None), ("VF", None),
     # review s29d F6: a dash between a lead's letter and number is part of its name (these mapped before F9's rule)
     ("D-II", "II"), ("D-I", "I"), ("V-1", "V1"), ("ECG V-6", "V6"), ("C-3", "V3"), ("D-IV", None), ("V-7", None),
+    # s40sem: DICOM code meanings kept as WFDB/EDF labels by converters were refused ("not among the 12 leads")
+    ("Lead I (Einthoven)", "I"), ("Lead III (Einthoven)", "III"), ("Lead aVR (Goldberger)", "aVR"),
+    ("Lead V1 (Wilson)", "V1"), ("Lead -aVR (Goldberger)", None), ("aVR (inverted)", None), ("II (mV)", None),
 ])
 def test_canonical_lead_name__aliases(alias, canon):
     assert canonical_lead_name(alias) == canon

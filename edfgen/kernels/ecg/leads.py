@@ -129,6 +129,9 @@ _DERIVED_CODE = re.compile(r"^\s*(?i:mdc[\s_]*ecg[\s_]*lead[\s_]*)d(?=[ivaIVA])"
 #: a dash inside a lead's own name, between its letter and its number ("D-II", the Einthoven lead in some European
 #: exports; "V-1", "C-1"): part of the name, not a joint of two leads
 _JOINED = re.compile(r"^\s*[dvc]\s*[-\u2013\u2212]\s*(i{1,3}|[1-6])\s*$", re.I)
+#: the lead system a DICOM code meaning names after a lead, kept by files converted from DICOM ("Lead I (Einthoven)",
+#: "Lead aVR (Goldberger)", "Lead V1 (Wilson)"): dropped; any other parenthesis ("aVR (inverted)") is not
+_SYSTEM = re.compile(r"\s*\(\s*(einthoven|goldberger|wilson)\s*\)\s*$", re.I)
 
 
 def canonical_lead_name(name: str) -> str | None:
@@ -143,13 +146,15 @@ def canonical_lead_name(name: str) -> str | None:
     A dash is a separator only after the prefix (``"ECG-II"``, ``"lead-avr"``); anywhere else the name is not a lead
     of the 12: ``"I-II"`` (a bipolar channel, whose letters would otherwise read as III), ``"V1-Ref"``, ``"aVR-"``
     -> ``None``; a dash between a lead's letter and its number is part of its name (``"D-II"`` -> ``II``, ``"V-1"``
-    -> ``V1``).
+    -> ``V1``). The lead system DICOM names in parentheses (``"Lead I (Einthoven)"``, ``"Lead V1 (Wilson)"``) is
+    dropped; any other parenthesis (``"aVR (inverted)"``) makes the name no lead.
 
     The unaugmented names ``VR``, ``VL``, ``VF`` are not aliases: in the SCP-ECG/MDC lead vocabularies (as DICOM
     readers list them) they are leads of their own beside ``aVR``, ``aVL``, ``aVF``, the limb potentials against
     Wilson's central terminal, 2/3 of the augmented leads (Goldberger 1942); reading them as aVR… would be off by
     a factor 1.5. A record that names them lacks aVR… and has them derived from I and II.
     """
+    name = _SYSTEM.sub("", str(name))          # 'Lead I (Einthoven)': DICOM's code meaning, kept by converters
     if _NEGATED.search(str(name)) or _DERIVED_CODE.match(str(name)):   # '-aVR', 'MDC_ECG_LEAD_AVRneg', '..._dII'
         return None
     rest = _PREFIX.sub("", str(name), count=1).rstrip()
