@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import glob
@@ -33,7 +32,8 @@ from edfgen.exceptions import EdfgenError, InputError
 from edfgen.formats.atomic import is_temp_name
 from edfgen.formats.lock import HIDDEN_NAMES
 from edfgen.formats.owned import anchored, owned_files
-from edfgen.formats.manifest import MANIFEST, STREAM, fingerprint, input_digest, listed_outputs, read_manifest
+from edfgen.formats.manifest import (MANIFEST, STREAM, fingerprint, input_digest, listed_outputs, read_manifest,
+                                     remove_empty_parents)
 
 log = logging.getLogger(__name__)
 
@@ -331,11 +331,8 @@ def drop_earlier_outputs(out: Path, earlier: Iterable[str], own: Iterable[Path |
             theirs = sorted(f for f in owned if p in f.parents and f not in mine)
             for f in theirs:
                 f.unlink(missing_ok=True)
+                remove_empty_parents(f, p.parent)     # the folders it empties, the listed one included
             gone += [str(f.relative_to(base)) for f in theirs]
-            for folder, _, _ in sorted(os.walk(p), key=lambda w: -len(w[0])):   # deepest first, only emptied ones
-                with contextlib.suppress(OSError):
-                    if any(Path(folder) in f.parents for f in theirs):
-                        os.rmdir(folder)
             continue
         p.unlink()
         gone.append(str(rel))

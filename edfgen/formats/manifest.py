@@ -339,13 +339,7 @@ def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name:
             continue
         p.unlink()
         removed.append(p)
-        parent = p.parent
-        while parent != root and root in parent.parents:
-            try:
-                parent.rmdir()
-            except OSError:
-                break
-            parent = parent.parent
+        remove_empty_parents(p, root)
     for d in folders:   # an older manifest's whole folder goes when left empty (a user's empty sub-folder stays)
         with contextlib.suppress(OSError):
             d.rmdir()
@@ -491,6 +485,17 @@ def plan_outputs(out_dir: str | os.PathLike, outputs: Iterable[str], *, name: st
     if m is None or m.get("finished"):
         return
     _write_json(path, {**m, "outputs": list(dict.fromkeys([*(m.get("outputs") or []), *map(str, outputs)]))})
+
+
+def remove_empty_parents(path: Path, root: Path) -> None:
+    """Remove the folders above ``path`` that it leaves empty, up to (not including) ``root``."""
+    parent = path.parent
+    while parent != root and root in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            return
+        parent = parent.parent
 
 
 def _remove_if_empty(d: Path) -> None:
