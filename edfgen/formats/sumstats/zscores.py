@@ -116,7 +116,11 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, colum
     df["effect_allele"] = upper_text(df["effect_allele"])
     df["other_allele"] = upper_text(df["other_allele"])
     z_only = "beta" not in df.columns and "z" in df.columns
-    ok = df["z"].notna() if z_only else df["standard_error"].gt(0) & df["beta"].notna()
+    ok = (df["z"].notna() if z_only else df["standard_error"].gt(0) & df["beta"].notna()).to_numpy(dtype=bool)
+    if not ok.all():    # plink2's ERRCODE rows (NA), '.', empty: counted, never lost unsaid
+        log.info("%s: %d of %d rows without %s (NA, '.' or empty; e.g. variant %s): left out", files[0],
+                 int((~ok).sum()), ok.size, "a z-score" if z_only else "a beta and a standard error",
+                 df["variant_id"].to_numpy()[~ok][0])
     df = df[ok].reset_index(drop=True)
     # the same variant with the same alleles on two rows (either order or strand, the MR readers' rule):
     # conflicting copies, both left out (said); one id with different allele pairs (a multi-allelic site) stays,

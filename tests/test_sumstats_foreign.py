@@ -1,0 +1,34 @@
+"""Summary statistics written by other tools (plink2, plink 1.9, REGENIE, BOLT-LMM, SAIGE, METAL, GCTA, LDSC), as
+users bring them to ldsc/coloc/finemap/mr: tiny files in each tool's documented (or plink's actual) layout."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from edfgen.formats.sumstats.zscores import load_zstats
+
+#: plink2 --glm logistic hybrid output as plink2 v2.00 writes it (ERRCODE rows carry NA estimates)
+PLINK2_HYBRID = ("#CHROM\tPOS\tID\tREF\tALT\tA1\tFIRTH?\tTEST\tOBS_CT\tOR\tLOG(OR)_SE\tZ_STAT\tP\tERRCODE\n"
+                 "chr1\t1000\trs1\tA\tG\tG\tN\tADD\t5000\t1.1\t0.02\t4.77\t1.9e-06\t.\n"
+                 "chr1\t1100\trs2\tA\tG\tA\tY\tADD\t5000\t1.1\t0.02\t4.77\t1.9e-06\t.\n"
+                 "chr1\t1200\trs3\tA\tG\tG\tY\tADD\t5000\tNA\tNA\tNA\tNA\tFIRTH_CONVERGE_FAIL\n"
+                 "chrX\t1300\trs4\tA\tG\tG\tN\tADD\t5000\tNA\tNA\tNA\tNA\tVIF_TOO_HIGH\n"
+                 "chrX\t1400\trs5\tC\tT\tT\tN\tADD\t5000\t0.9\t0.02\t-5.27\t1.4e-07\t.\n")
+
+
+def test_zstats__rows_without_an_estimate_are_counted_in_a_log_line(tmp_path, caplog):
+    """plink2's ERRCODE rows (NA), GWAS-SSF's '.'/empty/NA: ldsc, coloc and finemap leave them out and say how many
+    (they were dropped without a word)."""
+    f = tmp_path / "y.glm.logistic.hybrid"
+    f.write_text(PLINK2_HYBRID)
+    with caplog.at_level(logging.INFO, logger="edfgen.formats.sumstats.zscores"):
+        z = load_zstats("y", [f])
+    assert list(z.table["variant_id"]) == ["rs1", "rs2", "rs5"]
+    assert "2 of 5 rows without a beta and a standard error" in caplog.text and "rs3" in caplog.text
+    t = z.table.set_index("variant_id")
+    # A1 is the effect allele: G on rs1 (ALT), A on rs2 (REF), T on rs5; beta = ln OR
+    assert list(t["effect_allele"]) == ["G", "A", "T"] and list(t["other_allele"]) == ["A", "G", "C"]
+    np.testing.assert_allclose(t["z"], np.log([1.1, 1.1, 0.9]) / 0.02)
+    assert list(t["chromosome"]) == ["1", "1", "X"] and (t["n"] == 5000).all()
