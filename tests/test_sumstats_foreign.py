@@ -32,3 +32,24 @@ def test_zstats__rows_without_an_estimate_are_counted_in_a_log_line(tmp_path, ca
     assert list(t["effect_allele"]) == ["G", "A", "T"] and list(t["other_allele"]) == ["A", "G", "C"]
     np.testing.assert_allclose(t["z"], np.log([1.1, 1.1, 0.9]) / 0.02)
     assert list(t["chromosome"]) == ["1", "1", "X"] and (t["n"] == 5000).all()
+
+
+#: METAL SCHEME SAMPLESIZE output (lower-case alleles, Weight = summed N, no chromosome)
+METAL_SAMPLESIZE = ("MarkerName\tAllele1\tAllele2\tWeight\tZscore\tP-value\tDirection\n"
+                    "rs1\ta\tg\t7000.00\t4.332\t1.476e-05\t++\n"
+                    "rs2\tt\tc\t6500.00\t-2.035\t0.0418\t-?\n"
+                    "rs3\tg\tc\t7000.00\t0.100\t0.9203\t+-\n")
+
+
+def test_metal_samplesize__weight_is_the_per_variant_n_and_allele1_the_effect(tmp_path):
+    """ldsc needs the per-variant N: METAL's Weight gives it (it asked for --sample-size, one N for all)."""
+    f = tmp_path / "METAANALYSIS1.TBL"
+    f.write_text(METAL_SAMPLESIZE)
+    z = load_zstats("y", [f], allow_z=True, need_n=True).table.set_index("variant_id")
+    assert list(z["n"]) == [7000, 6500, 7000]
+    assert list(z["effect_allele"]) == ["A", "T", "G"] and list(z["other_allele"]) == ["G", "C", "C"]
+    np.testing.assert_allclose(z["z"], [4.332, -2.035, 0.100])
+    # a Weight column outside METAL's header is not a sample size
+    g = tmp_path / "w.tsv"
+    g.write_text("SNP\tA1\tA2\tWeight\tZ\nrs1\tA\tG\t7000\t4.3\n")
+    assert "n" not in load_zstats("w", [g], allow_z=True).table.columns

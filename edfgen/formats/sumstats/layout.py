@@ -288,7 +288,18 @@ def _column_mapping(columns, column_map: dict[str, str] | None, *, source: str =
             raise InputError(f"{source + ': ' if source else ''}columns {' and '.join(map(repr, cols))} both read "
                              f"as {canon}; name the one to use with --columns, e.g. --columns {key}={pick}")
         mapping[exact[0] if exact else cols[0]] = canon
+    _metal_weight(columns, mapping)
     return mapping, layout
+
+
+def _metal_weight(columns, mapping: dict[str, str]) -> None:
+    """METAL's ``SCHEME SAMPLESIZE`` output (``MarkerName Allele1 Allele2 Weight Zscore P-value Direction``): its
+    ``Weight`` is the variant's summed sample size, read as ``n`` (LDSC's ``munge_sumstats.py`` reads METAL's
+    WEIGHT as N too) where no other column gives ``n``; in place. Elsewhere a column called Weight is the user's."""
+    by_key = {_key(c): c for c in columns}
+    col = by_key.get("weight")
+    if col is not None and col not in mapping and "n" not in mapping.values() and {"markername", "direction"} <= set(by_key):
+        mapping[col] = "n"
 
 
 def _alias_candidates(columns, mapping: dict[str, str], taken: set[str]) -> dict[str, list[str]]:
