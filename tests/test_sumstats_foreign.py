@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pytest
 
 from edfgen.formats.sumstats.zscores import load_zstats
 
@@ -53,3 +54,24 @@ def test_metal_samplesize__weight_is_the_per_variant_n_and_allele1_the_effect(tm
     g = tmp_path / "w.tsv"
     g.write_text("SNP\tA1\tA2\tWeight\tZ\nrs1\tA\tG\t7000\t4.3\n")
     assert "n" not in load_zstats("w", [g], allow_z=True).table.columns
+
+
+def test_discovery__gcta_mlma_and_plink19_assoc_outputs_are_found_in_a_folder(tmp_path):
+    """A folder of GCTA --mlma/--mlma-loco or plink 1.9 --assoc outputs was refused as holding no summary statistics
+    (the same files given by name were read)."""
+    from edfgen.formats.sumstats.discovery import MR_REQUIRED, expand_sumstats, phenotype_name
+
+    mlma = "Chr\tSNP\tbp\tA1\tA2\tFreq\tb\tse\tp\n1\trs1\t1000\tA\tG\t0.3\t0.1\t0.02\t5.7e-07\n"
+    for name in ("hr.mlma", "qt.loco.mlma"):
+        (tmp_path / name).write_text(mlma)
+    found = expand_sumstats([tmp_path], "--outcome", required=MR_REQUIRED)
+    assert sorted(f.name for f in found) == ["hr.mlma", "qt.loco.mlma"]
+    assert [phenotype_name(n) for n in ("hr.mlma", "qt.loco.mlma", "cad.assoc", "qt.qassoc")] == ["hr", "qt", "cad",
+                                                                                                 "qt"]
+    t = load_zstats("hr", [tmp_path / "hr.mlma"]).table      # GCTA's A1 is the effect allele, Freq its frequency
+    assert list(t["effect_allele"]) == ["A"] and t["z"].iloc[0] == pytest.approx(5.0)
+    assert t["effect_allele_frequency"].iloc[0] == pytest.approx(0.3)
+    p = tmp_path / "p19"
+    p.mkdir()
+    (p / "qt.qassoc").write_text(" CHR SNP BP NMISS BETA SE R2 T P\n 1 rs1 1000 175 -0.02506 0.03663 0.0027 -0.6842 0.4948\n")
+    assert [f.name for f in expand_sumstats([p], "--sumstats", required=("variant_id", "p_value"))] == ["qt.qassoc"]

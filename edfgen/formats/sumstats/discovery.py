@@ -39,10 +39,11 @@ from edfgen.formats.textio import _stream_key, comma_separated, read_text_bytes
 
 log = logging.getLogger(__name__)
 
-#: other tools' output names (REGENIE, BOLT-LMM, plink2 --glm, METAL, GCTA-COJO, plink 1.9 --linear/--logistic;
-#: Neale lab's .tsv.bgz): found in a directory and stripped from the phenotype name
+#: other tools' output names (REGENIE, BOLT-LMM, plink2 --glm, METAL, GCTA-COJO, GCTA --mlma[-loco], plink 1.9
+#: --assoc/--linear/--logistic; Neale lab's .tsv.bgz): found in a directory and stripped from the phenotype name
 TOOL_SUFFIXES = (".regenie", ".stats", ".glm.linear", ".glm.logistic", ".glm.logistic.hybrid", ".glm.firth",
-                 ".tbl", ".ma", ".assoc.linear", ".assoc.logistic", ".fastgwa",
+                 ".tbl", ".ma", ".assoc", ".qassoc", ".assoc.linear", ".assoc.logistic", ".fastgwa", ".mlma",
+                 ".loco.mlma",
                  ".sumstats")   # LDSC's munged X.sumstats.gz is phenotype X
 #: names of the files a directory is searched for (each one is named by :func:`phenotype_name`), compressed
 #: (``.gz``, ``.bgz``) or not
