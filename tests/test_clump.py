@@ -1083,3 +1083,15 @@ def test_cli_clump__manifest_records_the_ld_panel_with_its_filters_absolute(tmp_
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "c2" / "manifest.json").read_text())["parameters"]["genotypes"]["bfile"] == \
         str(tmp_path / "g")
+
+
+def test_clump_files__rows_without_a_p_value_are_counted_in_a_log_line(sim, tmp_path, caplog):
+    """plink2's ERRCODE rows (p NA) and '.'/empty p-values are not clumped, as PLINK skips them; they were left out
+    without a word (s41sum)."""
+    ss = pd.read_csv(sim["sumstats"][0], sep="\t")
+    ss["p_value"] = ss["p_value"].astype(object)
+    ss.loc[[3, 5], "p_value"], ss.loc[7, "p_value"] = "NA", "."
+    ss.to_csv(tmp_path / "qt.tsv.gz", sep="\t", index=False)
+    with caplog.at_level("INFO", logger="edfgen.commands.clump"), PlinkGenotypes(sim["bfile"]) as panel:
+        clump_files([tmp_path / "qt.tsv.gz"], panel, settings=ClumpSettings(p1=1e-4))
+    assert f"qt: 3 of {len(ss)} rows without a p-value (NA, '.' or empty): not clumped" in caplog.text

@@ -398,6 +398,8 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
                                     desc="clumping", unit="phenotype"):
         underflow.update(_underflow_nlp(name, df))
         df = _rank_underflow(df)
+        if n_na := int(df["p_value"].isna().sum()):     # plink2's ERRCODE rows: not clumped (as PLINK), but said
+            log.info("%s: %d of %d rows without a p-value (NA, '.' or empty): not clumped", name, n_na, len(df))
         prep = None
         if len(paths) == 1:
             vs = next((v for v in sets if v.same(df)), None)
