@@ -8,6 +8,8 @@ import logging
 import numpy as np
 import pytest
 
+from edfgen.exceptions import InputError
+from edfgen.formats.sumstats import read_sumstats
 from edfgen.formats.sumstats.zscores import load_zstats
 
 #: plink2 --glm logistic hybrid output as plink2 v2.00 writes it (ERRCODE rows carry NA estimates)
@@ -75,3 +77,33 @@ def test_discovery__gcta_mlma_and_plink19_assoc_outputs_are_found_in_a_folder(tm
     p.mkdir()
     (p / "qt.qassoc").write_text(" CHR SNP BP NMISS BETA SE R2 T P\n 1 rs1 1000 175 -0.02506 0.03663 0.0027 -0.6842 0.4948\n")
     assert [f.name for f in expand_sumstats([p], "--sumstats", required=("variant_id", "p_value"))] == ["qt.qassoc"]
+
+
+#: plink 1.9 --assoc outputs as plink 1.9 writes them (space-padded)
+QASSOC = (" CHR     SNP         BP    NMISS       BETA         SE         R2        T            P \n"
+          "   1    snp0          0      175   -0.02506    0.03663   0.002698  -0.6842       0.4948 \n")
+ASSOC = (" CHR     SNP         BP   A1      F_A      F_U   A2        CHISQ            P           OR \n"
+         "   1    snp0          0    A   0.2375   0.2263    T      0.06108       0.8048        1.065 \n")
+ASSOC_CI = (" CHR     SNP         BP   A1      F_A      F_U   A2        CHISQ            P           OR           SE"
+            "          L95          U95 \n"
+            "   1    snp0          0    A   0.2375   0.2263    T      0.06108       0.8048        1.065       0.2541"
+            "       0.6471        1.752 \n")
+
+
+def test_plink19_assoc__qassoc_and_assoc_without_ci_refused_saying_why_with_ci_read(tmp_path):
+    """A .qassoc names no allele and an .assoc without --ci no SE: the refusal said to map them with --columns,
+    which cannot help; it now says what plink 1.9 wrote and how to rerun it. With --ci the .assoc is read, A1 the
+    effect allele, beta = ln OR."""
+    q, a, c = tmp_path / "y.qassoc", tmp_path / "y.assoc", tmp_path / "ci" / "y.assoc"
+    c.parent.mkdir()
+    q.write_text(QASSOC)
+    a.write_text(ASSOC)
+    c.write_text(ASSOC_CI)
+    with pytest.raises(InputError, match=r"y\.qassoc: no column for effect_allele, other_allele \(plink 1\.9 --assoc "
+                                         r"on a quantitative trait \(\.qassoc\) names no allele"):
+        read_sumstats(q)
+    with pytest.raises(InputError, match=r"y\.assoc: no column for standard_error \(plink 1\.9 --assoc .* --ci 0\.95"):
+        load_zstats("y", [a])
+    df = read_sumstats(c)[0]
+    assert list(df["effect_allele"]) == ["A"] and list(df["other_allele"]) == ["T"]
+    assert df["beta"].iloc[0] == pytest.approx(np.log(1.065)) and df["standard_error"].iloc[0] == 0.2541

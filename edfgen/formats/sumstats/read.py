@@ -210,6 +210,9 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
             raise InputError(f"{path}: no column for {', '.join(missing)} ({found}the file has no REF column, so the "
                              "other allele of rows where A1 is ALT is unknown: rerun plink2 --glm with REF in cols=, "
                              "or add the .pvar's REF column)")
+        hint = _plink19_assoc_hint(original, missing)
+        if hint:
+            raise InputError(f"{path}: no column for {', '.join(missing)} ({hint})")
         raise InputError(f"{path}: no column for {', '.join(missing)} ({found}the file's header: "
                          f"{_header_text(original)}); name them with --columns, e.g. "
                          f"--columns beta=BETA_COL,se=SE_COL,p=P_COL,ea=A1,oa=A2,snp=ID")
@@ -230,6 +233,20 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
                         notes=tuple(notes))
     log.debug(m.describe())
     return df, m
+
+
+def _plink19_assoc_hint(columns, missing: list[str]) -> str:
+    """Why a plink 1.9 ``--assoc`` output lacks what ``missing`` names, or ``""``: a ``.qassoc`` (quantitative
+    trait: ``CHR SNP BP NMISS BETA SE R2 T P``) names no allele at all, and a case-control ``.assoc`` (``... A1 F_A
+    F_U A2 CHISQ P OR``) has an SE of ln OR only with ``--ci``; ``--columns`` cannot give either."""
+    keys = {str(c).strip().lower() for c in columns}
+    if {"nmiss", "r2", "t"} <= keys and "a1" not in keys and {"effect_allele", "other_allele"} & set(missing):
+        return ("plink 1.9 --assoc on a quantitative trait (.qassoc) names no allele: its BETA is the .bim's A1's; "
+                "add A1 and A2 columns from the .bim, or run plink --linear or plink2 --glm, whose output names them")
+    if {"f_a", "f_u", "chisq", "or"} <= keys and "standard_error" in missing:
+        return ("plink 1.9 --assoc (.assoc) writes the SE of ln OR only with --ci 0.95 (its CHISQ is the allelic "
+                "test, not the odds ratio's Wald test): rerun it with --ci 0.95, or plink --logistic / plink2 --glm")
+    return ""
 
 
 #: text read as a missing value in the numeric columns (pandas' defaults and plink's ``.``; text columns keep it)
