@@ -107,3 +107,16 @@ def test_plink19_assoc__qassoc_and_assoc_without_ci_refused_saying_why_with_ci_r
     df = read_sumstats(c)[0]
     assert list(df["effect_allele"]) == ["A"] and list(df["other_allele"]) == ["T"]
     assert df["beta"].iloc[0] == pytest.approx(np.log(1.065)) and df["standard_error"].iloc[0] == 0.2541
+
+
+def test_annotate_loci__another_tools_sumstats_refused_saying_to_clump_them(tmp_path):
+    """A plink2 --glm file given to annotate/finemap/coloc as --loci: refused naming the four columns it lacks, and
+    now which tool's file it is and that clump makes the loci from it."""
+    from edfgen.formats.catalog import read_loci
+
+    f = tmp_path / "y.glm.logistic.hybrid"
+    f.write_text(PLINK2_HYBRID)
+    with pytest.raises(InputError, match=r"--loci .*y\.glm\.logistic\.hybrid: missing column\(s\) variant_id, "
+                                         r"chromosome, base_pair_location, p_value \(need .*; read as plink2 --glm "
+                                         r"summary statistics: give them to edfgen clump"):
+        read_loci(f)

@@ -35,7 +35,7 @@ from edfgen.formats.genotypes.base import rsid_column
 from edfgen.formats.tables import read_table
 from edfgen.formats.manifest import recorded_parameter
 from edfgen.formats.sumstats.discovery import declared_build
-from edfgen.formats.sumstats.layout import chromosome_labels
+from edfgen.formats.sumstats.layout import chromosome_labels, detect_layout
 from edfgen.formats.sumstats.coordinates import coordinate_declaration, meta_field
 from edfgen.formats.textio import check_fields, read_text_bytes
 from edfgen.kernels.pvalues import neg_log10_or_given, neg_log10_text
@@ -257,8 +257,11 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
             check(m.group(2), f"--loci {path}: header line {text.strip()!r}")
     missing = [c for c in ("variant_id", "chromosome", "base_pair_location", "p_value") if c not in df.columns]
     if missing:
+        layout = detect_layout(df.columns)      # another tool's summary statistics: its loci come from clump
+        tool = (f"; read as {layout.name} summary statistics: give them to edfgen clump, whose loci.tsv has these "
+                "columns" if layout is not None and layout.name != "GWAS-SSF" else "")
         raise InputError(f"--loci {path}: missing column(s) {', '.join(missing)} "
-                         f"(need variant_id, chromosome, base_pair_location, p_value)")
+                         f"(need variant_id, chromosome, base_pair_location, p_value{tool})")
     for c in ("build", "genome_build", "genome_assembly"):
         if c in df.columns:
             for v in df[c].dropna().astype(str).unique():
