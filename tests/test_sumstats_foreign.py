@@ -120,3 +120,18 @@ def test_annotate_loci__another_tools_sumstats_refused_saying_to_clump_them(tmp_
                                          r"chromosome, base_pair_location, p_value \(need .*; read as plink2 --glm "
                                          r"summary statistics: give them to edfgen clump"):
         read_loci(f)
+
+
+def test_ldsc_munged__mr_refuses_it_saying_it_holds_z_scores_and_ldsc_reads_it(tmp_path):
+    """LDSC's munged SNP A1 A2 Z N: ldsc reads it (A1 the effect allele, N per variant); mr refuses it saying the
+    file has z-scores only (it suggested --columns beta=...,se=..., which the file cannot give)."""
+    import gzip
+
+    f = tmp_path / "hr.sumstats.gz"
+    with gzip.open(f, "wt") as fh:
+        fh.write("SNP\tA1\tA2\tZ\tN\nrs1\tA\tG\t5.000\t7777.000\nrs2\tT\tC\t-2.500\t7000.000\n")
+    z = load_zstats("hr", [f], allow_z=True, need_n=True).table
+    assert list(z["effect_allele"]) == ["A", "T"] and list(z["z"]) == [5.0, -2.5] and list(z["n"]) == [7777, 7000]
+    with pytest.raises(InputError, match=r"hr\.sumstats\.gz: no column for beta, standard_error, p_value \(the file has "
+                                         r"z-scores, no beta and standard error"):
+        read_sumstats(f)

@@ -210,7 +210,7 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
             raise InputError(f"{path}: no column for {', '.join(missing)} ({found}the file has no REF column, so the "
                              "other allele of rows where A1 is ALT is unknown: rerun plink2 --glm with REF in cols=, "
                              "or add the .pvar's REF column)")
-        hint = _plink19_assoc_hint(original, missing)
+        hint = _why_missing(original, missing)
         if hint:
             raise InputError(f"{path}: no column for {', '.join(missing)} ({hint})")
         raise InputError(f"{path}: no column for {', '.join(missing)} ({found}the file's header: "
@@ -235,11 +235,15 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
     return df, m
 
 
-def _plink19_assoc_hint(columns, missing: list[str]) -> str:
-    """Why a plink 1.9 ``--assoc`` output lacks what ``missing`` names, or ``""``: a ``.qassoc`` (quantitative
-    trait: ``CHR SNP BP NMISS BETA SE R2 T P``) names no allele at all, and a case-control ``.assoc`` (``... A1 F_A
-    F_U A2 CHISQ P OR``) has an SE of ln OR only with ``--ci``; ``--columns`` cannot give either."""
+def _why_missing(columns, missing: list[str]) -> str:
+    """Why a file lacks what ``missing`` names, where ``--columns`` cannot give it, or ``""``: a plink 1.9 ``.qassoc``
+    (quantitative trait: ``CHR SNP BP NMISS BETA SE R2 T P``) names no allele at all, a case-control ``.assoc``
+    (``... A1 F_A F_U A2 CHISQ P OR``) has an SE of ln OR only with ``--ci``, and a z-score file (LDSC's munged
+    ``SNP A1 A2 Z N``, METAL's SAMPLESIZE scheme) has no beta and SE."""
     keys = {str(c).strip().lower() for c in columns}
+    if {"beta", "standard_error"} <= set(missing) and keys & {"z", "zscore", "z_score"}:
+        return ("the file has z-scores, no beta and standard error (LDSC's munged .sumstats, METAL's SAMPLESIZE "
+                "scheme): ldsc reads z-scores; mr needs each variant's beta and its SE")
     if {"nmiss", "r2", "t"} <= keys and "a1" not in keys and {"effect_allele", "other_allele"} & set(missing):
         return ("plink 1.9 --assoc on a quantitative trait (.qassoc) names no allele: its BETA is the .bim's A1's; "
                 "add A1 and A2 columns from the .bim, or run plink --linear or plink2 --glm, whose output names them")
