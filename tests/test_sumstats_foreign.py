@@ -135,3 +135,22 @@ def test_ldsc_munged__mr_refuses_it_saying_it_holds_z_scores_and_ldsc_reads_it(t
     with pytest.raises(InputError, match=r"hr\.sumstats\.gz: no column for beta, standard_error, p_value \(the file has "
                                          r"z-scores, no beta and standard error"):
         read_sumstats(f)
+
+
+#: a PGC daner-style file (OR with the SE of ln OR, Nca/Nco per variant), as LDSC's munge_sumstats --daner-n reads it
+PGC = ("CHR\tSNP\tBP\tA1\tA2\tFRQ_A_40463\tFRQ_U_312354\tINFO\tOR\tSE\tP\tDirection\tNca\tNco\n"
+       "1\trs1\t1000\tA\tG\t0.31\t0.30\t0.99\t1.105\t0.02\t5.7e-07\t++\t40463\t312354\n"
+       "1\trs2\t2000\tT\tC\t0.5\t0.5\t0.98\t0.95\t0.02\t0.01\t--\t30000\t300000\n")
+
+
+@pytest.mark.parametrize("cases, controls", [("Nca", "Nco"), ("N_CAS", "N_CON"), ("NCASE", "NCONTROL")])
+def test_case_counts__ldsc_munge_and_pgc_names_give_n(tmp_path, cases, controls):
+    """Case and control counts under LDSC's munge_sumstats names (N_CAS/N_CON, NCASE/NCONTROL) or PGC's Nca/Nco:
+    ldsc refused such a file asking for --sample-size or --case-counts (one count for all variants)."""
+    f = tmp_path / "scz.tsv"
+    f.write_text(PGC.replace("Nca", cases).replace("Nco", controls))
+    z = load_zstats("scz", [f], need_n=True)
+    t = z.table.set_index("variant_id")
+    assert list(t["n_cases"]) == [40463, 30000] and list(t["n"]) == [352817, 330000] and z.binary
+    assert list(t["effect_allele"]) == ["A", "T"]
+    np.testing.assert_allclose(t["beta"], np.log([1.105, 0.95]))

@@ -57,6 +57,10 @@ ALIASES.update({"or": "odds_ratio", "odds_ratio": "odds_ratio", "l95": "ci_lower
                 "log10p": "neg_log_10_p_value", "mlogp": "neg_log_10_p_value", "mlog10p": "neg_log_10_p_value",
                 "neg_log_10_p_value": "neg_log_10_p_value", "log10_p": "neg_log_10_p_value",
                 "n_cases": "n_cases", "n_controls": "n_controls", "sebeta": "standard_error",
+                # case and control counts as LDSC's munge_sumstats.py names them, and PGC daner's Nca/Nco
+                # (munge_sumstats --daner-n)
+                **dict.fromkeys(("ncase", "n_case", "n_cas", "ncases", "cases_n", "nca"), "n_cases"),
+                **dict.fromkeys(("ncontrol", "n_control", "n_con", "ncontrols", "controls_n", "nco"), "n_controls"),
                 # variance of the trait explained by the variant (MR Steiger); never a bare r2/rsq, which is
                 # usually imputation quality (minimac Rsq)
                 "variance_explained": "variance_explained"})
