@@ -154,3 +154,26 @@ def test_case_counts__ldsc_munge_and_pgc_names_give_n(tmp_path, cases, controls)
     assert list(t["n_cases"]) == [40463, 30000] and list(t["n"]) == [352817, 330000] and z.binary
     assert list(t["effect_allele"]) == ["A", "T"]
     np.testing.assert_allclose(t["beta"], np.log([1.105, 0.95]))
+
+
+def _regenie(chrom: str, pos: int, vid: str) -> str:
+    return ("CHROM GENPOS ID ALLELE0 ALLELE1 A1FREQ INFO N TEST BETA SE CHISQ LOG10P EXTRA\n"
+            f"{chrom} {pos} {vid} G A 0.3 1 5000 ADD 0.1 0.02 25 6.24 NA\n")
+
+
+def test_per_chromosome_tool_outputs__a_chromosome_tag_inside_the_name_is_one_phenotype(tmp_path):
+    """REGENIE run per chromosome (--out step2_chr1 writes step2_chr1_Y1.regenie) and plink2 (--out gwas.chr1 writes
+    gwas.chr1.Y1.glm.linear): each chromosome's file was a phenotype of its own (mr, ldsc, clump ran per chromosome)."""
+    from edfgen.formats.sumstats.discovery import group_by_phenotype, phenotype_name
+
+    for c in ("1", "2"):
+        (tmp_path / f"step2_chr{c}_Y1.regenie").write_text(_regenie(c, 1000, f"rs{c}"))
+    groups = group_by_phenotype(sorted(tmp_path.glob("*.regenie")))
+    assert list(groups) == ["step2_Y1"] and len(groups["step2_Y1"]) == 2
+    t = load_zstats("step2_Y1", groups["step2_Y1"]).table
+    assert sorted(t["variant_id"]) == ["rs1", "rs2"] and (t["effect_allele"] == "A").all()
+    assert [phenotype_name(n) for n in ("gwas.chr1.Y1.glm.linear", "gwas_chrX.Y1.glm.logistic.hybrid",
+                                        "chr22_Y2.regenie.gz", "ukb_chr3_v3_Y1.regenie", "bolt_chr1.stats.gz")] == [
+        "gwas.Y1", "gwas.Y1", "Y2", "ukb_v3_Y1", "bolt"]
+    # a GWAS-SSF file keeps a tag inside its name (only a trailing one is a chromosome's)
+    assert phenotype_name("edf_chr1_window.tsv.gz") == "edf_chr1_window"

@@ -320,8 +320,9 @@ def _trait_in(data: bytes, path: str | Path) -> tuple[str, str] | None:
 def phenotype_name(path: str | Path) -> str:
     """``<phenotype>.tsv.gz`` -> ``<phenotype>`` (also strips ``.tsv``, ``.txt``, ``.csv``, ``.gz``, ``.bgz``,
     ``.vcf``, ``.parquet``, ``.pq`` and one of :data:`TOOL_SUFFIXES` (``.regenie``, ``.glm.linear``, ...), in any case,
-    and a trailing chromosome tag ``.chr1``, ``_chr22``, ``-chrX``: one phenotype's per-chromosome files share
-    its name; the GWAS Catalog's harmonised tag ``.h``: ``GCST90000001_buildGRCh38.h.tsv.gz`` ->
+    and a trailing chromosome tag ``.chr1``, ``_chr22``, ``-chrX``, or in a tool's output one inside the name, where
+    the tool puts a per-chromosome ``--out``'s (REGENIE ``step2_chr1_Y1.regenie``, plink2
+    ``gwas.chr1.Y1.glm.linear``: ``step2_Y1``, ``gwas.Y1``): one phenotype's per-chromosome files share its name; the GWAS Catalog's harmonised tag ``.h``: ``GCST90000001_buildGRCh38.h.tsv.gz`` ->
     ``GCST90000001_buildGRCh38``, the name of the same study's unharmonised file). The one naming rule of clump, mr and regional
     plots, so that the ``phenotype`` column of ``clumps.tsv`` matches ``edfgen mr``'s exposure names. A stream
     is named by its path as well: ``<(zcat bmi.tsv.gz)`` is ``/dev/fd/63``, phenotype ``63`` (no option renames a
@@ -337,7 +338,13 @@ def phenotype_name(path: str | Path) -> str:
     tool = next((t for t in sorted(TOOL_SUFFIXES, key=len, reverse=True) if name.lower().endswith(t)), "")
     name = name[: len(name) - len(tool)] or name
     name = re.sub(r"\.h$", "", name) or name        # GWAS Catalog harmonised: <accession>[_build<b>].h.tsv.gz
-    return re.sub(r"[._-]chr(?:[0-9]{1,2}|X|Y|XY|MT|M)$", "", name, flags=re.IGNORECASE) or name
+    if tool:   # REGENIE <out>_<pheno>.regenie, plink2 <out>.<pheno>.glm.*: a per-chromosome --out's tag is inside
+        name = re.sub(rf"(?:^{_CHR_TAG}[._-]|[._-]{_CHR_TAG}(?=[._-]))", "", name, flags=re.IGNORECASE) or name
+    return re.sub(rf"[._-]{_CHR_TAG}$", "", name, flags=re.IGNORECASE) or name
+
+
+#: a chromosome tag in a file name (``chr1``, ``chr22``, ``chrX``)
+_CHR_TAG = r"chr(?:[0-9]{1,2}|X|Y|XY|MT|M)"
 
 
 def _tool_named(path: Path) -> bool:
