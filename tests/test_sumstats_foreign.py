@@ -177,3 +177,32 @@ def test_per_chromosome_tool_outputs__a_chromosome_tag_inside_the_name_is_one_ph
         "gwas.Y1", "gwas.Y1", "Y2", "ukb_v3_Y1", "bolt"]
     # a GWAS-SSF file keeps a tag inside its name (only a trailing one is a chromosome's)
     assert phenotype_name("edf_chr1_window.tsv.gz") == "edf_chr1_window"
+
+
+#: plink2 --glm on a pgen with a tri-allelic variant (REF G, ALT C,A; C the omitted allele), as plink2 v2.00 wrote it;
+#: the betas equal a least-squares fit of y on the G and A dosages (C omitted): 0.00433867, -0.0328654
+PLINK2_MULTI = ("#CHROM\tPOS\tID\tREF\tALT\tA1\tTEST\tOBS_CT\tBETA\tSE\tT_STAT\tP\tERRCODE\n"
+                "1\t2\tsnp2\tC\tT\tC\tADD\t175\t0.0315201\t0.0385352\t0.817957\t0.414507\t.\n"
+                "1\t3\tsnp3\tG\tC,A\tG\tADD\t175\t0.00433867\t0.0419348\t0.103462\t0.917717\t.\n"
+                "1\t3\tsnp3\tG\tC,A\tA\tADD\t175\t-0.0328654\t0.0352441\t-0.932506\t0.352382\t.\n"
+                "1\t4\tsnp4\tG\tA\tA\tADD\t184\t-0.00352986\t0.0307952\t-0.114624\t0.90887\t.\n"
+                "1\t5\tsnp5\tT\tC,G\tC\tADD\t184\t0.01\t0.03\t0.33\t0.74\t.\n")
+
+
+def test_plink2_multiallelic__other_allele_is_the_omitted_allele(tmp_path):
+    """A multi-allelic variant's rows: each A1's beta is against the allele plink2 omitted (C here), but the other
+    allele was read as the ALT list 'C,A', which matches no study's alleles (mr dropped the instrument as incompatible).
+    A variant whose rows leave two alleles untested (snp5: a row filtered out) keeps its list."""
+    f = tmp_path / "y.Q.glm.linear"
+    f.write_text(PLINK2_MULTI)
+    df, m = read_sumstats(f)
+    t = df.set_index(["variant_id", "effect_allele"])["other_allele"]
+    assert t[("snp3", "G")] == "C" and t[("snp3", "A")] == "C" and t[("snp2", "C")] == "T"
+    assert t[("snp4", "A")] == "G" and "," in t[("snp5", "C")]      # T or G: not known, left a list
+    assert "other_allele of 2 multi-allelic row(s) = the variant's omitted allele" in m.describe()
+    ax = tmp_path / "ax" / "y.Q.glm.linear"        # cols=+ax: AX lists the non-A1 alleles
+    ax.parent.mkdir()
+    ax.write_text(PLINK2_MULTI.replace("\tALT\tA1\t", "\tALT\tA1\tAX\t").replace("\tC,A\tG\t", "\tC,A\tG\tC,A\t")
+                  .replace("\tC,A\tA\t", "\tC,A\tA\tG,C\t").replace("\tT\tC\t", "\tT\tC\tT\t")
+                  .replace("\tA\tA\t", "\tA\tA\tG\t").replace("\tC,G\tC\t", "\tC,G\tC\tT,G\t"))
+    assert read_sumstats(ax)[0].set_index(["variant_id", "effect_allele"])["other_allele"][("snp3", "A")] == "C"

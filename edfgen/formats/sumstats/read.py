@@ -21,6 +21,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.coordinates import declares_zero_based
 from edfgen.formats.sumstats.gwasvcf import gwas_vcf_columns, is_gwas_vcf_name, read_gwas_vcf
+from edfgen.formats.sumstats.multiallelic import omitted_alleles
 from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key, chromosome_labels
 from edfgen.formats.tables import PathLike, is_parquet, read_table
 from edfgen.formats import textio
@@ -199,6 +200,9 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
         src = next((c for c, d in mapping.items() if d == "p_value"), None)
         df = with_underflow_log10(df, src, lambda: read_table(path, dtype={src: str})[src])
     df, notes = _convert_layout(df, layout, original, str(path))
+    if layout is not None and layout.name == "plink2 --glm" and "other_allele" in df.columns:
+        low = {str(c).lower(): c for c in original}
+        notes = [*notes, *omitted_alleles(df, low.get("ref"), low.get("alt"), str(path))]
     missing = [c for c in required if c not in df.columns]
     if missing:
         found = f"read as {layout.name}; " if layout else ""
