@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError
@@ -206,3 +207,28 @@ def test_plink2_multiallelic__other_allele_is_the_omitted_allele(tmp_path):
                   .replace("\tC,A\tA\t", "\tC,A\tA\tG,C\t").replace("\tT\tC\t", "\tT\tC\tT\t")
                   .replace("\tA\tA\t", "\tA\tA\tG\t").replace("\tC,G\tC\t", "\tC,G\tC\tT,G\t"))
     assert read_sumstats(ax)[0].set_index(["variant_id", "effect_allele"])["other_allele"][("snp3", "A")] == "C"
+
+
+#: SAIGE (binary trait) output: Allele2 is the effect allele, N_case and N_ctrl and no N
+SAIGE_BINARY = ("CHR POS MarkerID Allele1 Allele2 AC_Allele2 AF_Allele2 MissingRate BETA SE Tstat var p.value "
+                "p.value.NA Is.SPA AF_case AF_ctrl N_case N_ctrl\n"
+                "chr1 1000 rs1 G A 100 0.3 0 0.1 0.02 1 1 5.7e-07 5.7e-07 FALSE 0.31 0.29 2777 5000\n"
+                "chrX 2000 rs2 C T 100 0.4 0 -0.05 0.02 1 1 0.0124 0.0124 FALSE 0.39 0.41 2700 5000\n")
+
+
+def test_mr_saige_binary_outcome__samplesize_is_cases_plus_controls_and_allele2_the_effect(tmp_path):
+    """harmonised.tsv's samplesize.outcome of a SAIGE binary outcome was NA (its N is N_case + N_ctrl; ldsc read it so,
+    mr did not)."""
+    from edfgen.commands.mr import MRSettings, run_mr
+
+    out = tmp_path / "cad.txt"
+    out.write_text(SAIGE_BINARY)
+    exp = tmp_path / "hr.tsv"
+    exp.write_text("variant_id\tchromosome\tbase_pair_location\teffect_allele\tother_allele\tbeta\tstandard_error\t"
+                   "p_value\tn\nrs1\t1\t1000\tG\tA\t0.3\t0.02\t1e-40\t9000\nrs2\t23\t2000\tT\tC\t0.3\t0.02\t1e-40\t9000\n")
+    run_mr(exp, out, tmp_path / "mr", settings=MRSettings(nboot=10, presso=False), plots=False, clump=False)
+    h = pd.read_csv(tmp_path / "mr" / "harmonised.tsv", sep="\t").set_index("SNP")
+    assert list(h["samplesize.outcome"]) == [7777, 7700]
+    # the exposure's effect allele G is SAIGE's Allele1: the outcome's beta of A (0.1) is flipped to G's
+    np.testing.assert_allclose(h["beta.outcome"], [-0.1, -0.05])
+    assert list(h["effect_allele.outcome"]) == ["G", "T"]

@@ -178,13 +178,18 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
 
 
 def mr_rows(df: pd.DataFrame, path: PathLike) -> pd.DataFrame:
-    """:func:`load_sumstats`' checks of the rows it read: p inferred where the file has none, variant ids tidied,
+    """:func:`load_sumstats`' checks of the rows it read: p inferred where the file has none, ``n`` the sum of the
+    case and control counts where it has those and no ``n`` (as ldsc reads it), variant ids tidied,
     a variant repeated with the same alleles refused, multi-allelic sites counted in the log.
 
     A deliberate difference from TwoSampleMR, whose ``format_data`` keeps the first of repeated rows: which row is
     the instrument is left to the user, never picked silently."""
     if "p_value" not in df.columns:
         df["p_value"] = _inferred_p(df, path)
+    if {"n_cases", "n_controls"} <= set(df.columns) and ("n" not in df.columns or df["n"].isna().any()):
+        total = pd.to_numeric(df["n_cases"], errors="coerce") + pd.to_numeric(df["n_controls"], errors="coerce")
+        df["n"] = pd.to_numeric(df["n"], errors="coerce").fillna(total) if "n" in df.columns else total
+        log.info("%s: n = n_cases + n_controls where the file gives no n (SAIGE's N_case + N_ctrl)", path)
     df["variant_id"] = tidy_variant_ids(df["variant_id"], path)
     # a variant id on several rows with different alleles is a multi-allelic site (one row per ALT allele, as
     # GWAS-VCF stores it): kept, matched by alleles (edfgen.kernels.mr.harmonise); the same variant, alleles and
