@@ -27,8 +27,9 @@ Method
    wave meets the baseline; the global T end is the **median of the per-lead ends** (per-lead voting).
    The tangent method used before (Lepeschkin & Surawicz 1952) ends on the slope, before the visible return
    to baseline that cardiologists mark (Postema & Wilde 2014). **P onset**: the same construction mirrored
-   in time before the P peak (reference point P peak - 60 ms), after the previous beat's T wave; the global
-   onset is the 25th percentile of the per-lead onsets; **P offset** the trapezium after the P peak of the
+   in time before the P peak (reference point P peak - 60 ms), after the previous beat's T wave, the P peak sought
+   after the baseline that separates the window's last wave from an earlier one (a U wave, the T tail:
+   :func:`edfgen.kernels.ecg.p_wave.last_wave_start`); the global onset is the 25th percentile of the per-lead onsets; **P offset** the trapezium after the P peak of the
    spatial magnitude ``sqrt(sum_l x_l^2)`` of the 8 independent leads. No P wave is timed (PR and P amplitude
    NaN) when the RR is irregular and the beats' P windows are unlike the median beat's (atrial fibrillation), nor
    when the wave found repeats one flutter cycle earlier in the diastole (atrial flutter:
@@ -74,7 +75,8 @@ from scipy import signal as sps
 
 from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
 from edfgen.kernels.ecg.leads import DOWER_LEADS, INVERSE_DOWER, lead_avf, twelve_from_eight
-from edfgen.kernels.ecg.p_wave import PR_MISSING_REASONS, REASON_COLUMN, flutter_waves, has_consistent_p_wave
+from edfgen.kernels.ecg.p_wave import (PR_MISSING_REASONS, REASON_COLUMN, flutter_waves, has_consistent_p_wave,
+                                       last_wave_start)
 from edfgen.kernels.ecg.preprocess import MIN_FS_HZ
 from edfgen.kernels.ecg.r_peaks import _filt, detect_r_peaks
 from edfgen.kernels.ecg.wave_bounds import _lead_and_global_bounds, _qrs_bounds, _velocity_threshold, _wave_bounds
@@ -227,6 +229,10 @@ class DelineationSettings:
         A P peak nearer than ``2 * floor_s`` to the P window's start is taken for the previous T wave's tail; when no
         P wave is found so and the window starts at the T end, one ``p_edge_fallback_s`` inside is accepted if its
         onset is 7 ms or more inside (sinus tachycardia, the P right after the T: CinC JS20005 had no PR).
+    p_last_wave_rel
+        The P window starts at the baseline before its last wave when, before that wave, the spatial magnitude falls
+        below this fraction of its peak after an earlier wave (a U wave, the T tail:
+        :func:`edfgen.kernels.ecg.p_wave.last_wave_start`); ``None``: the window as it was.
     """
 
     lp_hz: float = 40.0
@@ -250,6 +256,7 @@ class DelineationSettings:
     qrs_rejoin_rel: float | None = 0.15
     qrs_rejoin_s: float = 0.03
     p_flutter_ratio: tuple[float, float] = (0.6, 1.6)
+    p_last_wave_rel: float | None = 0.5
 
 
 DEFAULT_SETTINGS = DelineationSettings()
@@ -364,12 +371,16 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
             mb.r_peaks, mb.beats, (p_lo, p_hi), rr_irregular=st.p_rr_irregular, min_consistency=st.p_min_consistency):
         why = "irregular_rhythm"
     else:
-        p_window = (p_lo, p_hi)
+        # past a U wave or the T tail: the P peak is sought after the baseline before the window's last wave
+        p_from = p_lo if st.p_last_wave_rel is None else last_wave_start(
+            mag8[0], p_lo, p_hi, min_mv=st.p_min_mv, min_gap=int(0.1 * fs), rel=st.p_last_wave_rel, size_rel=st.p_rel)
+        p_window = (p_from, p_hi)
         # a P peak within 2 * floor_s of the window's start is taken for the T wave's tail; when none is found so and
         # the window starts at the T end (not the cap), one within p_edge_fallback_s is (fast rates; review s40ecg #2)
         for edge in (None, int(st.p_edge_fallback_s * fs)) if after_t else (None,):
             p_ons, p_mag = _lead_and_global_bounds(beat, mag8, p_lo, p_hi, min_mv=st.p_min_mv, rel=st.p_rel,
-                                                   reach=int(st.p_reach_s * fs), floor=floor, reverse=True, edge=edge)
+                                                   reach=int(st.p_reach_s * fs), floor=floor, reverse=True, edge=edge,
+                                                   peak_from=p_from)
             p_on = _global_bound(p_ons, p_mag, st.p_lead_quantile)
             if edge is not None and p_on < p_lo + 0.007 * fs:    # cut by the window's start: the T wave's tail
                 p_on, p_ons = np.nan, nan12
@@ -381,7 +392,7 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
                 ratio=st.p_flutter_ratio):
             p_on, p_ons, p_window, why = np.nan, nan12, None, "flutter_waves"
         if np.isfinite(p_on):
-            p_off = _wave_bounds(mag8, p_lo, qrs_on, min_mv=st.p_min_mv, rel=0.0, reach=int(st.p_reach_s * fs),
+            p_off = _wave_bounds(mag8, p_from, qrs_on, min_mv=st.p_min_mv, rel=0.0, reach=int(st.p_reach_s * fs),
                                  floor=floor, reverse=False)[0][0]
     return Delineation(*head, p_on, float(qrs_on), float(qrs_off), t_end, p_ons, t_ends, t_window, p_window,
                        float(p_off), why, **stim)
