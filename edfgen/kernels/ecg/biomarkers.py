@@ -21,7 +21,8 @@ Method
 3. **QRS onset/offset**: where the spatial velocity ``sqrt(sum_l (dx_l/dt)^2)`` of the median beat
    stays below 2 % (onset) / 8 % (offset) of its QRS maximum (above the median-beat noise floor) for 8 ms.
 4. **T end**: the trapezium-area method (Zhang et al. 2005; Vázquez-Seisdedos et al. 2011) on each lead
-   whose T wave is at least 0.05 mV and 25 % of the largest: with ``m`` the steepest descent in the
+   whose T wave is at least 0.05 mV and 25 % of the largest (its peak sought before the nadir between the T wave
+   and a U wave, :attr:`DelineationSettings.t_first_wave_rel`): with ``m`` the steepest descent in the
    120 ms after the T peak and the reference point ``r`` = T peak + 120 ms (never before ``m`` + 20 ms),
    the end is the ``t`` in ``[m, r]`` that maximises ``(x[m] - x[t]) * (2 r - t - m)``, the knee where the
    wave meets the baseline; the global T end is the **median of the per-lead ends** (per-lead voting).
@@ -233,6 +234,11 @@ class DelineationSettings:
         The P window starts at the baseline before its last wave when, before that wave, the spatial magnitude falls
         below this fraction of its peak after an earlier wave (a U wave, the T tail:
         :func:`edfgen.kernels.ecg.p_wave.last_wave_start`); ``None``: the window as it was.
+    t_first_wave_rel
+        The same mirrored in the T window: when the magnitude falls below this fraction of both between the T wave
+        and a later wave (a U wave) of at least half the window's largest, 100 ms or more after it, each lead's T peak
+        is sought before that nadir (the trapezium still reaches past it); ``None``: the largest deflection of the
+        window (with a 0.2 mV U wave, LUDB 46 QT 403 -> 505 ms: the U wave's end).
     """
 
     lp_hz: float = 40.0
@@ -257,6 +263,7 @@ class DelineationSettings:
     qrs_rejoin_s: float = 0.03
     p_flutter_ratio: tuple[float, float] = (0.6, 1.6)
     p_last_wave_rel: float | None = 0.5
+    t_first_wave_rel: float | None = 0.5
 
 
 DEFAULT_SETTINGS = DelineationSettings()
@@ -353,9 +360,14 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
     t_lo = qrs_off + int(0.06 * fs)
     t_hi = min(beat.shape[1], pre + int(min(0.7 * rr_med, 0.7) * fs))
     if t_hi - t_lo > int(0.05 * fs):
+        t_until = None
+        if st.t_first_wave_rel is not None:   # a U wave after the T wave: the T peak is sought before the T-U nadir
+            t_until = t_hi - 1 - last_wave_start(mag8[0, t_lo:t_hi][::-1], 0, t_hi - t_lo, min_mv=st.t_min_mv,
+                                                 min_gap=int(0.1 * fs), rel=st.t_first_wave_rel, size_rel=0.5)
         t_window = (t_lo, t_hi)
         t_ends, t_mag = _lead_and_global_bounds(beat, mag8, t_lo, t_hi, min_mv=st.t_min_mv, rel=st.t_rel,
-                                                reach=int(st.t_reach_s * fs), floor=floor, reverse=False)
+                                                reach=int(st.t_reach_s * fs), floor=floor, reverse=False,
+                                                peak_until=t_until)
         t_end = _global_bound(t_ends, t_mag, st.t_lead_quantile)
 
     # P onset: mirrored trapezium before the P peak of the spatial magnitude, after the previous T wave;

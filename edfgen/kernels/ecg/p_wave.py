@@ -295,6 +295,9 @@ def last_wave_start(mag: np.ndarray, lo: int, hi: int, *, min_mv: float, min_gap
     window's largest, prominence ``min_mv / 2``) is preceded by an earlier one (the largest earlier peak, or the window's first sample: a T tail) reaching
     ``min_mv``, and the magnitude between them falls below ``rel`` of both, the P wave is sought after that trough.
 
+    Reversed in time, the same finds the nadir between the T wave and a U wave after it (the T window:
+    :attr:`edfgen.kernels.ecg.biomarkers.DelineationSettings.t_first_wave_rel`).
+
     Parameters
     ----------
     mag
