@@ -5,8 +5,9 @@ after every beat's T wave: a Gaussian of SD 40 ms whose peak lies 90 ms after th
 the record itself, placed on every R peak), largest in V2-V3 (lead weights I 0.2, II 0.27, III 0.07, aVR -0.23,
 aVL 0.06, aVF 0.17, V1 0.33, V2 1, V3 1, V4 0.67, V5 0.4, V6 0.27 times the amplitude), as in hypokalaemia. The
 record is measured (``measure_record``) with and without the U wave, with the P search of the settings before
-(``p_last_wave_rel=None``, the largest deflection of the P window) and after (``DEFAULT_SETTINGS``: the P peak
-sought after the baseline before the window's last wave). Counted: records whose PR (or QT) with the U wave is more
+and T search (``p_last_wave_rel=None, t_first_wave_rel=None``, the largest deflection of each window) and after
+(``DEFAULT_SETTINGS``: the P peak sought after the baseline before the P window's last wave, the T peak before the
+nadir between the T wave and a later wave). Counted: records whose PR (or QT) with the U wave is more
 than 20 ms from the same record's without it, or is NaN on one side only; and the PR / QT median |error| against the
 cardiologists on the records without a U wave.
 
@@ -28,7 +29,8 @@ from ludb_delineation import LUDB, RESULTS, load_ludb
 
 U_WEIGHTS = np.array([0.2, 0.27, 0.07, -0.23, 0.06, 0.17, 0.33, 1, 1, 0.67, 0.4, 0.27])
 AMPLITUDES_MV = (0.1, 0.2)
-SETTINGS = {"before (largest deflection)": DelineationSettings(p_last_wave_rel=None), "after": DEFAULT_SETTINGS}
+SETTINGS = {"before (largest deflection)": DelineationSettings(p_last_wave_rel=None, t_first_wave_rel=None),
+            "after": DEFAULT_SETTINGS}
 
 
 def with_u_wave(sig: np.ndarray, fs: float, u_mv: float, after_s: float = 0.09, sd_s: float = 0.04) -> np.ndarray:
