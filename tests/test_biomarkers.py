@@ -588,3 +588,44 @@ def test_qrs_bounds__a_late_deflection_loud_past_r_plus_200_ms_keeps_the_offset_
     plain = _qrs_bounds(beat, r, fs, 0.08, 0.008)
     assert plain[1] is not None
     assert _qrs_bounds(beat, r, fs, 0.08, 0.008, rejoin_rel=0.15, rejoin_s=0.03) == plain
+
+
+#: U-wave weights per lead (I, II, III, aVR, aVL, aVF, V1-V6): largest in V2-V3, as in hypokalaemia.
+_U_WEIGHTS = np.array([0.2, 0.27, 0.07, -0.23, 0.06, 0.17, 0.33, 1, 1, 0.67, 0.4, 0.27])
+
+
+@pytest.mark.parametrize("rid", [87, 91, 99])
+def test_measure_record__a_u_wave_after_the_t_wave_is_not_timed_as_the_p_wave(shared_data, rid):
+    """s41 brief (a): LUDB sinus records at 80-88/min with a 0.2 mV U wave (peak 90 ms after each T end, SD 40 ms,
+    largest in V2-V3) had the U wave timed as the P wave, the largest deflection of the P window: PR 279, 330 and
+    318 ms where the record without it gives 128, 142 and 156 (cardiologists 134, 144.5, 154). The P wave is now
+    sought after the baseline between the window's last wave and an earlier one."""
+    sig, u, ref = _ludb_with_u_wave(shared_data, rid)
+    clean, with_u = measure_record(sig, 500.0), measure_record(sig + u, 500.0)
+    assert abs(with_u["pr_interval_ms"] - clean["pr_interval_ms"]) <= 10, (with_u, clean)
+    assert abs(with_u["pr_interval_ms"] - ref["pr_interval_ms"]) <= 15, (with_u, ref)
+
+
+def _ludb_with_u_wave(shared_data, rid: int, u_mv: float = 0.2):
+    """LUDB record ``rid`` [12, T], a U wave to add to it (peak 90 ms after each T end, SD 40 ms, largest in
+    V2-V3: ``benchmarks/ecg_u_wave.py``) and the cardiologists' intervals."""
+    from edfgen.kernels.ecg.biomarkers import DelineationSettings
+
+    sig, ref = _ludb_with_reference(shared_data, rid)
+    d = delineate(sig, 500.0, DelineationSettings(p_last_wave_rel=None, t_first_wave_rel=None))
+    t = np.arange(sig.shape[1]) / 500.0
+    centres = (d.r_peaks + d.t_end - d.r_index) / 500.0 + 0.09
+    bumps = np.exp(-0.5 * ((t[None, :] - centres[:, None]) / 0.04) ** 2).sum(0)
+    return sig, u_mv * _U_WEIGHTS[:, None] * bumps[None, :], ref
+
+
+@pytest.mark.parametrize("rid", [46, 71, 94])
+def test_measure_record__qt_ends_at_the_t_wave_not_at_the_u_wave_after_it(shared_data, rid):
+    """A 0.2 mV U wave after the T wave (LUDB sinus records at 58-78/min) was taken for the T wave in the leads where
+    it is the largest deflection of the T window, and the median over the leads ended the QT at the U wave's end: QT
+    505, 609, 473 ms where the records without it give 403, 434, 386 (cardiologists 401, 430, 377). The T peak is now
+    sought before the nadir between the T and a later wave of at least half its size, 100 ms or more after it."""
+    sig, u, ref = _ludb_with_u_wave(shared_data, rid)
+    clean, with_u = measure_record(sig, 500.0), measure_record(sig + u, 500.0)
+    assert abs(with_u["qt_interval_ms"] - clean["qt_interval_ms"]) <= 12, (with_u, clean)
+    assert abs(with_u["qt_interval_ms"] - ref["qt_interval_ms"]) <= 15, (with_u, ref)

@@ -21,14 +21,16 @@ Method
 3. **QRS onset/offset**: where the spatial velocity ``sqrt(sum_l (dx_l/dt)^2)`` of the median beat
    stays below 2 % (onset) / 8 % (offset) of its QRS maximum (above the median-beat noise floor) for 8 ms.
 4. **T end**: the trapezium-area method (Zhang et al. 2005; Vázquez-Seisdedos et al. 2011) on each lead
-   whose T wave is at least 0.05 mV and 25 % of the largest: with ``m`` the steepest descent in the
+   whose T wave is at least 0.05 mV and 25 % of the largest (its peak sought before the nadir between the T wave
+   and a U wave, :attr:`DelineationSettings.t_first_wave_rel`): with ``m`` the steepest descent in the
    120 ms after the T peak and the reference point ``r`` = T peak + 120 ms (never before ``m`` + 20 ms),
    the end is the ``t`` in ``[m, r]`` that maximises ``(x[m] - x[t]) * (2 r - t - m)``, the knee where the
    wave meets the baseline; the global T end is the **median of the per-lead ends** (per-lead voting).
    The tangent method used before (Lepeschkin & Surawicz 1952) ends on the slope, before the visible return
    to baseline that cardiologists mark (Postema & Wilde 2014). **P onset**: the same construction mirrored
-   in time before the P peak (reference point P peak - 60 ms), after the previous beat's T wave; the global
-   onset is the 25th percentile of the per-lead onsets; **P offset** the trapezium after the P peak of the
+   in time before the P peak (reference point P peak - 60 ms), after the previous beat's T wave, the P peak sought
+   after the baseline that separates the window's last wave from an earlier one (a U wave, the T tail:
+   :func:`edfgen.kernels.ecg.p_wave.last_wave_start`); the global onset is the 25th percentile of the per-lead onsets; **P offset** the trapezium after the P peak of the
    spatial magnitude ``sqrt(sum_l x_l^2)`` of the 8 independent leads. No P wave is timed (PR and P amplitude
    NaN) when the RR is irregular and the beats' P windows are unlike the median beat's (atrial fibrillation), nor
    when the wave found repeats one flutter cycle earlier in the diastole (atrial flutter:
@@ -74,7 +76,8 @@ from scipy import signal as sps
 
 from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
 from edfgen.kernels.ecg.leads import DOWER_LEADS, INVERSE_DOWER, lead_avf, twelve_from_eight
-from edfgen.kernels.ecg.p_wave import PR_MISSING_REASONS, REASON_COLUMN, flutter_waves, has_consistent_p_wave
+from edfgen.kernels.ecg.p_wave import (PR_MISSING_REASONS, REASON_COLUMN, flutter_waves, has_consistent_p_wave,
+                                       last_wave_start)
 from edfgen.kernels.ecg.preprocess import MIN_FS_HZ
 from edfgen.kernels.ecg.r_peaks import _filt, detect_r_peaks
 from edfgen.kernels.ecg.wave_bounds import _lead_and_global_bounds, _qrs_bounds, _velocity_threshold, _wave_bounds
@@ -227,6 +230,15 @@ class DelineationSettings:
         A P peak nearer than ``2 * floor_s`` to the P window's start is taken for the previous T wave's tail; when no
         P wave is found so and the window starts at the T end, one ``p_edge_fallback_s`` inside is accepted if its
         onset is 7 ms or more inside (sinus tachycardia, the P right after the T: CinC JS20005 had no PR).
+    p_last_wave_rel
+        The P window starts at the baseline before its last wave when, before that wave, the spatial magnitude falls
+        below this fraction of its peak after an earlier wave (a U wave, the T tail:
+        :func:`edfgen.kernels.ecg.p_wave.last_wave_start`); ``None``: the window as it was.
+    t_first_wave_rel
+        The same mirrored in the T window: when the magnitude falls below this fraction of both between the T wave
+        and a later wave (a U wave) of at least half the window's largest, 100 ms or more after it, each lead's T peak
+        is sought before that nadir (the trapezium still reaches past it); ``None``: the largest deflection of the
+        window (with a 0.2 mV U wave, LUDB 46 QT 403 -> 505 ms: the U wave's end).
     """
 
     lp_hz: float = 40.0
@@ -250,6 +262,8 @@ class DelineationSettings:
     qrs_rejoin_rel: float | None = 0.15
     qrs_rejoin_s: float = 0.03
     p_flutter_ratio: tuple[float, float] = (0.6, 1.6)
+    p_last_wave_rel: float | None = 0.5
+    t_first_wave_rel: float | None = 0.5
 
 
 DEFAULT_SETTINGS = DelineationSettings()
@@ -346,9 +360,14 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
     t_lo = qrs_off + int(0.06 * fs)
     t_hi = min(beat.shape[1], pre + int(min(0.7 * rr_med, 0.7) * fs))
     if t_hi - t_lo > int(0.05 * fs):
+        t_until = None
+        if st.t_first_wave_rel is not None:   # a U wave after the T wave: the T peak is sought before the T-U nadir
+            t_until = t_hi - 1 - last_wave_start(mag8[0, t_lo:t_hi][::-1], 0, t_hi - t_lo, min_mv=st.t_min_mv,
+                                                 min_gap=int(0.1 * fs), rel=st.t_first_wave_rel, size_rel=0.5)
         t_window = (t_lo, t_hi)
         t_ends, t_mag = _lead_and_global_bounds(beat, mag8, t_lo, t_hi, min_mv=st.t_min_mv, rel=st.t_rel,
-                                                reach=int(st.t_reach_s * fs), floor=floor, reverse=False)
+                                                reach=int(st.t_reach_s * fs), floor=floor, reverse=False,
+                                                peak_until=t_until)
         t_end = _global_bound(t_ends, t_mag, st.t_lead_quantile)
 
     # P onset: mirrored trapezium before the P peak of the spatial magnitude, after the previous T wave;
@@ -364,12 +383,16 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
             mb.r_peaks, mb.beats, (p_lo, p_hi), rr_irregular=st.p_rr_irregular, min_consistency=st.p_min_consistency):
         why = "irregular_rhythm"
     else:
-        p_window = (p_lo, p_hi)
+        # past a U wave or the T tail: the P peak is sought after the baseline before the window's last wave
+        p_from = p_lo if st.p_last_wave_rel is None else last_wave_start(
+            mag8[0], p_lo, p_hi, min_mv=st.p_min_mv, min_gap=int(0.1 * fs), rel=st.p_last_wave_rel, size_rel=st.p_rel)
+        p_window = (p_from, p_hi)
         # a P peak within 2 * floor_s of the window's start is taken for the T wave's tail; when none is found so and
         # the window starts at the T end (not the cap), one within p_edge_fallback_s is (fast rates; review s40ecg #2)
         for edge in (None, int(st.p_edge_fallback_s * fs)) if after_t else (None,):
             p_ons, p_mag = _lead_and_global_bounds(beat, mag8, p_lo, p_hi, min_mv=st.p_min_mv, rel=st.p_rel,
-                                                   reach=int(st.p_reach_s * fs), floor=floor, reverse=True, edge=edge)
+                                                   reach=int(st.p_reach_s * fs), floor=floor, reverse=True, edge=edge,
+                                                   peak_from=p_from)
             p_on = _global_bound(p_ons, p_mag, st.p_lead_quantile)
             if edge is not None and p_on < p_lo + 0.007 * fs:    # cut by the window's start: the T wave's tail
                 p_on, p_ons = np.nan, nan12
@@ -381,7 +404,7 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
                 ratio=st.p_flutter_ratio):
             p_on, p_ons, p_window, why = np.nan, nan12, None, "flutter_waves"
         if np.isfinite(p_on):
-            p_off = _wave_bounds(mag8, p_lo, qrs_on, min_mv=st.p_min_mv, rel=0.0, reach=int(st.p_reach_s * fs),
+            p_off = _wave_bounds(mag8, p_from, qrs_on, min_mv=st.p_min_mv, rel=0.0, reach=int(st.p_reach_s * fs),
                                  floor=floor, reverse=False)[0][0]
     return Delineation(*head, p_on, float(qrs_on), float(qrs_off), t_end, p_ons, t_ends, t_window, p_window,
                        float(p_off), why, **stim)

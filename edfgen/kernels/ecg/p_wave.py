@@ -38,9 +38,10 @@ above about 100/min: CinC JS09740, 104/min) keeps a flutter wave's PR; so does a
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import find_peaks
 
 __all__ = ["PR_MISSING_REASONS", "REASON_COLUMN", "flutter_repeat", "flutter_waves", "has_consistent_p_wave",
-           "p_consistency", "returns_to_baseline", "rr_irregularity"]
+           "last_wave_start", "p_consistency", "returns_to_baseline", "rr_irregularity"]
 
 #: Why ``pr_interval_ms`` is NaN: the values of the text column :data:`REASON_COLUMN` (``""`` when a PR was
 #: measured). A rhythm without a P wave to time is not a measurement that failed.
@@ -281,3 +282,67 @@ def returns_to_baseline(lookback: np.ndarray, peak: int, lag: int, fs: float, *,
     low = np.cumsum(np.pad(mag < rel * amp[:, None], ((0, 0), (1, 0))), axis=1)
     flat = ((low[:, run:] - low[:, :-run]) == run).any(axis=1)                         # a run of `run` low samples
     return bool(flat.mean() > 0.5)
+
+
+def last_wave_start(mag: np.ndarray, lo: int, hi: int, *, min_mv: float, min_gap: int, rel: float = 0.5,
+                    size_rel: float = 0.3) -> int:
+    """Start of the P search window ``mag[lo:hi]`` past an earlier wave: the baseline before the last wave.
+
+    The P wave is the last atrial wave before the QRS. A U wave (hypokalaemia, bradycardia; onset at the T end,
+    peak 60-120 ms later) or the previous T wave's tail lies in the window's first part and can be larger than the
+    P wave, which the largest deflection of the window then missed (LUDB sinus records at 75-99/min with a 0.2 mV U
+    wave: LUDB 87 PR 128 -> 279 ms). When the window's last wave (peak at least ``min_mv`` and ``size_rel`` of the
+    window's largest, prominence ``min_mv / 2``) is preceded by an earlier one (the largest earlier peak, or the window's first sample: a T tail) reaching
+    ``min_mv``, and the magnitude between them falls below ``rel`` of both, the P wave is sought after that trough.
+
+    Reversed in time, the same finds the nadir between the T wave and a U wave after it (the T window:
+    :attr:`edfgen.kernels.ecg.biomarkers.DelineationSettings.t_first_wave_rel`).
+
+    Parameters
+    ----------
+    mag
+        ``[W]`` spatial magnitude of the baseline-subtracted median beat (mV).
+    lo, hi
+        The P search window (indices into ``mag``).
+    min_mv
+        The least P wave timed (mV).
+    min_gap
+        Least distance between the two peaks (samples): the two humps of a notched or biphasic P wave, 30-90 ms
+        apart, dip as deep in the magnitude (CinC E05526, E10256), a U wave peaks 100 ms or more before the P wave.
+    rel
+        Largest trough, relative to both waves' peaks, that counts as a return to baseline between them.
+    size_rel
+        Least peak of a wave, relative to the window's largest (a smaller bump before the QRS is no P wave: CinC
+        E07537, 0.04 of 0.18 mV, gave PR 50 ms).
+
+    Returns
+    -------
+    int
+        The trough's index, or ``lo`` when there is no earlier wave (or no last wave).
+
+    Examples
+    --------
+    >>> t = np.arange(300) / 500.0
+    >>> u = 0.2 * np.exp(-0.5 * ((t - 0.1) / 0.04) ** 2)          # a U wave, then a smaller P wave
+    >>> p = 0.1 * np.exp(-0.5 * ((t - 0.45) / 0.02) ** 2)
+    >>> 120 < last_wave_start(u + p, 0, 300, min_mv=0.03, min_gap=50) < 200    # the baseline between them
+    True
+    >>> last_wave_start(p, 0, 300, min_mv=0.03, min_gap=50)                   # one wave only: the window as it was
+    0
+    """
+    seg = np.asarray(mag, dtype=float)[lo:hi]
+    if len(seg) == 0:
+        return lo
+    peaks, _ = find_peaks(seg, height=max(min_mv, size_rel * seg.max()), prominence=min_mv / 2)
+    if len(peaks) == 0:
+        return lo
+    last = int(peaks[-1])
+    first = int(peaks[peaks > last - min_gap][0])       # the last wave's first hump (a notched P wave has two)
+    waves = np.r_[0, peaks]                             # the earlier waves, or the window's edge (a T tail)
+    waves = waves[(waves <= last - min_gap) & (waves < first)]
+    if len(waves) == 0:
+        return lo
+    earlier = int(waves[np.argmax(seg[waves])])
+    trough = earlier + int(np.argmin(seg[earlier:first]))
+    low = seg[trough] < rel * min(seg[first:last + 1].max(), seg[earlier])
+    return lo + trough if low and seg[earlier] >= min_mv and trough > earlier else lo

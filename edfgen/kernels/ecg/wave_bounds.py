@@ -36,18 +36,28 @@ def _trapezium_end(y: np.ndarray, peak: np.ndarray, stop: np.ndarray, *, reach: 
 
 
 def _wave_bounds(beat: np.ndarray, lo: int, hi: int, *, min_mv: float, rel: float, reach: int,
-                 floor: int, reverse: bool, edge: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 floor: int, reverse: bool, edge: int | None = None,
+                 peak_from: int | None = None, peak_until: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-lead end (``reverse=False``: after the peak, e.g. T end) or onset (``reverse=True``:
     before the peak, e.g. P onset) of the largest deflection of ``beat[:, lo:hi]``.
 
     A lead is timed when its deflection reaches ``min_mv`` and ``rel`` times the largest lead's and
     its peak lies at least ``edge`` (default ``2 * floor``) samples inside the far edge of the window;
-    returns (``[L]`` float indices, NaN for untimed leads; ``[L]`` deflection sizes in mV).
+    returns (``[L]`` float indices, NaN for untimed leads; ``[L]`` deflection sizes in mV). ``peak_from``: the peak
+    is sought from this index on (``reverse``: the P wave after a U wave), ``peak_until`` up to this one (the T wave
+    before a U wave); the bound within the whole window.
     """
     seg = beat[:, lo:hi]
     if reverse:
         seg = seg[:, ::-1]
-    pk = np.argmax(np.abs(seg), axis=1)
+    near = np.abs(seg)
+    if peak_from is not None and peak_from > lo:
+        at = hi - 1 - np.arange(seg.shape[1]) if reverse else lo + np.arange(seg.shape[1])    # index into beat
+        near = np.where(at < peak_from, 0.0, near)
+    if peak_until is not None and peak_until < hi:
+        at = hi - 1 - np.arange(seg.shape[1]) if reverse else lo + np.arange(seg.shape[1])
+        near = np.where(at > peak_until, 0.0, near)
+    pk = np.argmax(near, axis=1)
     amp = np.abs(seg[np.arange(len(seg)), pk])
     sgn = np.sign(seg[np.arange(len(seg)), pk])
     sgn[sgn == 0] = 1.0
@@ -60,13 +70,14 @@ def _wave_bounds(beat: np.ndarray, lo: int, hi: int, *, min_mv: float, rel: floa
 
 
 def _lead_and_global_bounds(beat: np.ndarray, mag8: np.ndarray, lo: int, hi: int, *, min_mv: float, rel: float,
-                            reach: int, floor: int, reverse: bool, edge: int | None = None) -> tuple[np.ndarray, float]:
+                            reach: int, floor: int, reverse: bool, edge: int | None = None,
+                            peak_from: int | None = None, peak_until: int | None = None) -> tuple[np.ndarray, float]:
     """Per-lead bounds of a wave in ``beat[:, lo:hi]`` (:func:`_wave_bounds`) and the one global bound on
     the spatial magnitude ``mag8`` ``[1, T]`` of the independent leads (``rel = 0``: it is one trace)."""
     per_lead, _ = _wave_bounds(beat, lo, hi, min_mv=min_mv, rel=rel, reach=reach, floor=floor, reverse=reverse,
-                               edge=edge)
+                               edge=edge, peak_from=peak_from, peak_until=peak_until)
     whole = _wave_bounds(mag8, lo, hi, min_mv=min_mv, rel=0.0, reach=reach, floor=floor, reverse=reverse,
-                         edge=edge)[0][0]
+                         edge=edge, peak_from=peak_from, peak_until=peak_until)[0][0]
     return per_lead, float(whole)
 
 
