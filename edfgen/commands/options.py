@@ -425,6 +425,29 @@ def path_str(v: Any) -> str | None:
     return str(v) if v else None
 
 
+def file_arg(value: Any, name: str) -> Any:
+    """``value`` unchanged when it is a file path (``str``, ``os.PathLike``) or None, else a one-line
+    :class:`InputError` naming the option (``name``, as the command line spells it): commands read files, and a
+    pandas DataFrame passed from a notebook gave a TypeError traceback, or (``run_mr``) its column names read as
+    file names."""
+    if value is None or isinstance(value, (str, os.PathLike)):
+        return value
+    hint = (": write it first (df.to_csv(path, sep='\\t', index=False)) and pass the path"
+            if hasattr(value, "to_csv") else "")
+    raise InputError(f"{name}: a file path is expected, got a {type(value).__module__}.{type(value).__name__}{hint}")
+
+
+def file_args(value: Any, name: str) -> list:
+    """One file path or an iterable of them, as a list, each checked by :func:`file_arg`."""
+    if value is None or isinstance(value, (str, os.PathLike)) or hasattr(value, "to_csv") or hasattr(value, "__array__"):
+        return [file_arg(value, name)]
+    try:
+        items = list(value)
+    except TypeError:
+        return [file_arg(value, name)]
+    return [file_arg(v, name) for v in items]
+
+
 def as_list(v: Any) -> list | None:
     """A tuple option as a list, None when empty."""
     return list(v) if v else None

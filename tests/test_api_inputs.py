@@ -1,0 +1,103 @@
+"""ECG arrays handed to the encoder from Python (a notebook): the input contract ``[N, 12, T]`` float mV, and a record
+built from a numpy array (``EcgRecord``: ``[leads, samples]``). A wrong layout, integer ADC counts or microvolts is one
+clear edfgen error naming what to do, not a torch traceback or a misleading reason (session 41, s41api)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from edfgen.exceptions import InputError
+from edfgen.kernels.ecg import LEADS
+from edfgen.kernels.ecg.preprocess import preprocess
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
+from edfgen.model import ECGEncoder, get_config, load_checkpoint
+from edfgen.simulate.ecg import BeatParams, synthesize_ecg
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
+
+@pytest.fixture(scope="module")
+def ecg():
+    """One simulated 10 s 12-lead ECG, ``[12, 5000]`` mV at 500 Hz."""
+    return synthesize_ecg(BeatParams(70, 160, 90, 400, 45, 1.5, 0.4, 0.12, 0.0), rng=np.random.default_rng(0)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    torch.manual_seed(0)
+    return ECGEncoder(get_config("tiny")).eval()
+
+
+def test_preprocess__a_samples_by_leads_array_is_named_not_too_short(ecg):
+    """Was: 'too short: 0.024 s (12 samples at 500 Hz)' for a [5000, 12] array with 12 lead names."""
+    with pytest.raises(RecordRejected, match=r"\[leads, samples\].*signal\.T"):
+        preprocess(EcgRecord("P1", ecg.T.copy(), 500.0, LEADS), Preprocessing())
+    with pytest.raises(RecordRejected, match=r"shape \(5000,\)"):   # was an IndexError
+        preprocess(EcgRecord("P1", ecg[0], 500.0, LEADS), Preprocessing())
+    assert preprocess(EcgRecord("P1", ecg, 500.0, LEADS), Preprocessing()).shape == (12, 5000)
+
+
+def test_encoder__wrong_layout_is_one_line_naming_the_fix(encoder, ecg):
+    x = torch.from_numpy(ecg[:, :2500].copy())
+    with pytest.raises(InputError, match=r"x\[None\]"):                   # was: unpack error / conv error
+        encoder.embed(x)
+    with pytest.raises(InputError, match=r"\[N, T, 12\].*transpose"):    # was: '... to have 12 channels, but got 2500'
+        encoder.embed(x.T[None].contiguous())
+    with pytest.raises(InputError, match="integer"):                     # ADC counts
+        encoder.embed((x[None] * 1000).to(torch.int16))
+    with pytest.raises(InputError, match="too short"):
+        encoder.embed(x[None, :, :5])
+
+
+def test_encoder__microvolts_are_refused_not_clipped(encoder, ecg):
+    """Was: µV samples clamped at ±8 'mV' gave EDFs of a square wave, silently."""
+    x = torch.from_numpy(ecg[:, :2500].copy())[None]
+    with pytest.raises(InputError, match="µV"):
+        encoder.embed(x * 1000)
+    assert encoder.embed(x).shape == (1, 96)
+
+
+def test_encoder__numpy_and_float64_are_converted(encoder, ecg):
+    """Was: AttributeError 'numpy.ndarray' object has no attribute 'clamp_' / 'expected scalar type Double'."""
+    x = ecg[None, :, :2500].copy()
+    with torch.inference_mode():
+        ref = encoder.embed(torch.from_numpy(x))
+        assert torch.equal(encoder.embed(x), ref)
+        assert torch.equal(encoder.embed(torch.from_numpy(x.astype(np.float64))), ref)
+
+
+def test_loaded_model__repr_is_one_readable_line():
+    """Was: 5,465 characters, the whole module tree of the encoder."""
+    r = repr(load_checkpoint("tiny"))
+    assert "\n" not in r and len(r) < 300
+    assert "tiny" in r and "sha256=" in r and "eval" in r
+
+
+def test_commands__a_dataframe_for_a_file_is_one_line_naming_the_option(tmp_path):
+    """Was: TypeError tracebacks (run_gwas, run_clump, extract_edfs), and run_mr read the DataFrame's column names as
+    files ('--exposure chromosome: file not found')."""
+    from edfgen.commands.clump import run_clump
+    from edfgen.commands.extract import extract_edfs
+    from edfgen.commands.gwas import run_gwas
+    from edfgen.commands.mr import run_mr
+    from edfgen.formats.genotypes.source import GenotypeSource
+
+    df = pd.DataFrame({"chromosome": ["1"], "IID": ["A"]})
+    for ext in (".bed", ".bim", ".fam"):   # (the source checks that its files exist; the GWAS never reads them)
+        (tmp_path / f"g{ext}").write_bytes(b"")
+    calls = {"--pheno": lambda: run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), df, None, tmp_path / "gwas"),
+             "--covar": lambda: run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / "p.tsv", df,
+                                         tmp_path / "gwas"),
+             "--sumstats": lambda: run_clump([df], out_dir=tmp_path / "clump", bfile=tmp_path / "g"),
+             "--exposure": lambda: run_mr(df, tmp_path / "o.tsv", None),
+             "--outcome": lambda: run_mr([tmp_path / "e.tsv"], df, None),
+             "--ecg": lambda: extract_edfs(df, tmp_path / "edfs.tsv")}
+    for flag, call in calls.items():
+        with pytest.raises(InputError, match=rf"^{flag}: a file path is expected, got a pandas.*DataFrame: write it "
+                                             r"first \(df\.to_csv"):
+            call()
+    assert not (tmp_path / "gwas").exists() and not (tmp_path / "clump").exists()
