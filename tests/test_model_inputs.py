@@ -497,3 +497,13 @@ def test_load_ecgs__an_unreadable_npz_bundle_is_one_input_error_naming_it(tmp_pa
             load_ecgs([tmp_path / name])
         msg = str(e.value)
         assert msg.startswith(f"{tmp_path / name}: unreadable .npz ECG bundle (") and "\n" not in msg, msg
+
+
+def test_run_evaluate__the_commands_defaults_and_one_ecg_path_from_python(files):
+    """From a notebook: run_evaluate with only what the command line needs, one --ecg path as a string (before:
+    TypeError naming 9 missing keywords; a string ecg was read as one file name per character in the manifest)."""
+    from edfgen.commands.evaluate import run_evaluate
+
+    res = run_evaluate(checkpoint=files / "base", ecg=str(files / "ecg.npz"), labels=_labels(files / "l.tsv"),
+                       out=files / "ev", probe="linear", folds=2, n_boot=10, baselines=())
+    assert (files / "ev" / "evaluation.tsv").is_file() and set(res.table.label) == {"y", "z", "macro"}
