@@ -101,3 +101,25 @@ def test_commands__a_dataframe_for_a_file_is_one_line_naming_the_option(tmp_path
                                              r"first \(df\.to_csv"):
             call()
     assert not (tmp_path / "gwas").exists() and not (tmp_path / "clump").exists()
+
+
+def test_result_reprs__one_line_with_tables_as_their_shapes():
+    """Was: MRRun's repr printed every table in full (5,233 characters over 82 lines on a 2 x 2 run), GwasResult's and
+    ClumpRun's their tables too."""
+    import importlib
+
+    from edfgen.reprs import ReadableRepr
+
+    big = pd.DataFrame(np.zeros((500, 9)), columns=[f"c{i}" for i in range(9)])
+    classes = {"commands.gwas": "GwasResult", "commands.clump": "ClumpRun", "commands.mr": "MRRun",
+               "commands.interpret": "InterpretResult", "commands.pca": "PCAResult", "commands.ldsc": "LdscRun",
+               "commands.finemap": "FinemapRun", "commands.coloc": "ColocRun", "model.evaluation": "EvaluationResult",
+               "model.finetune": "FinetuneResult"}
+    for module, name in classes.items():
+        cls = getattr(importlib.import_module(f"edfgen.{module}"), name)
+        assert issubclass(cls, ReadableRepr) and cls.__repr__ is ReadableRepr.__repr__, name
+    from edfgen.commands.mr import MRRun
+
+    r = repr(MRRun(tables={"mr_results": big}, harmonised=big, n_pairs=4, seconds=1.5, plots=tuple(f"p{i}.png" for i in range(99))))
+    assert "\n" not in r and len(r) < 600, r
+    assert "mr_results': <DataFrame 500 x 9: c0, c1, c2, c3, c4, c5, ...>" in r and "n_pairs=4" in r

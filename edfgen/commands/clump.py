@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.clump_regional import check_genes_build, locus_frames, write_regional_plots  # noqa: F401
-from edfgen.commands.options import (GenotypeOptions, allow_incomplete_opt, file_arg, file_args, filtered_panel, force_opt,
+from edfgen.commands.options import (GenotypeOptions, ReadableRepr, allow_incomplete_opt, file_arg, file_args, filtered_panel, force_opt,
                                      genotype_source, opt, out_opt)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.base import rsid_column
@@ -326,8 +326,8 @@ def _clump_table(parts: Sequence[dict[str, np.ndarray]]) -> pd.DataFrame:
 
 
 
-@dataclass(frozen=True)
-class ClumpRun:
+@dataclass(frozen=True, repr=False)
+class ClumpRun(ReadableRepr):
     """What :func:`run_clump` wrote and found.
 
     Attributes

@@ -69,8 +69,8 @@ from edfgen.commands.gwas_design import (analysed_inputs, binary_phenotypes, che
                                          warn_sex_disagreement)
 from edfgen.commands.gwas_output import (GwasOutputs, SampleCounts, analysis_label, case_counts, output_order,
                                          plot_files, write_multivariate)
-from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, file_arg, genotype_source,
-                                     hail_settings, opt, path_str)
+from edfgen.commands.options import (GenotypeOptions, HailOptions, ReadableRepr, allow_incomplete_opt, as_list, file_arg,
+                                     genotype_source, hail_settings, opt, path_str)
 from edfgen.engines import gwas_stream
 from edfgen.engines.hail import HailSettings, import_for_gwas, init_hail, qc_for_gwas, related_callback
 from edfgen.engines.hail_import import check_bgen_for_hail
@@ -173,8 +173,8 @@ class GwasSettings:
     missing_code: float | None = -9.0
 
 
-@dataclass(frozen=True)
-class GwasResult:
+@dataclass(frozen=True, repr=False)
+class GwasResult(ReadableRepr):
     """What ``run_gwas`` wrote.
 
     Attributes

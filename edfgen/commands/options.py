@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from edfgen.exceptions import ConfigError, InputError
+from edfgen.reprs import ReadableRepr  # noqa: F401 (the commands' results take it from here)
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOMES
 
 #: where the shipped checkpoints (small, tiny) are (edfgen.model.checkpoint.PACKAGE_DIR, without importing torch)

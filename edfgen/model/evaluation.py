@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.reprs import ReadableRepr
 from edfgen.formats.labels import read_label_set
 from edfgen.formats.tables import some_names
 from edfgen.model.metrics import auprc_rows, auroc_rows, bootstrap_replicates, bootstrap_samples, percentile_ci
@@ -392,8 +393,8 @@ class EvaluateSettings:
             raise InputError(f"--folds {self.folds}: folds are for --probe linear (the head is scored on all records)")
 
 
-@dataclass(frozen=True)
-class EvaluationResult:
+@dataclass(frozen=True, repr=False)
+class EvaluationResult(ReadableRepr):
     """An evaluation: the scores table, per-record predictions, rejects and what was done.
 
     Attributes
