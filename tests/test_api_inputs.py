@@ -34,7 +34,7 @@ def encoder():
 
 def test_preprocess__a_samples_by_leads_array_is_named_not_too_short(ecg):
     """Was: 'too short: 0.024 s (12 samples at 500 Hz)' for a [5000, 12] array with 12 lead names."""
-    with pytest.raises(RecordRejected, match=r"\[leads, samples\].*signal\.T"):
+    with pytest.raises(RecordRejected, match=r"^record P1: signal of shape \(5000, 12\) .*\[leads, samples\].*signal\.T"):
         preprocess(EcgRecord("P1", ecg.T.copy(), 500.0, LEADS), Preprocessing())
     with pytest.raises(RecordRejected, match=r"shape \(5000,\)"):   # was an IndexError
         preprocess(EcgRecord("P1", ecg[0], 500.0, LEADS), Preprocessing())
