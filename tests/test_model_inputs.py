@@ -507,3 +507,17 @@ def test_run_evaluate__the_commands_defaults_and_one_ecg_path_from_python(files)
     res = run_evaluate(checkpoint=files / "base", ecg=str(files / "ecg.npz"), labels=_labels(files / "l.tsv"),
                        out=files / "ev", probe="linear", folds=2, n_boot=10, baselines=())
     assert (files / "ev" / "evaluation.tsv").is_file() and set(res.table.label) == {"y", "z", "macro"}
+
+
+def test_run_evaluate__threads_are_restored_afterwards_as_extract_edfs_does(files):
+    """Was: run_evaluate(threads=1) left torch on 1 thread for the rest of a notebook session."""
+    from edfgen.commands.evaluate import run_evaluate
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        run_evaluate(checkpoint=files / "head", ecg=[files / "ecg.npz"], labels=_labels(files / "l.tsv"),
+                     out=files / "ev1", n_boot=10, threads=1)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

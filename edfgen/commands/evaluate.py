@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Sequence
 
-from edfgen.commands.model import set_threads, write_rejects
+from edfgen.commands.model import restores_threads, set_threads, write_rejects
 from edfgen.commands.options import CommandOptions, as_list, file_args, force_opt, opt, out_opt, seed_opt, threads_opt
 from edfgen.exceptions import OutputError
 from edfgen.formats.manifest import recording
@@ -61,6 +61,7 @@ def run(o: EvaluateOptions):
                         threads=o.threads, force=o.force)
 
 
+@restores_threads
 def run_evaluate(*, checkpoint, ecg: Sequence[str | os.PathLike] | str | os.PathLike, out: str | os.PathLike,
                  labels: str | os.PathLike | None = None, label_columns: Sequence[str] | None = None,
                  probe: str = EvaluateOptions.probe, folds: int | None = None,

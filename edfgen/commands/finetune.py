@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import ClassVar, Sequence
 
 from edfgen import DEFAULT_CHECKPOINT
-from edfgen.commands.model import load_signals, set_threads, write_rejects
+from edfgen.commands.model import load_signals, restores_threads, set_threads, write_rejects
 from edfgen.commands.options import CommandOptions, as_list, file_args, force_opt, opt, out_opt, seed_opt, threads_opt
 from edfgen.formats.labels import read_label_table
 from edfgen.formats.manifest import read_manifest, recording
@@ -62,6 +62,7 @@ def run(o: FinetuneOptions):
                         linear_probe=o.linear_probe, out=o.out, seed=o.seed, threads=o.threads, force=o.force)
 
 
+@restores_threads
 def run_finetune(*, checkpoint=FinetuneOptions.checkpoint, ecg: Sequence[str | os.PathLike] | str | os.PathLike,
                  labels: str | os.PathLike, out: str | os.PathLike, label_columns: Sequence[str] | None = None,
                  label_fraction: float = FinetuneOptions.label_fraction, epochs: int = FinetuneOptions.epochs,
