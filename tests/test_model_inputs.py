@@ -521,3 +521,11 @@ def test_run_evaluate__threads_are_restored_afterwards_as_extract_edfs_does(file
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_evaluate_ecgs__one_ecg_path_is_one_path_not_its_characters(files):
+    """Was: evaluate_ecgs(ckpt, "ptbxl/") read the string per character: '--ecg given 30 times: labels are read from
+    one folder'."""
+    res = evaluate_ecgs(files / "head", str(files / "ecg.npz"), labels=_labels(files / "one.tsv"),
+                        settings=EvaluateSettings(n_boot=10, baselines=()))
+    assert len(res.predictions) == N

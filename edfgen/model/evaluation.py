@@ -24,6 +24,7 @@ Alain G, Bengio Y. Understanding intermediate layers using linear classifier pro
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -493,7 +494,7 @@ def _warn_unscored(y: np.ndarray, prob: np.ndarray, names: Sequence[str], folds:
                     ", ".join(str(f) for f in where))
 
 
-def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path | None = None,
+def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path] | str | Path, *, labels: str | Path | None = None,
                   label_columns: Sequence[str] | None = None,
                   settings: EvaluateSettings = EvaluateSettings()) -> EvaluationResult:
     """Score a checkpoint on labelled ECGs (head or linear probe; see the module docstring).
@@ -503,7 +504,7 @@ def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path |
     checkpoint
         A checkpoint name/path or a loaded :class:`~edfgen.model.checkpoint.LoadedModel`.
     ecg
-        ECG files/folders; without ``labels``, one folder whose layout gives the labels.
+        ECG files/folders (or one); without ``labels``, one folder whose layout gives the labels.
     labels
         Outcomes table (``IID`` + 0/1 columns, optional ``patient_id``).
 
@@ -517,6 +518,7 @@ def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path |
     from edfgen.model.finetune import align_labels, predict, warn_unmatched
 
     s = settings
+    ecg = [ecg] if isinstance(ecg, (str, os.PathLike)) else list(ecg)   # (a string was read per character)
     loaded = checkpoint if isinstance(checkpoint, LoadedModel) else load_checkpoint(checkpoint)
     model, prep = loaded.model, loaded.preprocessing
     if s.probe == "head" and model.classifier is None:
