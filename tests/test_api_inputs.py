@@ -123,3 +123,11 @@ def test_result_reprs__one_line_with_tables_as_their_shapes():
     r = repr(MRRun(tables={"mr_results": big}, harmonised=big, n_pairs=4, seconds=1.5, plots=tuple(f"p{i}.png" for i in range(99))))
     assert "\n" not in r and len(r) < 600, r
     assert "mr_results': <DataFrame 500 x 9: c0, c1, c2, c3, c4, c5, ...>" in r and "n_pairs=4" in r
+
+
+def test_extract_edfs__an_ecg_array_points_to_the_in_memory_path(tmp_path):
+    from edfgen.commands.extract import extract_edfs
+
+    with pytest.raises(InputError, match=r"^--ecg: a file path is expected, got a numpy.ndarray: for ECGs held in "
+                                         r"memory, preprocess\(EcgRecord"):
+        extract_edfs(np.zeros((2, 12, 5000), np.float32), tmp_path / "edfs.tsv")

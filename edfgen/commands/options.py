@@ -433,8 +433,9 @@ def file_arg(value: Any, name: str) -> Any:
     file names."""
     if value is None or isinstance(value, (str, os.PathLike)):
         return value
-    hint = (": write it first (df.to_csv(path, sep='\\t', index=False)) and pass the path"
-            if hasattr(value, "to_csv") else "")
+    hint = (": write it first (df.to_csv(path, sep='\\t', index=False)) and pass the path" if hasattr(value, "to_csv")
+            else ": for ECGs held in memory, preprocess(EcgRecord(...)) and embed_windows (README, Python API)"
+            if name == "--ecg" and hasattr(value, "__array__") else "")
     raise InputError(f"{name}: a file path is expected, got a {type(value).__module__}.{type(value).__name__}{hint}")
 
 
