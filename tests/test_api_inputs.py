@@ -131,3 +131,10 @@ def test_extract_edfs__an_ecg_array_points_to_the_in_memory_path(tmp_path):
     with pytest.raises(InputError, match=r"^--ecg: a file path is expected, got a numpy.ndarray: for ECGs held in "
                                          r"memory, preprocess\(EcgRecord"):
         extract_edfs(np.zeros((2, 12, 5000), np.float32), tmp_path / "edfs.tsv")
+
+
+def test_measure_biomarkers__a_samples_by_leads_array_says_transpose(ecg):
+    from edfgen.kernels.ecg.biomarkers import measure_biomarkers
+
+    with pytest.raises(InputError, match=r"got shape \(5000, 12\): it looks like \[T, 12\], pass ecg\.T"):
+        measure_biomarkers(ecg.T, 500)
