@@ -138,3 +138,16 @@ def test_measure_biomarkers__a_samples_by_leads_array_says_transpose(ecg):
 
     with pytest.raises(InputError, match=r"got shape \(5000, 12\): it looks like \[T, 12\], pass ecg\.T"):
         measure_biomarkers(ecg.T, 500)
+
+
+def test_zstats_files__one_path_as_a_string_is_that_file_not_its_characters(tmp_path):
+    """Was: run_ldsc / run_finemap / run_coloc("gwas/y.tsv.gz") (documented "str, Path or list of them") read the
+    string per character, and '/' sent them through every folder under the root: '--sumstats /: directory and its
+    sub-folders (bin, boot, dev, ...) hold no summary-statistics files'."""
+    from edfgen.formats.sumstats.zscores import zstats_files
+
+    f = tmp_path / "y.tsv"
+    pd.DataFrame({"variant_id": ["rs1"], "chromosome": ["1"], "base_pair_location": [10], "effect_allele": ["A"],
+                  "other_allele": ["G"], "beta": [0.1], "standard_error": [0.01], "p_value": [1e-20],
+                  "n": [1000]}).to_csv(f, sep="\t", index=False)
+    assert zstats_files(str(f)) == [f] and zstats_files(f) == [f] and zstats_files([str(f)]) == [f]
