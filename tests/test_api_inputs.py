@@ -151,3 +151,14 @@ def test_zstats_files__one_path_as_a_string_is_that_file_not_its_characters(tmp_
                   "other_allele": ["G"], "beta": [0.1], "standard_error": [0.01], "p_value": [1e-20],
                   "n": [1000]}).to_csv(f, sep="\t", index=False)
     assert zstats_files(str(f)) == [f] and zstats_files(f) == [f] and zstats_files([str(f)]) == [f]
+
+
+def test_encoder__one_outlier_record_in_a_mv_batch_does_not_stop_the_batch(encoder, ecg):
+    """A quality threshold loosened by the user (max_median_sd_mv=20) lets a noisy record through preprocessing; the
+    encoder's units check judges the batch's median record, so it cannot end an extract run, while an all-µV batch
+    is still refused."""
+    x = torch.from_numpy(ecg[:, :2500].copy())[None].repeat(3, 1, 1)
+    x[1] *= 100                      # median lead SD 16 mV, above the clip level 8
+    assert encoder.embed(x).shape == (3, 96)
+    with pytest.raises(InputError, match="µV"):
+        encoder.embed(x * 1000)
