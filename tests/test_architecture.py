@@ -1,7 +1,7 @@
 """The walls of the house (issue 18): edfgen's layers, read from the code itself with ``ast``.
 
 Ranks, low to high (a module may import only modules of its own rank or lower; within a rank, no
-cycles): ``exceptions``, ``progress`` (0) < ``kernels/`` (1) < ``formats/`` (2) < ``plots/`` (3) <
+cycles): ``exceptions``, ``progress``, ``reprs`` (0) < ``kernels/`` (1) < ``formats/`` (2) < ``plots/`` (3) <
 ``engines/`` (4) < ``model/``, ``simulate/`` (5) < ``commands/`` (6) < ``pipeline``, ``report`` (7) <
 ``cli/`` and the package's ``__init__``/``__main__`` (8).
 
@@ -29,7 +29,7 @@ MAX_LINES = 600
 
 #: the rooms and their ranks (longest matching prefix wins)
 RANKS = {
-    "edfgen.exceptions": 0, "edfgen.progress": 0,
+    "edfgen.exceptions": 0, "edfgen.progress": 0, "edfgen.reprs": 0,
     "edfgen.kernels": 1,
     "edfgen.formats": 2,
     "edfgen.plots": 3,

@@ -497,3 +497,35 @@ def test_load_ecgs__an_unreadable_npz_bundle_is_one_input_error_naming_it(tmp_pa
             load_ecgs([tmp_path / name])
         msg = str(e.value)
         assert msg.startswith(f"{tmp_path / name}: unreadable .npz ECG bundle (") and "\n" not in msg, msg
+
+
+def test_run_evaluate__the_commands_defaults_and_one_ecg_path_from_python(files):
+    """From a notebook: run_evaluate with only what the command line needs, one --ecg path as a string (before:
+    TypeError naming 9 missing keywords; a string ecg was read as one file name per character in the manifest)."""
+    from edfgen.commands.evaluate import run_evaluate
+
+    res = run_evaluate(checkpoint=files / "head", ecg=str(files / "ecg.npz"), labels=_labels(files / "l.tsv"),
+                       out=files / "ev", n_boot=10)
+    assert (files / "ev" / "evaluation.tsv").is_file() and set(res.table.label) == {"y", "z", "macro"}
+
+
+def test_run_evaluate__threads_are_restored_afterwards_as_extract_edfs_does(files):
+    """Was: run_evaluate(threads=1) left torch on 1 thread for the rest of a notebook session."""
+    from edfgen.commands.evaluate import run_evaluate
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        run_evaluate(checkpoint=files / "head", ecg=[files / "ecg.npz"], labels=_labels(files / "l.tsv"),
+                     out=files / "ev1", n_boot=10, threads=1)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_evaluate_ecgs__one_ecg_path_is_one_path_not_its_characters(files):
+    """Was: evaluate_ecgs(ckpt, "ptbxl/") read the string per character: '--ecg given 30 times: labels are read from
+    one folder'."""
+    res = evaluate_ecgs(files / "head", str(files / "ecg.npz"), labels=_labels(files / "one.tsv"),
+                        settings=EvaluateSettings(n_boot=10, baselines=()))
+    assert len(res.predictions) == N

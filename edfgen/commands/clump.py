@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.clump_regional import check_genes_build, locus_frames, write_regional_plots  # noqa: F401
-from edfgen.commands.options import (GenotypeOptions, allow_incomplete_opt, filtered_panel, force_opt, genotype_source,
-                                    opt, out_opt)
+from edfgen.commands.options import (GenotypeOptions, ReadableRepr, allow_incomplete_opt, file_arg, file_args, filtered_panel, force_opt,
+                                     genotype_source, opt, out_opt)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.base import rsid_column
 from edfgen.formats.genotypes.panel import (GenotypePanel, genotype_label, genotype_parameters, locate_in_panel,
@@ -326,8 +326,8 @@ def _clump_table(parts: Sequence[dict[str, np.ndarray]]) -> pd.DataFrame:
 
 
 
-@dataclass(frozen=True)
-class ClumpRun:
+@dataclass(frozen=True, repr=False)
+class ClumpRun(ReadableRepr):
     """What :func:`run_clump` wrote and found.
 
     Attributes
@@ -470,6 +470,7 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
     columns : dict, optional
         ``--columns`` (:func:`edfgen.formats.sumstats.parse_column_option`).
     """
+    sumstats, pheno = file_args(sumstats, "--sumstats"), file_arg(pheno, "--pheno")   # (a DataFrame: one line)
     if not sumstats:
         raise InputError("--sumstats: give at least one summary-statistics file")
     sumstats = expand_sumstats(sumstats, columns=columns)

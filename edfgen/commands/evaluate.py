@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Sequence
 
-from edfgen.commands.model import set_threads, write_rejects
-from edfgen.commands.options import CommandOptions, as_list, force_opt, opt, out_opt, seed_opt, threads_opt
+from edfgen.commands.model import restores_threads, set_threads, write_rejects
+from edfgen.commands.options import CommandOptions, as_list, file_args, force_opt, opt, out_opt, seed_opt, threads_opt
 from edfgen.exceptions import OutputError
 from edfgen.formats.manifest import recording
 from edfgen.formats.tables import prepare_out_dir, write_table
@@ -61,11 +61,16 @@ def run(o: EvaluateOptions):
                         threads=o.threads, force=o.force)
 
 
-def run_evaluate(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | os.PathLike | None,
-                 label_columns: Sequence[str] | None, probe: str, folds: int | None, min_positives: int,
-                 ptbxl_resolution: str, n_boot: int, baselines: Sequence[str] = ("random",), out: str | os.PathLike, seed: int, threads: int | None,
-                 force: bool):
-    """Evaluate (see ``edfgen evaluate --help`` for the options) into ``out``.
+@restores_threads
+def run_evaluate(*, checkpoint, ecg: Sequence[str | os.PathLike] | str | os.PathLike, out: str | os.PathLike,
+                 labels: str | os.PathLike | None = None, label_columns: Sequence[str] | None = None,
+                 probe: str = EvaluateOptions.probe, folds: int | None = None,
+                 min_positives: int = EvaluateOptions.min_positives,
+                 ptbxl_resolution: str = EvaluateOptions.ptbxl_resolution, n_boot: int = EvaluateOptions.n_boot,
+                 baselines: Sequence[str] = EvaluateOptions.baseline, seed: int = EvaluateOptions.seed,
+                 threads: int | None = None, force: bool = False):
+    """Evaluate (see ``edfgen evaluate --help`` for the options) into ``out``; the defaults are the command's
+    (:class:`EvaluateOptions`; they were all required keywords). ``ecg``: one path or a list of them.
 
     Returns
     -------
@@ -75,7 +80,7 @@ def run_evaluate(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | 
     from edfgen.model.evaluation import EvaluateSettings, evaluate_ecgs
     from edfgen.plots.evaluation import plot_evaluation
 
-    out = Path(out)
+    out, ecg = Path(out), file_args(ecg, "--ecg")
     set_threads(threads)
     settings = EvaluateSettings(probe=probe, folds=folds, min_positives=min_positives, n_boot=n_boot, seed=seed,
                                 ptbxl_resolution=ptbxl_resolution, baselines=tuple(baselines))

@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen import DEFAULT_CHECKPOINT
-from edfgen.commands.options import CommandOptions, force_opt, opt, out_opt, threads_opt
+from edfgen.commands.options import CommandOptions, file_args, force_opt, opt, out_opt, threads_opt
 from edfgen.commands.extract_ids import check_fam, pheno_table, read_fam_fids, read_id_map
 from edfgen.commands.extract_notes import NOTE_COLUMNS, ordered_notes, report_notes
 from edfgen.commands.extract_parts import (check_parts, discard_parts, open_parts, own_file, parts_dir,
@@ -283,7 +283,7 @@ def _extract_locked(ecg, out: Path, *, checkpoint, batch_size, workers, pca, id_
     """:func:`extract_edfs` once its folder's write lock is held."""
     import torch
 
-    paths = [ecg] if isinstance(ecg, (str, os.PathLike)) else list(ecg)
+    paths = file_args(ecg, "--ecg")
     _check_out(out, pca=pca, force=force)
     if batch_size < 1 or chunk_size < 1:
         raise InputError(f"--batch-size {batch_size}: must be >= 1")

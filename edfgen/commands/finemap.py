@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.finemap_ld import region_ld, varying_only
-from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
+from edfgen.commands.options import GenotypeOptions, ReadableRepr, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt, warn_panel_build)
 from edfgen.exceptions import InputError
@@ -87,8 +87,8 @@ class Region:
     n_no_ld: int = 0             # variants left out: no variation in the LD panel (finemap_ld.varying_only)
 
 
-@dataclass(frozen=True)
-class FinemapRun:
+@dataclass(frozen=True, repr=False)
+class FinemapRun(ReadableRepr):
     """What :func:`run_finemap` wrote.
 
     Attributes

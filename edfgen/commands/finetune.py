@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import ClassVar, Sequence
 
 from edfgen import DEFAULT_CHECKPOINT
-from edfgen.commands.model import load_signals, set_threads, write_rejects
-from edfgen.commands.options import CommandOptions, as_list, force_opt, opt, out_opt, seed_opt, threads_opt
+from edfgen.commands.model import load_signals, restores_threads, set_threads, write_rejects
+from edfgen.commands.options import CommandOptions, as_list, file_args, force_opt, opt, out_opt, seed_opt, threads_opt
 from edfgen.formats.labels import read_label_table
 from edfgen.formats.manifest import read_manifest, recording
 from edfgen.formats.tables import prepare_out_dir
@@ -62,11 +62,16 @@ def run(o: FinetuneOptions):
                         linear_probe=o.linear_probe, out=o.out, seed=o.seed, threads=o.threads, force=o.force)
 
 
-def run_finetune(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | os.PathLike,
-                 label_columns: Sequence[str] | None, label_fraction: float, epochs: int, patience: int,
-                 batch_size: int, lr: float, encoder_lr: float, from_scratch: bool, linear_probe: bool,
-                 out: str | os.PathLike, seed: int, threads: int | None, force: bool):
-    """Fine-tune (see ``edfgen finetune --help`` for the options) into ``out``.
+@restores_threads
+def run_finetune(*, checkpoint=FinetuneOptions.checkpoint, ecg: Sequence[str | os.PathLike] | str | os.PathLike,
+                 labels: str | os.PathLike, out: str | os.PathLike, label_columns: Sequence[str] | None = None,
+                 label_fraction: float = FinetuneOptions.label_fraction, epochs: int = FinetuneOptions.epochs,
+                 patience: int = FinetuneOptions.patience, batch_size: int = FinetuneOptions.batch_size,
+                 lr: float = FinetuneOptions.lr, encoder_lr: float = FinetuneOptions.encoder_lr,
+                 from_scratch: bool = False, linear_probe: bool = False, seed: int = FinetuneOptions.seed,
+                 threads: int | None = None, force: bool = False):
+    """Fine-tune (see ``edfgen finetune --help`` for the options) into ``out``; the defaults are the command's
+    (:class:`FinetuneOptions`; they were all required keywords). ``ecg``: one path or a list of them.
 
     Returns
     -------
@@ -74,7 +79,7 @@ def run_finetune(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | 
     """
     from edfgen.model.finetune import STATE_NAME, FinetuneSettings, finetune  # imports torch
 
-    out = Path(out)
+    out, ecg = Path(out), file_args(ecg, "--ecg")
     set_threads(threads)
     prepare_out_dir(out, force=force, command="edfgen finetune")
     previous = read_manifest(out) if out.is_dir() else None

@@ -69,8 +69,8 @@ from edfgen.commands.gwas_design import (analysed_inputs, binary_phenotypes, che
                                          warn_sex_disagreement)
 from edfgen.commands.gwas_output import (GwasOutputs, SampleCounts, analysis_label, case_counts, output_order,
                                          plot_files, write_multivariate)
-from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
-                                     hail_settings, opt, path_str)
+from edfgen.commands.options import (GenotypeOptions, HailOptions, ReadableRepr, allow_incomplete_opt, as_list, file_arg,
+                                     genotype_source, hail_settings, opt, path_str)
 from edfgen.engines import gwas_stream
 from edfgen.engines.hail import HailSettings, import_for_gwas, init_hail, qc_for_gwas, related_callback
 from edfgen.engines.hail_import import check_bgen_for_hail
@@ -173,8 +173,8 @@ class GwasSettings:
     missing_code: float | None = -9.0
 
 
-@dataclass(frozen=True)
-class GwasResult:
+@dataclass(frozen=True, repr=False)
+class GwasResult(ReadableRepr):
     """What ``run_gwas`` wrote.
 
     Attributes
@@ -252,8 +252,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     """
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    qc = qc or QCSettings()
-    hail = hail or HailSettings(threads=threads)
+    qc, hail = qc or QCSettings(), hail or HailSettings(threads=threads)
     for name, allowed, value in (("--transform", TRANSFORMS, settings.transform),
                                  ("--missing-genotypes", MISSING_GENOTYPES, settings.missing_genotypes),
                                  ("--logistic-test", LOGISTIC_TESTS, settings.logistic_test),
@@ -270,6 +269,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
              "--binary")):
         if unused:
             log.warning("%s is used only with %s: ignored", flag, needs)
+    pheno, covar = file_arg(pheno, "--pheno"), file_arg(covar, "--covar")
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen gwas")
     tables = read_gwas_tables(pheno, covar, pheno_cols=pheno_cols, pheno_prefix=pheno_prefix, covar_cols=covar_cols,
                               categorical=categorical, missing_code=settings.missing_code, binary=settings.binary)

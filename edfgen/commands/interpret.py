@@ -22,7 +22,7 @@ from typing import ClassVar, Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.options import CommandOptions, allow_incomplete_opt, as_list, force_opt, opt, out_opt, seed_opt
+from edfgen.commands.options import CommandOptions, ReadableRepr, allow_incomplete_opt, as_list, force_opt, opt, out_opt, seed_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRejected, discover_records, read_records
 from edfgen.formats.manifest import check_upstream, recording
@@ -99,8 +99,8 @@ def _numeric_covariates(df: pd.DataFrame, cols: Sequence[str], path) -> np.ndarr
     return np.column_stack(out) if out else np.zeros((len(df), 0))
 
 
-@dataclass(frozen=True)
-class InterpretResult:
+@dataclass(frozen=True, repr=False)
+class InterpretResult(ReadableRepr):
     """Files written by :func:`interpret_edfs` and headline counts.
 
     Attributes

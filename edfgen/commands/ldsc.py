@@ -24,7 +24,7 @@ import pandas as pd
 
 from edfgen.commands.ldsc_inputs import (AUTOSOMES, AlignedZ, align_zscores, allele_classes,  # noqa: F401
                                          autosomes_of, check_rg_builds, insample_ldscores)  # (re-exported)
-from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
+from edfgen.commands.options import GenotypeOptions, ReadableRepr, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
@@ -82,8 +82,8 @@ class LdscOptions(GenotypeOptions):
     allow_incomplete: bool = allow_incomplete_opt()
 
 
-@dataclass(frozen=True)
-class LdscRun:
+@dataclass(frozen=True, repr=False)
+class LdscRun(ReadableRepr):
     """What :func:`run_ldsc` wrote: ``h2`` (:data:`H2_COLUMNS`), ``rg`` (:data:`RG_COLUMNS`, None without --rg),
     the LD scores used (``CHR, SNP, BP, L2, W``) and ``m`` (M_5_50).
 

@@ -9,6 +9,7 @@ What this module knows: how the model commands (:mod:`edfgen.commands.pretrain`,
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -30,6 +31,21 @@ def set_threads(n: int | None) -> None:
         import torch
 
         torch.set_num_threads(n)
+
+
+def restores_threads(func):
+    """Decorator: torch's intra-op threads are set back after ``func`` (a command's ``threads`` is for the command:
+    ``run_evaluate(threads=1)`` left a notebook's torch on 1 thread; ``extract_edfs`` restores them too)."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        import torch
+
+        n = torch.get_num_threads()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            torch.set_num_threads(n)
+    return wrapper
 
 
 def load_signals(ecg: Sequence[str | os.PathLike], checkpoint):

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -45,7 +46,8 @@ from edfgen.commands.mr_pair import (  # noqa: F401 (analyse_pair, pair_rng: the
 )
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt,  # noqa: F401 (API)
                                               parse_case_counts, parse_sample_sizes, sample_size_opt)
-from edfgen.commands.options import BFILE_HELP, GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt, seed_opt
+from edfgen.commands.options import (BFILE_HELP, GenotypeOptions, ReadableRepr, allow_incomplete_opt, file_arg, file_args, force_opt,
+                                     genotype_source, opt, out_opt, seed_opt)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_label, genotype_parameters, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
@@ -63,8 +65,8 @@ log = logging.getLogger(__name__)
 MAX_UNFILTERED_INSTRUMENTS = 5000
 
 
-@dataclass(frozen=True)
-class MRRun:
+@dataclass(frozen=True, repr=False)
+class MRRun(ReadableRepr):
     """What :func:`run_mr` wrote: table name -> DataFrame, plus counts and timing.
 
     Attributes
@@ -211,6 +213,9 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     MRRun
     """
     t0 = time.perf_counter()
+    exposure, outcome = ((v if isinstance(v, (str, os.PathLike)) else file_args(v, flag))   # (a DataFrame: one line)
+                         for v, flag in ((exposure, "--exposure"), (outcome, "--outcome")))
+    instruments = file_arg(instruments, "--instruments")
     check_coloc_options(coloc, coloc_pp4)
     settings = dataclasses.replace(settings, p_threshold=settings.instrument_threshold(instruments is not None))
     get_method(settings.loo_method)

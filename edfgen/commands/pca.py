@@ -23,7 +23,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.options import GenotypeOptions, HailOptions, genotype_source, hail_settings, opt
+from edfgen.commands.options import GenotypeOptions, HailOptions, ReadableRepr, genotype_source, hail_settings, opt
 from edfgen.engines.hail import HailSettings, hail_pca, init_hail
 from edfgen.engines.hail_import import (PCA_BGEN_REMEDY, PCA_LOCUS_REMEDY, check_bgen_for_hail, import_genotypes,
                                         input_errors)
@@ -37,8 +37,8 @@ from edfgen.formats.tables import prepare_out_dir, write_table
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class PCAResult:
+@dataclass(frozen=True, repr=False)
+class PCAResult(ReadableRepr):
     """What :func:`run_pca` wrote.
 
     Attributes

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Sequence
 
-from edfgen.commands.model import set_threads
+from edfgen.commands.model import restores_threads, set_threads
 from edfgen.commands.options import SEED_RANGE, CommandOptions, force_opt, opt, out_opt, seed_opt, threads_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.manifest import read_manifest, recording
@@ -67,6 +67,7 @@ def run(o: PretrainOptions):
                         init=o.init)
 
 
+@restores_threads
 def run_pretrain(*, out: str | os.PathLike, config_name: str, ecg: Sequence[str | os.PathLike], simulated: int,
                  sim_seed: int, steps: int, batch_size: int, accum: int, lr: float, warmup: int,
                  checkpoint_every: int, wander_mv: float, lead_dropout: float, resume: bool, device: str | None,

@@ -70,6 +70,14 @@ class LoadedModel:
     path: Path
     metadata: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:  # the dataclass repr printed the whole module tree (5,000+ characters in a notebook)
+        m = self.model
+        where = next(m.parameters()).device
+        head = f", head of {len(self.config.labels)} label(s)" if self.config.labels else ""
+        return (f"LoadedModel({self.config.name!r}, width={self.config.width}{head}, "
+                f"{self.preprocessing.sampling_rate:g} Hz, {'train' if m.training else 'eval'} on {where}, "
+                f"sha256={self.sha256[:12]}…, path={str(self.path)!r})")
+
 
 def resolve_checkpoint(name_or_path: str | Path) -> Path:
     """The JSON path of a shipped name (``tiny``), a prefix, a ``.json`` or a ``.safetensors`` path."""

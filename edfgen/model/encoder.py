@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from edfgen.exceptions import InputError
 from edfgen.model.config import ModelConfig
 from edfgen.model.losses import (aux_loss, cmsc_loss, contrastive_loss, diversity_loss, masked_prediction_loss,
                                  span_mask)
@@ -196,9 +197,53 @@ class ECGEncoder(nn.Module):
             h = layer(h)
         return c, self.final_norm(h)
 
+    def check_input(self, x) -> Tensor:
+        """``x`` as the encoder takes it: a float tensor ``[N, in_channels, T]`` in mV of the weights' dtype.
+
+        A numpy array or another float dtype is converted. A wrong layout (``[12, T]``, ``[N, T, 12]``), integer
+        samples (ADC counts), too few samples for the conv front end, or records whose median lead SD (the batch's
+        median record) exceeds the clip level (``input_clip`` mV: µV or counts; mV ECGs have ~0.1-0.5) raise
+        :class:`InputError` in one line. Sampling rate and lead order cannot be seen here: band-pass and resample with
+        :func:`edfgen.kernels.ecg.preprocess.preprocess` (an ``EcgRecord`` with its rate and lead names) first.
+        """
+        cfg = self.config
+        want = f"[N, {cfg.in_channels}, T] mV"
+        if not isinstance(x, Tensor):
+            x = torch.as_tensor(x)
+        if not x.dtype.is_floating_point:
+            raise InputError(f"ECGEncoder: x has integer samples ({x.dtype}: ADC counts?); the encoder takes "
+                             f"float {want}: divide the counts by the gain (counts per mV)")
+        if x.ndim == 2 and cfg.in_channels in x.shape:
+            raise InputError(f"ECGEncoder: x has shape {tuple(x.shape)}; the encoder takes a batch {want}: add the "
+                             f"batch axis (x[None])" + (" after transposing [T, 12]" if x.shape[0] != cfg.in_channels else ""))
+        if x.ndim != 3 or x.shape[1] != cfg.in_channels:
+            hint = (": it looks like [N, T, 12], transpose it (x.transpose(1, 2))"
+                    if x.ndim == 3 and x.shape[2] == cfg.in_channels else "")
+            raise InputError(f"ECGEncoder: x has shape {tuple(x.shape)}, expected {want}{hint}")
+        if cfg.frames(x.shape[2]) < 1:
+            need = 1
+            for _, k, stride in reversed(cfg.conv_layers):
+                need = (need - 1) * stride + k
+            raise InputError(f"ECGEncoder: x has {x.shape[2]} samples per lead: too short for the conv front end "
+                             f"(at least {need}; edfgen feeds 5 s crops, 2500 samples at 500 Hz)")
+        w = next(self.parameters())
+        if x.dtype != w.dtype:
+            x = x.to(w.dtype)
+        limit = cfg.input_clip * cfg.input_scale_mv
+        lo, hi = x.aminmax() if x.numel() else (x.new_zeros(()), x.new_zeros(()))
+        if max(-float(lo), float(hi)) > limit / 2:   # else no SD can exceed it (SD <= max |x|): skip the costly pass
+            # the batch's median record: a µV or ADC-count array is refused, while one artefact-laden record that a
+            # user's looser quality threshold let through does not stop a whole extract run
+            sd = float(x.float().std(dim=2).median(dim=1).values.median())
+            if sd > limit:
+                raise InputError(f"ECGEncoder: x's records have a median lead SD of {sd:.3g} (median over the batch), "
+                                 f"above the encoder's clip level {limit:g} mV (mV ECGs: ~0.1-0.5): are the samples in "
+                                 "µV or ADC counts? Give millivolts (µV / 1000)")
+        return x
+
     def forward_features(self, x: Tensor) -> Tensor:
-        """Final-layer output without masking. ``x [N, 12, T]`` mV -> ``[N, F, width]``."""
-        _, h = self.extract(x)
+        """Final-layer output without masking. ``x [N, 12, T]`` mV -> ``[N, F, width]`` (:meth:`check_input`)."""
+        _, h = self.extract(self.check_input(x))
         return self.context(h)[1]
 
     def embed(self, x: Tensor) -> Tensor:

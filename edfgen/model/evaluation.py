@@ -24,6 +24,7 @@ Alain G, Bengio Y. Understanding intermediate layers using linear classifier pro
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -32,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.reprs import ReadableRepr
 from edfgen.formats.labels import read_label_set
 from edfgen.formats.tables import some_names
 from edfgen.model.metrics import auprc_rows, auroc_rows, bootstrap_replicates, bootstrap_samples, percentile_ci
@@ -392,8 +394,8 @@ class EvaluateSettings:
             raise InputError(f"--folds {self.folds}: folds are for --probe linear (the head is scored on all records)")
 
 
-@dataclass(frozen=True)
-class EvaluationResult:
+@dataclass(frozen=True, repr=False)
+class EvaluationResult(ReadableRepr):
     """An evaluation: the scores table, per-record predictions, rejects and what was done.
 
     Attributes
@@ -492,7 +494,7 @@ def _warn_unscored(y: np.ndarray, prob: np.ndarray, names: Sequence[str], folds:
                     ", ".join(str(f) for f in where))
 
 
-def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path | None = None,
+def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path] | str | Path, *, labels: str | Path | None = None,
                   label_columns: Sequence[str] | None = None,
                   settings: EvaluateSettings = EvaluateSettings()) -> EvaluationResult:
     """Score a checkpoint on labelled ECGs (head or linear probe; see the module docstring).
@@ -502,7 +504,7 @@ def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path |
     checkpoint
         A checkpoint name/path or a loaded :class:`~edfgen.model.checkpoint.LoadedModel`.
     ecg
-        ECG files/folders; without ``labels``, one folder whose layout gives the labels.
+        ECG files/folders (or one); without ``labels``, one folder whose layout gives the labels.
     labels
         Outcomes table (``IID`` + 0/1 columns, optional ``patient_id``).
 
@@ -516,6 +518,7 @@ def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path |
     from edfgen.model.finetune import align_labels, predict, warn_unmatched
 
     s = settings
+    ecg = [ecg] if isinstance(ecg, (str, os.PathLike)) else list(ecg)   # (a string was read per character)
     loaded = checkpoint if isinstance(checkpoint, LoadedModel) else load_checkpoint(checkpoint)
     model, prep = loaded.model, loaded.preprocessing
     if s.probe == "head" and model.classifier is None:

@@ -40,6 +40,7 @@ from edfgen.model.encoder import ECGEncoder
 from edfgen.model.finetune_state import (STATE_NAME, read_finetune_state, restore_finetune_state, run_fingerprint,
                                          save_finetune_state)
 from edfgen.model.metrics import auroc_rows
+from edfgen.reprs import ReadableRepr
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,8 @@ class FinetuneSettings:
             raise InputError("--linear-probe and --from-scratch are mutually exclusive")
 
 
-@dataclass(frozen=True)
-class FinetuneResult:
+@dataclass(frozen=True, repr=False)
+class FinetuneResult(ReadableRepr):
     """Best validation mean AUROC, its epoch, the checkpoint written, sizes and the per-epoch log."""
 
     best_val_auroc: float

@@ -11,6 +11,7 @@ z-score column (``Z``, ``zscore``, ``z_stat``) and no beta/standard error is rea
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -365,12 +366,12 @@ def zstats_test(columns: dict[str, str] | None = None, allow_z: bool = False) ->
     return test
 
 
-def zstats_files(paths: Sequence[str | Path], option: str = "--sumstats", *, columns: dict[str, str] | None = None,
-                 allow_z: bool = False) -> list[Path]:
-    """The summary-statistics files of ``paths`` (:func:`expand_sumstats`, a folder's files by :func:`zstats_test`:
-    with ``allow_z`` its z-only files too, in the folder or, without any of its own, its sub-folders), each once,
-    before any is read (so a ``FILE=...`` option can be checked against them first)."""
-    paths = list(paths)
+def zstats_files(paths: Sequence[str | Path] | str | Path, option: str = "--sumstats", *,
+                 columns: dict[str, str] | None = None, allow_z: bool = False) -> list[Path]:
+    """The summary-statistics files of ``paths`` (one path or several; :func:`expand_sumstats`, a folder's files by
+    :func:`zstats_test`: with ``allow_z`` its z-only files too, in the folder or, without any of its own, its
+    sub-folders), each once, before any is read (so a ``FILE=...`` option can be checked against them first)."""
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)   # (a string was read per character)
     if not paths:
         raise InputError(f"{option}: give at least one summary-statistics file or folder")
     return expand_sumstats(paths, option, required=MR_REQUIRED, columns=columns, hint=Z_HINT if allow_z else "",

@@ -580,7 +580,8 @@ def measure_biomarkers(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> pd.DataFra
     if arr.ndim == 2:
         arr = arr[None]
     if arr.ndim != 3 or arr.shape[1] != 12:
-        raise InputError(f"measure_biomarkers: ecg must be [12, T] or [N, 12, T], got shape {np.shape(ecg)}")
+        hint = ": it looks like [T, 12], pass ecg.T" if arr.ndim == 3 and arr.shape[2] == 12 else ""
+        raise InputError(f"measure_biomarkers: ecg must be [12, T] or [N, 12, T], got shape {np.shape(ecg)}{hint}")
     _check_fs(fs, "measure_biomarkers")     # named after the function the user called, not measure_record
     rows = [measure_record(rec, fs) for rec in arr]
     return pd.DataFrame(rows, columns=[*BIOMARKER_COLUMNS, REASON_COLUMN])

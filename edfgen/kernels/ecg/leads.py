@@ -192,9 +192,15 @@ def canonicalise_leads(record: EcgRecord, *, leads: Sequence[str] = LEADS) -> Ec
     Raises
     ------
     RecordRejected
-        A duplicated lead name with different samples, or a missing lead that cannot be derived.
+        A duplicated lead name with different samples, a missing lead that cannot be derived, or a signal that is
+        not ``[len(leads), samples]``.
     """
     rid, path = record.record_id, record.path
+    shape, n = np.shape(record.signal), len(record.leads)
+    if len(shape) != 2 or shape[0] != n:  # a [samples, leads] array from Python was read as 12 leads of 12 samples
+        hint = " (it looks like [samples, leads]: pass signal.T)" if len(shape) == 2 and shape[1] == n else ""
+        raise RecordRejected(f"signal of shape {shape} does not match its {n} lead name(s): an EcgRecord's signal is "
+                             f"[leads, samples]{hint}", record_id=rid, path=path)
     names: list[str] = []
     rows: dict[str, np.ndarray] = {}
     frank: list[str] = []

@@ -51,7 +51,7 @@ class RecordRejected(InputError):
         self.reason = reason
         self.record_id = record_id
         self.path = str(path)
-        where = f"{path}" + (f" record {record_id}" if record_id else "")
+        where = " ".join(w for w in (str(path), f"record {record_id}" if record_id else "") if w)  # (no leading blank)
         super().__init__(f"{where}: {reason}" if where else reason)
 
 

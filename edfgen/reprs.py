@@ -1,0 +1,36 @@
+"""Readable reprs of the typed results that library functions return, for a notebook that prints one.
+
+A dataclass's own repr prints every table it holds in full (``MRRun``: 5,000+ characters over 80 lines); here
+a table or array shows as its shape and first columns, and any other long value is cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+#: longest repr of one field before it is cut
+MAX_FIELD_CHARS = 200
+
+
+def short_repr(value) -> str:
+    """``value``'s repr, a table as ``<DataFrame R x C: col, ...>``, an array as ``<ndarray (shape) dtype>``."""
+    shape = getattr(value, "shape", None)
+    if shape is not None and hasattr(value, "columns"):
+        cols = [str(c) for c in value.columns]
+        more = ", ..." if len(cols) > 6 else ""
+        return f"<{type(value).__name__} {shape[0]} x {shape[1]}: {', '.join(cols[:6])}{more}>"
+    if shape is not None and hasattr(value, "dtype"):
+        return f"<{type(value).__name__} {tuple(shape)} {value.dtype}>"
+    if isinstance(value, dict) and any(hasattr(v, "shape") for v in value.values()):
+        return "{" + ", ".join(f"{k!r}: {short_repr(v)}" for k, v in value.items()) + "}"
+    text = repr(value)
+    return text if len(text) <= MAX_FIELD_CHARS else text[:MAX_FIELD_CHARS - 4] + " ...>"
+
+
+class ReadableRepr:
+    """Base of a result dataclass declared ``@dataclass(frozen=True, repr=False)``: its repr is one line of
+    :func:`short_repr` fields."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(" + ", ".join(f"{f.name}={short_repr(getattr(self, f.name))}"
+                                                     for f in fields(self) if f.repr) + ")"

@@ -1,0 +1,164 @@
+"""ECG arrays handed to the encoder from Python (a notebook): the input contract ``[N, 12, T]`` float mV, and a record
+built from a numpy array (``EcgRecord``: ``[leads, samples]``). A wrong layout, integer ADC counts or microvolts is one
+clear edfgen error naming what to do, not a torch traceback or a misleading reason (session 41, s41api)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from edfgen.exceptions import InputError
+from edfgen.kernels.ecg import LEADS
+from edfgen.kernels.ecg.preprocess import preprocess
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
+from edfgen.model import ECGEncoder, get_config, load_checkpoint
+from edfgen.simulate.ecg import BeatParams, synthesize_ecg
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
+
+@pytest.fixture(scope="module")
+def ecg():
+    """One simulated 10 s 12-lead ECG, ``[12, 5000]`` mV at 500 Hz."""
+    return synthesize_ecg(BeatParams(70, 160, 90, 400, 45, 1.5, 0.4, 0.12, 0.0), rng=np.random.default_rng(0)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    torch.manual_seed(0)
+    return ECGEncoder(get_config("tiny")).eval()
+
+
+def test_preprocess__a_samples_by_leads_array_is_named_not_too_short(ecg):
+    """Was: 'too short: 0.024 s (12 samples at 500 Hz)' for a [5000, 12] array with 12 lead names."""
+    with pytest.raises(RecordRejected, match=r"^record P1: signal of shape \(5000, 12\) .*\[leads, samples\].*signal\.T"):
+        preprocess(EcgRecord("P1", ecg.T.copy(), 500.0, LEADS), Preprocessing())
+    with pytest.raises(RecordRejected, match=r"shape \(5000,\)"):   # was an IndexError
+        preprocess(EcgRecord("P1", ecg[0], 500.0, LEADS), Preprocessing())
+    assert preprocess(EcgRecord("P1", ecg, 500.0, LEADS), Preprocessing()).shape == (12, 5000)
+
+
+def test_encoder__wrong_layout_is_one_line_naming_the_fix(encoder, ecg):
+    x = torch.from_numpy(ecg[:, :2500].copy())
+    with pytest.raises(InputError, match=r"x\[None\]"):                   # was: unpack error / conv error
+        encoder.embed(x)
+    with pytest.raises(InputError, match=r"\[N, T, 12\].*transpose"):    # was: '... to have 12 channels, but got 2500'
+        encoder.embed(x.T[None].contiguous())
+    with pytest.raises(InputError, match="integer"):                     # ADC counts
+        encoder.embed((x[None] * 1000).to(torch.int16))
+    with pytest.raises(InputError, match="too short"):
+        encoder.embed(x[None, :, :5])
+
+
+def test_encoder__microvolts_are_refused_not_clipped(encoder, ecg):
+    """Was: µV samples clamped at ±8 'mV' gave EDFs of a square wave, silently."""
+    x = torch.from_numpy(ecg[:, :2500].copy())[None]
+    with pytest.raises(InputError, match="µV"):
+        encoder.embed(x * 1000)
+    assert encoder.embed(x).shape == (1, 96)
+
+
+def test_encoder__numpy_and_float64_are_converted(encoder, ecg):
+    """Was: AttributeError 'numpy.ndarray' object has no attribute 'clamp_' / 'expected scalar type Double'."""
+    x = ecg[None, :, :2500].copy()
+    with torch.inference_mode():
+        ref = encoder.embed(torch.from_numpy(x))
+        assert torch.equal(encoder.embed(x), ref)
+        assert torch.equal(encoder.embed(torch.from_numpy(x.astype(np.float64))), ref)
+
+
+def test_loaded_model__repr_is_one_readable_line():
+    """Was: 5,465 characters, the whole module tree of the encoder."""
+    r = repr(load_checkpoint("tiny"))
+    assert "\n" not in r and len(r) < 300
+    assert "tiny" in r and "sha256=" in r and "eval" in r
+
+
+def test_commands__a_dataframe_for_a_file_is_one_line_naming_the_option(tmp_path):
+    """Was: TypeError tracebacks (run_gwas, run_clump, extract_edfs), and run_mr read the DataFrame's column names as
+    files ('--exposure chromosome: file not found')."""
+    from edfgen.commands.clump import run_clump
+    from edfgen.commands.extract import extract_edfs
+    from edfgen.commands.gwas import run_gwas
+    from edfgen.commands.mr import run_mr
+    from edfgen.formats.genotypes.source import GenotypeSource
+
+    df = pd.DataFrame({"chromosome": ["1"], "IID": ["A"]})
+    for ext in (".bed", ".bim", ".fam"):   # (the source checks that its files exist; the GWAS never reads them)
+        (tmp_path / f"g{ext}").write_bytes(b"")
+    calls = {"--pheno": lambda: run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), df, None, tmp_path / "gwas"),
+             "--covar": lambda: run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / "p.tsv", df,
+                                         tmp_path / "gwas"),
+             "--sumstats": lambda: run_clump([df], out_dir=tmp_path / "clump", bfile=tmp_path / "g"),
+             "--exposure": lambda: run_mr(df, tmp_path / "o.tsv", None),
+             "--outcome": lambda: run_mr([tmp_path / "e.tsv"], df, None),
+             "--ecg": lambda: extract_edfs(df, tmp_path / "edfs.tsv")}
+    for flag, call in calls.items():
+        with pytest.raises(InputError, match=rf"^{flag}: a file path is expected, got a pandas.*DataFrame: write it "
+                                             r"first \(df\.to_csv"):
+            call()
+    assert not (tmp_path / "gwas").exists() and not (tmp_path / "clump").exists()
+
+
+def test_result_reprs__one_line_with_tables_as_their_shapes():
+    """Was: MRRun's repr printed every table in full (5,233 characters over 82 lines on a 2 x 2 run), GwasResult's and
+    ClumpRun's their tables too."""
+    import importlib
+
+    from edfgen.reprs import ReadableRepr
+
+    big = pd.DataFrame(np.zeros((500, 9)), columns=[f"c{i}" for i in range(9)])
+    classes = {"commands.gwas": "GwasResult", "commands.clump": "ClumpRun", "commands.mr": "MRRun",
+               "commands.interpret": "InterpretResult", "commands.pca": "PCAResult", "commands.ldsc": "LdscRun",
+               "commands.finemap": "FinemapRun", "commands.coloc": "ColocRun", "model.evaluation": "EvaluationResult",
+               "model.finetune": "FinetuneResult"}
+    for module, name in classes.items():
+        cls = getattr(importlib.import_module(f"edfgen.{module}"), name)
+        assert issubclass(cls, ReadableRepr) and cls.__repr__ is ReadableRepr.__repr__, name
+    from edfgen.commands.mr import MRRun
+
+    r = repr(MRRun(tables={"mr_results": big}, harmonised=big, n_pairs=4, seconds=1.5, plots=tuple(f"p{i}.png" for i in range(99))))
+    assert "\n" not in r and len(r) < 600, r
+    assert "mr_results': <DataFrame 500 x 9: c0, c1, c2, c3, c4, c5, ...>" in r and "n_pairs=4" in r
+
+
+def test_extract_edfs__an_ecg_array_points_to_the_in_memory_path(tmp_path):
+    from edfgen.commands.extract import extract_edfs
+
+    with pytest.raises(InputError, match=r"^--ecg: a file path is expected, got a numpy.ndarray: for ECGs held in "
+                                         r"memory, preprocess\(EcgRecord"):
+        extract_edfs(np.zeros((2, 12, 5000), np.float32), tmp_path / "edfs.tsv")
+
+
+def test_measure_biomarkers__a_samples_by_leads_array_says_transpose(ecg):
+    from edfgen.kernels.ecg.biomarkers import measure_biomarkers
+
+    with pytest.raises(InputError, match=r"got shape \(5000, 12\): it looks like \[T, 12\], pass ecg\.T"):
+        measure_biomarkers(ecg.T, 500)
+
+
+def test_zstats_files__one_path_as_a_string_is_that_file_not_its_characters(tmp_path):
+    """Was: run_ldsc / run_finemap / run_coloc("gwas/y.tsv.gz") (documented "str, Path or list of them") read the
+    string per character, and '/' sent them through every folder under the root: '--sumstats /: directory and its
+    sub-folders (bin, boot, dev, ...) hold no summary-statistics files'."""
+    from edfgen.formats.sumstats.zscores import zstats_files
+
+    f = tmp_path / "y.tsv"
+    pd.DataFrame({"variant_id": ["rs1"], "chromosome": ["1"], "base_pair_location": [10], "effect_allele": ["A"],
+                  "other_allele": ["G"], "beta": [0.1], "standard_error": [0.01], "p_value": [1e-20],
+                  "n": [1000]}).to_csv(f, sep="\t", index=False)
+    assert zstats_files(str(f)) == [f] and zstats_files(f) == [f] and zstats_files([str(f)]) == [f]
+
+
+def test_encoder__one_outlier_record_in_a_mv_batch_does_not_stop_the_batch(encoder, ecg):
+    """A quality threshold loosened by the user (max_median_sd_mv=20) lets a noisy record through preprocessing; the
+    encoder's units check judges the batch's median record, so it cannot end an extract run, while an all-µV batch
+    is still refused."""
+    x = torch.from_numpy(ecg[:, :2500].copy())[None].repeat(3, 1, 1)
+    x[1] *= 100                      # median lead SD 16 mV, above the clip level 8
+    assert encoder.embed(x).shape == (3, 96)
+    with pytest.raises(InputError, match="µV"):
+        encoder.embed(x * 1000)
