@@ -27,6 +27,82 @@ def _annotate_design(hl, mt, used_ids: np.ndarray, Y: np.ndarray, C: np.ndarray)
     return mt
 
 
+def hail_vif_too_high(hl, mt, used_ids: np.ndarray, C: np.ndarray, groups, P: int) -> np.ndarray:
+    """Which variant x phenotype rows of ``mt`` are NA by the fast engine's VIF rule
+    (:func:`edfgen.kernels.covariates.vif_too_high`: a predictor's variance inflation factor above
+    :data:`~edfgen.kernels.covariates.MAX_VIF`, plink2 ``--glm``'s ``VIF_TOO_HIGH`` / ``CORR_TOO_HIGH``), on the
+    genotypes mean-imputed in each group's samples as Hail's regressions impute them. Hail fits whatever it is
+    given: a genotype 99.98 % correlated with a covariate got an estimate where the fast engine and plink2 write NA.
+
+    One pass over ``mt``: each group's sums (calls, sum and sum of squares of ``x``, its products with the group's
+    orthonormal covariate basis ``Q``, carried by each sample as a column annotation) are aggregated in Hail.
+
+    Parameters
+    ----------
+    hl
+        The Hail module.
+    mt : MatrixTable
+        Column key ``s``, entry ``x`` (dosage; missing: a missing call).
+    used_ids : array of str
+        The samples of the rows of ``C``.
+    C : array [n, k]
+        The covariates (all columns; each group uses its ``keep``).
+    groups : list of (mask, cols, keep)
+        Each missingness group's samples (bool [n]), phenotype columns and independent covariates.
+    P : int
+        The number of phenotype columns.
+
+    Returns
+    -------
+    bool array [M, P]
+    """
+    from edfgen.kernels.covariates import unit_columns, vif_too_high_from_sums
+
+    bases, offsets, width = [], [], 0
+    for mask, _, keep in groups:
+        U = unit_columns(C[np.ix_(mask, keep)])
+        Q, R = np.linalg.qr(U)
+        bases.append((U, Q, R))
+        offsets.append(width)
+        width += Q.shape[1] + 1                                       # (+1: the membership column)
+    q = np.full((len(used_ids), width), np.nan)
+    for (mask, _, _), (_, Q, _), o in zip(groups, bases, offsets):
+        q[mask, o] = 1.0
+        q[np.ix_(mask, np.arange(o + 1, o + 1 + Q.shape[1]))] = Q
+    ht = hl.Table.from_pandas(pd.DataFrame({"s": np.asarray(used_ids, dtype=str), "q": q.tolist()}), key="s")
+    mt = mt.annotate_cols(__q=ht[mt.s].q)
+    sums = []
+    for (_, Q, _), o in zip(bases, offsets):
+        called = hl.is_defined(mt.__q) & ~hl.is_nan(mt.__q[o]) & hl.is_defined(mt.x)
+        qs = mt.__q[o + 1:o + 1 + Q.shape[1]]
+        sums.append(hl.agg.filter(called, hl.struct(n=hl.agg.count(), s1=hl.agg.sum(mt.x),
+                                                      s2=hl.agg.sum(mt.x * mt.x),
+                                                      qx=hl.agg.array_sum(qs.map(lambda v: v * mt.x)),
+                                                      qc=hl.agg.array_sum(qs))))
+    rt = mt.annotate_rows(__sums=hl.array(sums)).rows()
+    got = rt.select(v=rt.__sums).key_by().drop("locus", "alleles").to_pandas()["v"].tolist()
+    out = np.zeros((len(got), P), dtype=bool)
+    for g, ((mask, cols, _), (U, Q, R)) in enumerate(zip(groups, bases)):
+        K, n = Q.shape[1], int(mask.sum())
+        nc = np.array([r[g].n for r in got], dtype=float)
+        s1 = np.array([r[g].s1 for r in got], dtype=float)
+        s2 = np.array([r[g].s2 for r in got], dtype=float)
+        qx = np.array([r[g].qx or [0.0] * K for r in got], dtype=float).reshape(len(got), K)
+        qc = np.array([r[g].qc or [0.0] * K for r in got], dtype=float).reshape(len(got), K)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = s1 / nc                                            # missing calls mean-imputed (as Hail)
+            qg = qx + mean[:, None] * (Q.sum(0)[None, :] - qc)
+            g2 = s2 + (n - nc) * mean ** 2
+        out[:, cols] = vif_too_high_from_sums(U, Q, R, qg, g2, mean)[:, None]
+    return out
+
+
+def _vif_na(arrays: dict, too_high: np.ndarray) -> None:
+    """The statistics of the ``too_high`` rows (:func:`hail_vif_too_high`) NA, in place (as the fast engine)."""
+    for k in ("beta", "standard_error", "p_value"):
+        arrays[k][too_high] = np.nan
+
+
 #: up to this many missingness patterns, one plain-list ``linear_regression_rows`` per pattern is used
 #: (each a pass over the checkpointed MatrixTable); beyond it, one chained (list-of-lists) call. In Hail
 #: 0.2.139 the chained form is ~12x slower per pass (measured: 2078 variants x 5000 samples x 32
@@ -54,6 +130,9 @@ def hail_linear(hl, mt, used_ids, Y, C, *, names=None, cov_names=None) -> Associ
         covs = [mt.c[i] for i in keep]
         fit = _linear_plain if len(groups) <= CHAINED_ABOVE_GROUPS else _linear_chained
         fit(hl, mt, groups, covs, arrays, n)
+    if M and P:
+        _vif_na(arrays, hail_vif_too_high(hl, mt, used_ids, C, [(mask, cols, list(keep)) for keep, groups in
+                                                                by_covariates.items() for mask, cols in groups], P))
     return AssociationResult(n=n, **arrays)
 
 
@@ -140,11 +219,13 @@ def hail_logistic(hl, mt, used_ids, Y, C, test: str, *, names=None, cov_names=No
     M, P = mt.count_rows(), Y.shape[1]
     arrays = {k: np.full((M, P), np.nan) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
     n = np.zeros((M, P), dtype=np.int64)
-    for mask, cols in groups:
+    keeps = [group_covariates(C[mask], cols, names=names, covariate_names=cov_names) for mask, cols in groups]
+    too_high = (hail_vif_too_high(hl, mt, used_ids, C, [(m, c, k) for (m, c), k in zip(groups, keeps)], P)
+                if M and P else np.zeros((M, P), dtype=bool))
+    for (mask, cols), keep in zip(groups, keeps):
         ids = hl.literal(set(used_ids[mask]))
         sub = mt.filter_cols(ids.contains(mt.s))
         sub = sub.annotate_rows(__af=hl.agg.mean(sub.x) / 2)
-        keep = group_covariates(C[mask], cols, names=names, covariate_names=cov_names)
         for p in cols:     # plink2's few-cases warning, as the fast engine says it (before Hail runs)
             warn_few_cases(names[p] if names is not None else f"column {p}", Y[mask, p], len(keep),
                            firth=test != "wald", hint="--logistic-test firth")   # (Hail has no firth-fallback)
@@ -165,12 +246,14 @@ def hail_logistic(hl, mt, used_ids, Y, C, test: str, *, names=None, cov_names=No
             arrays["p_value"][:, p] = stats_["p_value"].to_numpy(dtype=float)
             arrays["effect_allele_frequency"][:, p] = r["__af"].to_numpy(dtype=float)
             n[:, p] = int(mask.sum())
-            if test == "firth":
+            if test == "firth":                 # (not the VIF_TOO_HIGH rows: NA, as the fast engine's Firth)
                 refit_firth_failures(hl, sub, used_ids[mask], Y[mask, p], C[mask][:, keep],
                                      {k: arrays[k][:, p] for k in ("beta", "standard_error", "p_value",
-                                                                   "effect_allele_frequency")})
+                                                                   "effect_allele_frequency")},
+                                     skip=too_high[:, p])
+    _vif_na(arrays, too_high)
     if test == "firth":
-        warn_firth_failures(arrays["beta"], arrays["effect_allele_frequency"])
+        warn_firth_failures(np.where(too_high, 0.0, arrays["beta"]), arrays["effect_allele_frequency"])
     return AssociationResult(n=n, **arrays)
 
 
@@ -180,17 +263,20 @@ def _failed(beta: np.ndarray, allele_frequency: np.ndarray) -> np.ndarray:
     return np.isnan(beta) & (af > 0) & (af < 1)
 
 
-def refit_firth_failures(hl, sub, ids: np.ndarray, y: np.ndarray, C: np.ndarray, stats: dict) -> int:
+def refit_firth_failures(hl, sub, ids: np.ndarray, y: np.ndarray, C: np.ndarray, stats: dict,
+                         skip: np.ndarray | None = None) -> int:
     """Refit by :func:`edfgen.kernels.firth.firth_full` (covariates refitted, all coefficients penalised, the
     penalised likelihood-ratio test: Hail's Firth test, which converges for fewer rows) the polymorphic rows of
     ``stats`` (``beta``, ``standard_error``, ``p_value``, ``effect_allele_frequency`` of one phenotype, arrays
     over the rows of ``sub``, filled in place) that Hail's Firth fit left without an estimate (review s31b F5:
     one carrier, separation). ``sub``: the MatrixTable of the samples ``ids`` (entry ``x``), ``y`` and ``C``
     theirs in this order. Only those rows' genotypes are collected, missing calls mean-imputed as Hail's test
-    imputes them. Returns how many were refitted and converged."""
+    imputes them; ``skip`` (bool over the rows): rows not refitted (NA by the VIF rule). Returns how many were
+    refitted and converged."""
     from edfgen.kernels.firth import firth_full, firth_null_fit
 
-    rows = np.flatnonzero(_failed(stats["beta"], stats["effect_allele_frequency"]))
+    failed = _failed(stats["beta"], stats["effect_allele_frequency"])
+    rows = np.flatnonzero(failed if skip is None else failed & ~skip)
     if not len(rows):
         return 0
     sub = sub.add_row_index("__row")
