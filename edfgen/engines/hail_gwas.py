@@ -220,15 +220,16 @@ def hail_logistic(hl, mt, used_ids, Y, C, test: str, *, names=None, cov_names=No
     arrays = {k: np.full((M, P), np.nan) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
     n = np.zeros((M, P), dtype=np.int64)
     keeps = [group_covariates(C[mask], cols, names=names, covariate_names=cov_names) for mask, cols in groups]
+    for (mask, cols), keep in zip(groups, keeps):
+        for p in cols:     # plink2's few-cases warning, as the fast engine says it (before Hail runs)
+            warn_few_cases(names[p] if names is not None else f"column {p}", Y[mask, p], len(keep),
+                           firth=test != "wald", hint="--logistic-test firth")   # (Hail has no firth-fallback)
     too_high = (hail_vif_too_high(hl, mt, used_ids, C, [(m, c, k) for (m, c), k in zip(groups, keeps)], P)
                 if M and P else np.zeros((M, P), dtype=bool))
     for (mask, cols), keep in zip(groups, keeps):
         ids = hl.literal(set(used_ids[mask]))
         sub = mt.filter_cols(ids.contains(mt.s))
         sub = sub.annotate_rows(__af=hl.agg.mean(sub.x) / 2)
-        for p in cols:     # plink2's few-cases warning, as the fast engine says it (before Hail runs)
-            warn_few_cases(names[p] if names is not None else f"column {p}", Y[mask, p], len(keep),
-                           firth=test != "wald", hint="--logistic-test firth")   # (Hail has no firth-fallback)
         ht = hl.logistic_regression_rows(test=test, y=[sub.y[int(p)] for p in cols], x=sub.x,
                                          covariates=[sub.c[i] for i in keep], pass_through=["__af"])
         r = _collected(ht, ht)
