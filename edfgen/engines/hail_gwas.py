@@ -35,18 +35,20 @@ def hail_vif_too_high(hl, mt, used_ids: np.ndarray, C: np.ndarray, groups, P: in
     given: a genotype 99.98 % correlated with a covariate got an estimate where the fast engine and plink2 write NA.
 
     One pass over ``mt``: each group's sums (calls, sum and sum of squares of ``x``, its products with the group's
-    orthonormal covariate basis ``Q``, carried by each sample as a column annotation) are aggregated in Hail.
+    covariates ``c``) are aggregated and the rule evaluated in Hail (the products rotated onto the group's
+    orthonormal covariate basis by constant matrices): only one flag per variant and group is collected.
 
     Parameters
     ----------
     hl
         The Hail module.
     mt : MatrixTable
-        Column key ``s``, entry ``x`` (dosage; missing: a missing call).
+        Column key ``s``, column field ``c`` (the covariates of ``used_ids``, :func:`_annotate_design`), entry
+        ``x`` (dosage; missing: a missing call).
     used_ids : array of str
         The samples of the rows of ``C``.
     C : array [n, k]
-        The covariates (all columns; each group uses its ``keep``).
+        The covariates (all columns; each group uses its ``keep``), as ``mt.c`` holds them.
     groups : list of (mask, cols, keep)
         Each missingness group's samples (bool [n]), phenotype columns and independent covariates.
     P : int
@@ -56,45 +58,56 @@ def hail_vif_too_high(hl, mt, used_ids: np.ndarray, C: np.ndarray, groups, P: in
     -------
     bool array [M, P]
     """
-    from edfgen.kernels.covariates import unit_columns, vif_too_high_from_sums
+    from edfgen.kernels.covariates import MAX_VIF, covariate_vif, unit_columns
 
-    bases, offsets, width = [], [], 0
-    for mask, _, keep in groups:
-        U = unit_columns(C[np.ix_(mask, keep)])
-        Q, R = np.linalg.qr(U)
-        bases.append((U, Q, R))
-        offsets.append(width)
-        width += Q.shape[1] + 1                                       # (+1: the membership column)
-    q = np.full((len(used_ids), width), np.nan)
-    for (mask, _, _), (_, Q, _), o in zip(groups, bases, offsets):
-        q[mask, o] = 1.0
-        q[np.ix_(mask, np.arange(o + 1, o + 1 + Q.shape[1]))] = Q
-    ht = hl.Table.from_pandas(pd.DataFrame({"s": np.asarray(used_ids, dtype=str), "q": q.tolist()}), key="s")
-    mt = mt.annotate_cols(__q=ht[mt.s].q)
+    member = np.zeros((len(used_ids), len(groups)), dtype=bool)
+    for g, (mask, _, _) in enumerate(groups):
+        member[mask, g] = True
+    ht = hl.Table.from_pandas(pd.DataFrame({"s": np.asarray(used_ids, dtype=str), "g": member.tolist()}), key="s")
+    mt = mt.annotate_cols(__in=ht[mt.s].g)
+    x = mt.x
     sums = []
-    for (_, Q, _), o in zip(bases, offsets):
-        called = hl.is_defined(mt.__q) & ~hl.is_nan(mt.__q[o]) & hl.is_defined(mt.x)
-        qs = mt.__q[o + 1:o + 1 + Q.shape[1]]
-        sums.append(hl.agg.filter(called, hl.struct(n=hl.agg.count(), s1=hl.agg.sum(mt.x),
-                                                      s2=hl.agg.sum(mt.x * mt.x),
-                                                      qx=hl.agg.array_sum(qs.map(lambda v: v * mt.x)),
-                                                      qc=hl.agg.array_sum(qs))))
-    rt = mt.annotate_rows(__sums=hl.array(sums)).rows()
-    got = rt.select(v=rt.__sums).key_by().drop("locus", "alleles").to_pandas()["v"].tolist()
+    for g, (_, _, keep) in enumerate(groups):
+        cs = hl.array([mt.c[int(j)] for j in keep]) if len(keep) else hl.empty_array(hl.tfloat64)
+        sums.append(hl.agg.filter(hl.coalesce(mt.__in[g], False) & hl.is_defined(x), hl.struct(
+            nc=hl.agg.count(), s1=hl.agg.sum(x), s2=hl.agg.sum(x * x),
+            cx=hl.agg.array_sum(cs.map(lambda v: v * x)), cc=hl.agg.array_sum(cs))))
+    mt = mt.annotate_rows(__sums=hl.array(sums))
+    flags = [_vif_flag(hl, mt.__sums[g], C[np.ix_(mask, keep)], MAX_VIF, covariate_vif, unit_columns)
+             for g, (mask, _, keep) in enumerate(groups)]
+    rt = mt.annotate_rows(__flags=hl.array(flags)).rows()
+    got = rt.select(f=rt.__flags).key_by().drop("locus", "alleles").to_pandas()["f"].tolist()
+    flag = np.array(got, dtype=bool).reshape(len(got), len(groups))
     out = np.zeros((len(got), P), dtype=bool)
-    for g, ((mask, cols, _), (U, Q, R)) in enumerate(zip(groups, bases)):
-        K, n = Q.shape[1], int(mask.sum())
-        nc = np.array([r[g].n for r in got], dtype=float)
-        s1 = np.array([r[g].s1 for r in got], dtype=float)
-        s2 = np.array([r[g].s2 for r in got], dtype=float)
-        qx = np.array([r[g].qx or [0.0] * K for r in got], dtype=float).reshape(len(got), K)
-        qc = np.array([r[g].qc or [0.0] * K for r in got], dtype=float).reshape(len(got), K)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = s1 / nc                                            # missing calls mean-imputed (as Hail)
-            qg = qx + mean[:, None] * (Q.sum(0)[None, :] - qc)
-            g2 = s2 + (n - nc) * mean ** 2
-        out[:, cols] = vif_too_high_from_sums(U, Q, R, qg, g2, mean)[:, None]
+    for g, (_, cols, _) in enumerate(groups):
+        out[:, cols] = flag[:, g][:, None]
     return out
+
+
+def _vif_flag(hl, a, Cg: np.ndarray, max_vif: float, covariate_vif, unit_columns):
+    """The Hail expression of :func:`edfgen.kernels.covariates.vif_too_high_from_sums` for one group: ``a`` its
+    row sums (``nc`` calls, ``s1``, ``s2``, ``cx``/``cc`` the covariates' sums over the called samples, times
+    ``x`` and plain), ``Cg`` its covariates; the genotype mean-imputed as Hail's regressions impute it."""
+    n, K = Cg.shape
+    if K == 0:
+        return hl.bool(False)
+    norms = np.linalg.norm(Cg, axis=0)
+    U = unit_columns(Cg)
+    Q, R = np.linalg.qr(U)
+    T = np.linalg.solve(R.T, np.diag(1.0 / np.where(norms > 0, norms, 1.0)))    # Q'g = R^-T U'g = T C'g
+    vif = covariate_vif(U, Q, R, warn=False)
+    ctot = Cg.sum(0)
+    mean = hl.float64(a.s1) / hl.float64(a.nc)
+    v = [a.cx[j] + mean * (float(ctot[j]) - a.cc[j]) for j in range(K)]
+    qg = [hl.sum(hl.array([float(T[i, j]) * v[j] for j in range(K) if T[i, j] != 0.0] or [hl.float64(0)]))
+          for i in range(K)]
+    g2 = a.s2 + hl.float64(n - a.nc) * mean ** 2
+    rss = g2 - hl.sum(hl.array([q * q for q in qg]))
+    centred = g2 - n * mean ** 2
+    own = (rss <= 1e-8 * hl.max(g2, 1e-300)) | (centred > max_vif * rss)
+    cov = [float(b) + hl.sum(hl.array([float(w[i]) * qg[i] for i in range(K)])) ** 2 / rss > max_vif
+           for b, w in zip(vif.base[vif.checked], vif.weights[vif.checked])]
+    return hl.coalesce(own | hl.any(hl.array(cov or [hl.bool(False)])), False)
 
 
 def _vif_na(arrays: dict, too_high: np.ndarray) -> None:
