@@ -379,3 +379,42 @@ def test_gwas__women_only_phenotype_with_chrY_refused_naming_chrY_and_chr(tmp_pa
                    covar_cols=["age", "sex"], qc=QCSettings(hwe_p=0), threads=1, pheno_cols=["y"],
                    settings=GwasSettings(transform="none", plots=False, engine="fast"))
     assert len(pd.read_csv(tmp_path / "y" / "y.tsv.gz", sep="\t")) == 75 and res.phenotypes == ["y"]
+
+
+@pytest.mark.skipif(PLINK2 is None, reason="plink2 not installed")
+def test_gwas__category_of_one_person_counted_in_n_not_in_plink2_obs_ct(tmp_path):
+    """A categorical level held by ONE person (a genotyping batch of one): the linear fit is the same with them
+    (their indicator fits them exactly, one sample and one coefficient more: the same degrees of freedom) or
+    without them, so beta, SE and p equal plink2's; plink2's linear OBS_CT leaves that person out, ``n`` counts
+    every sample with complete data (documented in data_dictionary/sumstats.tsv and the README). plink2's
+    logistic OBS_CT counts them, as ``n`` does. This pins the documented difference: one, not more, not less."""
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(3)
+    n, m = 300, 30
+    iid = np.array([f"S{i:03d}" for i in range(n)])
+    to_bed(tmp_path / "g.bed", rng.binomial(2, 0.3, (n, m)).astype(np.float32), count_A1=True,
+           properties={"iid": iid, "fid": iid, "sid": [f"v{j}" for j in range(m)], "chromosome": ["1"] * m,
+                       "bp_position": list(1000 * (1 + np.arange(m)))})
+    batch = np.where(np.arange(n) % 2 == 0, "bA", "bB").astype(object)
+    batch[5] = "bC"
+    y = rng.normal(size=n) + 3.0 * (batch == "bC")
+    age = rng.normal(50, 5, n)
+    pd.DataFrame({"#FID": iid, "IID": iid, "y": y}).to_csv(tmp_path / "p.txt", sep="\t", index=False)
+    pd.DataFrame({"#FID": iid, "IID": iid, "age": age, "batch": batch}).to_csv(tmp_path / "c.txt", sep="\t",
+                                                                               index=False)
+    pd.DataFrame({"IID": iid, "y": y}).to_csv(tmp_path / "ph.tsv", sep="\t", index=False)
+    pd.DataFrame({"IID": iid, "age": age, "batch": batch}).to_csv(tmp_path / "cv.tsv", sep="\t", index=False)
+    subprocess.run([PLINK2, "--bfile", str(tmp_path / "g"), "--pheno", str(tmp_path / "p.txt"), "--covar",
+                    str(tmp_path / "c.txt"), "--glm", "hide-covar", "--threads", "1", "--out", str(tmp_path / "o")],
+                   check=True, capture_output=True)
+    run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / "ph.tsv", tmp_path / "cv.tsv", tmp_path / "out",
+             covar_cols=["age", "batch"], categorical=["batch"],
+             qc=QCSettings(maf=0.0, call_rate=0.0, hwe_p=0.0, sample_call_rate=0.0),
+             settings=GwasSettings(engine="fast", plots=False, transform="none"))
+    m_ = pd.read_csv(tmp_path / "out" / "y.tsv.gz", sep="\t").merge(
+        pd.read_csv(tmp_path / "o.y.glm.linear", sep="\t"), left_on="variant_id", right_on="ID", validate="1:1")
+    assert len(m_) == m and (m_["n"] == n).all() and (m_["OBS_CT"] == n - 1).all()
+    np.testing.assert_allclose(m_["beta"], m_["BETA"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(m_["standard_error"], m_["SE"], rtol=1e-4)
+    np.testing.assert_allclose(m_["p_value"], m_["P"], rtol=1e-3)

@@ -236,3 +236,51 @@ def test_hail_engine__matrix_table_input_equals_the_fast_engine_on_its_bed(hail_
         assert r.engine == ("fast" if name == "fast" else "hail")
         out[name] = tmp_path / name
     assert compare_outputs(out["fast"], out["mt"]) >= 2
+
+
+@pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
+def test_hail_engine__vif_rule_as_plink2_and_the_fast_engine(hail_context, tmp_path):
+    """Review s41: the Hail engine had no VIF rule: a genotype 99.98 % correlated with a covariate (plink2
+    CORR_TOO_HIGH), one with VIF 140 and a covariate whose VIF with the genotype in the model is ~450 (plink2
+    VIF_TOO_HIGH) got estimates where plink2 --glm and the fast engine write NA. Now the Hail engine's NA rows
+    are the fast engine's, linear with missing calls (mean-imputed by both; plink2 drops them) and logistic Wald
+    (NA rows leave the binary files), the latter plink2's ERRCODE rows; its other rows the fast engine's."""
+    import subprocess
+
+    from test_association_models import _collinear_cohort, _with_missing_calls
+
+    G, y, _ = _collinear_cohort(tmp_path)
+    bim = pd.read_csv(tmp_path / "g.bim", sep="\t", header=None)
+    bim[0], bim[3] = 1, 1000 * (1 + np.arange(len(bim)))             # (Hail's loci must lie in GRCh38)
+    bim.to_csv(tmp_path / "g.bim", sep="\t", header=False, index=False)
+    subprocess.run(["plink2", "--bfile", str(tmp_path / "g"), "--pheno", str(tmp_path / "p.txt"), "--covar",
+                    str(tmp_path / "c.txt"), "--glm", "hide-covar", "--threads", "1", "--out", str(tmp_path / "o")],
+                   check=True, capture_output=True)
+    errcode = pd.read_csv(tmp_path / "o.y.glm.linear", sep="\t").set_index("ID")["ERRCODE"]
+    assert (errcode != ".").sum() >= 5 and errcode["v5"] == "VIF_TOO_HIGH"
+    from bed_reader import open_bed, to_bed
+
+    with open_bed(tmp_path / "g.bed") as bed:
+        props = {"iid": bed.iid, "fid": bed.fid, "sid": bed.sid}
+    to_bed(tmp_path / "m.bed", _with_missing_calls(G).astype(np.float32), count_A1=True, properties=props)
+    shutil.copy(tmp_path / "g.bim", tmp_path / "m.bim")
+    iid = pd.read_csv(tmp_path / "p.txt", sep="\t")["IID"]
+    pd.DataFrame({"IID": iid, "y": y, "yb": (y > np.median(y)).astype(int)}).to_csv(tmp_path / "ph.tsv", sep="\t",
+                                                                                      index=False)
+    qc = QCSettings(maf=0.0, call_rate=0.0, hwe_p=0.0, sample_call_rate=0.0)
+    na, beta = {}, {}
+    for engine in ("fast", "hail"):
+        for bfile, binary in (("g", False), ("m", False), ("g", True))[engine == "hail":]:
+            out = tmp_path / f"{engine}_{bfile}_{binary}"
+            run_gwas(GenotypeSource(bfile=str(tmp_path / bfile)), tmp_path / "ph.tsv", tmp_path / "c.txt", out,
+                     pheno_cols=["yb" if binary else "y"], covar_cols=list("abcdz"), qc=qc,
+                     settings=GwasSettings(engine=engine, plots=False, transform="none", binary=binary))
+            res = pd.read_csv(out / f"{'yb' if binary else 'y'}.tsv.gz", sep="\t").set_index("variant_id")
+            na[engine, bfile, binary] = (set(errcode.index) - set(res.index)) | set(res.index[res["beta"].isna()])
+            beta[engine, bfile, binary] = res["beta"]
+    want = set(errcode.index[errcode != "."])
+    assert na["fast", "g", False] == want
+    assert na["hail", "m", False] == na["fast", "m", False] and na["hail", "g", True] == na["fast", "g", True]
+    assert len(na["hail", "m", False]) >= 5 and na["hail", "g", True] == want
+    for key in (("m", False), ("g", True)):                           # (the rest: the fast engine's estimates)
+        pd.testing.assert_series_equal(beta[("hail", *key)], beta[("fast", *key)], rtol=1e-5)

@@ -5,6 +5,7 @@ binary trait, and the command line (--binary --model ridge-loco --logistic-test 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import numpy as np
@@ -313,6 +314,39 @@ def test_firth__slow_fit_beside_a_nearly_separating_covariate_converges_to_plink
     assert fit.converged.all()
     np.testing.assert_allclose(fit.beta, ref["BETA"].to_numpy(float), rtol=2e-3)
     assert np.sign(fit.beta[0]) == np.sign(ref["BETA"].iloc[0]) == -1
+
+
+@pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
+def test_firth__quasi_separated_fit_at_its_maximum_converges_to_plink2(tmp_path):
+    """Review s41: a rare disease (1 % cases), a covariate held by every case but one, and a variant carried by a
+    case and a control: at the maximum of the penalised likelihood the Fisher-scoring step overshoots, so the fit
+    swung +-5e-5 around it, its log-likelihood equal to the last digit, for all 1000 steps, and the row was NA
+    where plink2 --glm firth converges (OR 0.054). Now a step that gains nothing above rounding ends the fit:
+    converged, plink2's beta (the other variants as before)."""
+    from edfgen.kernels import firth as firth_module
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    y = np.zeros(n)
+    y[:30] = 1
+    age = rng.normal(size=n)
+    z = np.zeros(n)
+    z[:29] = 1
+    G = np.zeros((n, 4))
+    G[:2, 0] = 1
+    G[[0, 50], 1] = 1
+    G[29, 2] = 1
+    G[:30:3, 3] = 1
+    _write_bed(tmp_path / "g", G, y, age)
+    iid = [f"s{i}" for i in range(n)]
+    pd.DataFrame({"#FID": iid, "IID": iid, "age": age, "z": z}).to_csv(tmp_path / "g.covar", sep="\t", index=False)
+    ref = _plink2_firth(tmp_path / "g")
+    assert (ref["ERRCODE"].iloc[[0, 1, 3]] == ".").all()              # (plink2 does not finish v2)
+    C = np.column_stack([np.ones(n), age, z])
+    fit = firth_full(C, G, y, start=firth_null_fit(C, y)[0])
+    assert fit.converged.all()
+    np.testing.assert_allclose(fit.beta[[0, 1, 3]], ref["BETA"].to_numpy(float)[[0, 1, 3]], rtol=1e-3)
+    assert abs(np.exp(fit.beta[1]) - 0.054) < 1e-3 and firth_module.STILL <= 1e-14
 
 
 def test_firth_fallback__replaces_only_small_or_failed_wald_p():

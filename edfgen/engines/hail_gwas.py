@@ -27,6 +27,95 @@ def _annotate_design(hl, mt, used_ids: np.ndarray, Y: np.ndarray, C: np.ndarray)
     return mt
 
 
+def hail_vif_too_high(hl, mt, used_ids: np.ndarray, C: np.ndarray, groups, P: int) -> np.ndarray:
+    """Which variant x phenotype rows of ``mt`` are NA by the fast engine's VIF rule
+    (:func:`edfgen.kernels.covariates.vif_too_high`: a predictor's variance inflation factor above
+    :data:`~edfgen.kernels.covariates.MAX_VIF`, plink2 ``--glm``'s ``VIF_TOO_HIGH`` / ``CORR_TOO_HIGH``), on the
+    genotypes mean-imputed in each group's samples as Hail's regressions impute them. Hail fits whatever it is
+    given: a genotype 99.98 % correlated with a covariate got an estimate where the fast engine and plink2 write NA.
+
+    One pass over ``mt``: each group's sums (calls, sum and sum of squares of ``x``, its products with the group's
+    covariates ``c``) are aggregated and the rule evaluated in Hail (the products rotated onto the group's
+    orthonormal covariate basis by constant matrices): only one flag per variant and group is collected.
+
+    Parameters
+    ----------
+    hl
+        The Hail module.
+    mt : MatrixTable
+        Column key ``s``, column field ``c`` (the covariates of ``used_ids``, :func:`_annotate_design`), entry
+        ``x`` (dosage; missing: a missing call).
+    used_ids : array of str
+        The samples of the rows of ``C``.
+    C : array [n, k]
+        The covariates (all columns; each group uses its ``keep``), as ``mt.c`` holds them.
+    groups : list of (mask, cols, keep)
+        Each missingness group's samples (bool [n]), phenotype columns and independent covariates.
+    P : int
+        The number of phenotype columns.
+
+    Returns
+    -------
+    bool array [M, P]
+    """
+    from edfgen.kernels.covariates import MAX_VIF, covariate_vif, unit_columns
+
+    member = np.zeros((len(used_ids), len(groups)), dtype=bool)
+    for g, (mask, _, _) in enumerate(groups):
+        member[mask, g] = True
+    ht = hl.Table.from_pandas(pd.DataFrame({"s": np.asarray(used_ids, dtype=str), "g": member.tolist()}), key="s")
+    mt = mt.annotate_cols(__in=ht[mt.s].g)
+    x = mt.x
+    sums = []
+    for g, (_, _, keep) in enumerate(groups):
+        cs = hl.array([mt.c[int(j)] for j in keep]) if len(keep) else hl.empty_array(hl.tfloat64)
+        sums.append(hl.agg.filter(hl.coalesce(mt.__in[g], False) & hl.is_defined(x), hl.struct(
+            nc=hl.agg.count(), s1=hl.agg.sum(x), s2=hl.agg.sum(x * x),
+            cx=hl.agg.array_sum(cs.map(lambda v: v * x)), cc=hl.agg.array_sum(cs))))
+    mt = mt.annotate_rows(__sums=hl.array(sums))
+    flags = [_vif_flag(hl, mt.__sums[g], C[np.ix_(mask, keep)], MAX_VIF, covariate_vif, unit_columns)
+             for g, (mask, _, keep) in enumerate(groups)]
+    rt = mt.annotate_rows(__flags=hl.array(flags)).rows()
+    got = rt.select(f=rt.__flags).key_by().drop("locus", "alleles").to_pandas()["f"].tolist()
+    flag = np.array(got, dtype=bool).reshape(len(got), len(groups))
+    out = np.zeros((len(got), P), dtype=bool)
+    for g, (_, cols, _) in enumerate(groups):
+        out[:, cols] = flag[:, g][:, None]
+    return out
+
+
+def _vif_flag(hl, a, Cg: np.ndarray, max_vif: float, covariate_vif, unit_columns):
+    """The Hail expression of :func:`edfgen.kernels.covariates.vif_too_high_from_sums` for one group: ``a`` its
+    row sums (``nc`` calls, ``s1``, ``s2``, ``cx``/``cc`` the covariates' sums over the called samples, times
+    ``x`` and plain), ``Cg`` its covariates; the genotype mean-imputed as Hail's regressions impute it."""
+    n, K = Cg.shape
+    if K == 0:
+        return hl.bool(False)
+    norms = np.linalg.norm(Cg, axis=0)
+    U = unit_columns(Cg)
+    Q, R = np.linalg.qr(U)
+    T = np.linalg.solve(R.T, np.diag(1.0 / np.where(norms > 0, norms, 1.0)))    # Q'g = R^-T U'g = T C'g
+    vif = covariate_vif(U, Q, R, warn=False)
+    ctot = Cg.sum(0)
+    mean = hl.float64(a.s1) / hl.float64(a.nc)
+    v = [a.cx[j] + mean * (float(ctot[j]) - a.cc[j]) for j in range(K)]
+    qg = [hl.sum(hl.array([float(T[i, j]) * v[j] for j in range(K) if T[i, j] != 0.0] or [hl.float64(0)]))
+          for i in range(K)]
+    g2 = a.s2 + hl.float64(n - a.nc) * mean ** 2
+    rss = g2 - hl.sum(hl.array([q * q for q in qg]))
+    centred = g2 - n * mean ** 2
+    own = (rss <= 1e-8 * hl.max(g2, 1e-300)) | (centred > max_vif * rss)
+    cov = [float(b) + hl.sum(hl.array([float(w[i]) * qg[i] for i in range(K)])) ** 2 / rss > max_vif
+           for b, w in zip(vif.base[vif.checked], vif.weights[vif.checked])]
+    return hl.coalesce(own | hl.any(hl.array(cov or [hl.bool(False)])), False)
+
+
+def _vif_na(arrays: dict, too_high: np.ndarray) -> None:
+    """The statistics of the ``too_high`` rows (:func:`hail_vif_too_high`) NA, in place (as the fast engine)."""
+    for k in ("beta", "standard_error", "p_value"):
+        arrays[k][too_high] = np.nan
+
+
 #: up to this many missingness patterns, one plain-list ``linear_regression_rows`` per pattern is used
 #: (each a pass over the checkpointed MatrixTable); beyond it, one chained (list-of-lists) call. In Hail
 #: 0.2.139 the chained form is ~12x slower per pass (measured: 2078 variants x 5000 samples x 32
@@ -54,6 +143,9 @@ def hail_linear(hl, mt, used_ids, Y, C, *, names=None, cov_names=None) -> Associ
         covs = [mt.c[i] for i in keep]
         fit = _linear_plain if len(groups) <= CHAINED_ABOVE_GROUPS else _linear_chained
         fit(hl, mt, groups, covs, arrays, n)
+    if M and P:
+        _vif_na(arrays, hail_vif_too_high(hl, mt, used_ids, C, [(mask, cols, list(keep)) for keep, groups in
+                                                                by_covariates.items() for mask, cols in groups], P))
     return AssociationResult(n=n, **arrays)
 
 
@@ -140,14 +232,17 @@ def hail_logistic(hl, mt, used_ids, Y, C, test: str, *, names=None, cov_names=No
     M, P = mt.count_rows(), Y.shape[1]
     arrays = {k: np.full((M, P), np.nan) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
     n = np.zeros((M, P), dtype=np.int64)
-    for mask, cols in groups:
-        ids = hl.literal(set(used_ids[mask]))
-        sub = mt.filter_cols(ids.contains(mt.s))
-        sub = sub.annotate_rows(__af=hl.agg.mean(sub.x) / 2)
-        keep = group_covariates(C[mask], cols, names=names, covariate_names=cov_names)
+    keeps = [group_covariates(C[mask], cols, names=names, covariate_names=cov_names) for mask, cols in groups]
+    for (mask, cols), keep in zip(groups, keeps):
         for p in cols:     # plink2's few-cases warning, as the fast engine says it (before Hail runs)
             warn_few_cases(names[p] if names is not None else f"column {p}", Y[mask, p], len(keep),
                            firth=test != "wald", hint="--logistic-test firth")   # (Hail has no firth-fallback)
+    too_high = (hail_vif_too_high(hl, mt, used_ids, C, [(m, c, k) for (m, c), k in zip(groups, keeps)], P)
+                if M and P else np.zeros((M, P), dtype=bool))
+    for (mask, cols), keep in zip(groups, keeps):
+        ids = hl.literal(set(used_ids[mask]))
+        sub = mt.filter_cols(ids.contains(mt.s))
+        sub = sub.annotate_rows(__af=hl.agg.mean(sub.x) / 2)
         ht = hl.logistic_regression_rows(test=test, y=[sub.y[int(p)] for p in cols], x=sub.x,
                                          covariates=[sub.c[i] for i in keep], pass_through=["__af"])
         r = _collected(ht, ht)
@@ -165,12 +260,14 @@ def hail_logistic(hl, mt, used_ids, Y, C, test: str, *, names=None, cov_names=No
             arrays["p_value"][:, p] = stats_["p_value"].to_numpy(dtype=float)
             arrays["effect_allele_frequency"][:, p] = r["__af"].to_numpy(dtype=float)
             n[:, p] = int(mask.sum())
-            if test == "firth":
+            if test == "firth":                 # (not the VIF_TOO_HIGH rows: NA, as the fast engine's Firth)
                 refit_firth_failures(hl, sub, used_ids[mask], Y[mask, p], C[mask][:, keep],
                                      {k: arrays[k][:, p] for k in ("beta", "standard_error", "p_value",
-                                                                   "effect_allele_frequency")})
+                                                                   "effect_allele_frequency")},
+                                     skip=too_high[:, p])
+    _vif_na(arrays, too_high)
     if test == "firth":
-        warn_firth_failures(arrays["beta"], arrays["effect_allele_frequency"])
+        warn_firth_failures(np.where(too_high, 0.0, arrays["beta"]), arrays["effect_allele_frequency"])
     return AssociationResult(n=n, **arrays)
 
 
@@ -180,17 +277,20 @@ def _failed(beta: np.ndarray, allele_frequency: np.ndarray) -> np.ndarray:
     return np.isnan(beta) & (af > 0) & (af < 1)
 
 
-def refit_firth_failures(hl, sub, ids: np.ndarray, y: np.ndarray, C: np.ndarray, stats: dict) -> int:
+def refit_firth_failures(hl, sub, ids: np.ndarray, y: np.ndarray, C: np.ndarray, stats: dict,
+                         skip: np.ndarray | None = None) -> int:
     """Refit by :func:`edfgen.kernels.firth.firth_full` (covariates refitted, all coefficients penalised, the
     penalised likelihood-ratio test: Hail's Firth test, which converges for fewer rows) the polymorphic rows of
     ``stats`` (``beta``, ``standard_error``, ``p_value``, ``effect_allele_frequency`` of one phenotype, arrays
     over the rows of ``sub``, filled in place) that Hail's Firth fit left without an estimate (review s31b F5:
     one carrier, separation). ``sub``: the MatrixTable of the samples ``ids`` (entry ``x``), ``y`` and ``C``
     theirs in this order. Only those rows' genotypes are collected, missing calls mean-imputed as Hail's test
-    imputes them. Returns how many were refitted and converged."""
+    imputes them; ``skip`` (bool over the rows): rows not refitted (NA by the VIF rule). Returns how many were
+    refitted and converged."""
     from edfgen.kernels.firth import firth_full, firth_null_fit
 
-    rows = np.flatnonzero(_failed(stats["beta"], stats["effect_allele_frequency"]))
+    failed = _failed(stats["beta"], stats["effect_allele_frequency"])
+    rows = np.flatnonzero(failed if skip is None else failed & ~skip)
     if not len(rows):
         return 0
     sub = sub.add_row_index("__row")

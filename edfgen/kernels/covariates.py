@@ -419,11 +419,32 @@ def vif_too_high(G: np.ndarray, C: np.ndarray) -> np.ndarray:
     """
     U = unit_columns(C)
     Q, R = np.linalg.qr(U)
-    qg = G.T @ Q
-    g2 = np.einsum("ij,ij->j", G, G)
+    return vif_too_high_from_sums(U, Q, R, G.T @ Q, np.einsum("ij,ij->j", G, G), G.mean(0))
+
+
+def vif_too_high_from_sums(U: np.ndarray, Q: np.ndarray, R: np.ndarray, qg: np.ndarray, g2: np.ndarray,
+                           mean: np.ndarray) -> np.ndarray:
+    """:func:`vif_too_high` from each genotype's sums over the samples (an engine that never holds the genotypes,
+    Hail, aggregates them).
+
+    Parameters
+    ----------
+    U : array [n, K]
+        ``unit_columns`` of the covariates that enter the regression, intercept included.
+    Q, R : arrays [n, K], [K, K]
+        ``U = Q R`` (``numpy.linalg.qr``).
+    qg : array [M, K]
+        Each (complete: mean-imputed) genotype's products with ``Q`` (``g' Q``).
+    g2, mean : arrays [M]
+        Each genotype's sum of squares and mean over the ``n`` samples.
+
+    Returns
+    -------
+    bool array [M]
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
         rss = g2 - np.einsum("ij,ij->i", qg, qg)
-        centred = g2 - G.shape[0] * G.mean(0) ** 2
+        centred = g2 - U.shape[0] * mean ** 2
         own = (rss <= 1e-8 * np.maximum(g2, 1e-300)) | (centred > MAX_VIF * rss)
         return own | covariate_vif(U, Q, R, warn=False).too_high(qg, np.where(own, np.nan, rss))
 

@@ -44,6 +44,10 @@ __all__ = ["firth_null_fit", "firth_full", "firth_fallback", "FirthFit", "FIRTH_
 FIRTH_P_THRESHOLD = 0.05
 #: largest Newton step on any coefficient (R logistf's ``maxstep``)
 MAX_STEP = 5.0
+#: a step taken that gains at most this fraction of the penalised log-likelihood ``|ℓ*|`` (rounding: ~45 double
+#: epsilons) ends a Firth fit, converged: no ascent is left that double precision can see (R logistf's ``lconv``,
+#: 1e-5 absolute, stops far earlier; 1e-13 here left a one-carrier fit 4e-4 short of its maximum)
+STILL = 1e-14
 
 
 def _bernoulli(eta: np.ndarray, sign: np.ndarray):
@@ -194,7 +198,8 @@ class _FirthBatch:
         ``β`` stays at ``bg`` and only the covariates' coefficients move (the constrained fit of the
         likelihood-ratio test, penalty still ``½ log|I|`` of the full model, as R ``logistf``). Newton steps
         (capped at :data:`MAX_STEP`, halved until ``ℓ*`` does not decrease); converged when every step is
-        below ``tolerance`` or when ``max_halvings`` halvings of the step all fail to increase ``ℓ*``. ``state``:
+        below ``tolerance``, when ``max_halvings`` halvings of the step all fail to increase ``ℓ*`` or when the
+        step taken gains no more than :data:`STILL` of ``|ℓ*|``. ``state``:
         :meth:`evaluate` at ``(B, bg)`` when known (the constrained fit's last, where the full fit starts).
         Returns ``(ℓ* [m], converged [m], state)``, ``state`` :meth:`evaluate` at the final ``(B, bg)``."""
         K = self.K
@@ -214,6 +219,7 @@ class _FirthBatch:
             converged[active[done]] = True
             active, step, biggest = active[~done], step[~done], biggest[~done]
             step *= np.minimum(1.0, MAX_STEP / biggest)[:, None]
+            before = ll[active]
             todo, accepted = np.arange(len(active)), np.zeros(len(active), dtype=bool)
             for _ in range(max_halvings):
                 if not todo.size:
@@ -231,7 +237,12 @@ class _FirthBatch:
             # no ascent left along the Newton direction at double precision: at the maximum (as plink2's
             # fits conclude); an allowance for rounding instead lets a one-carrier fit swing around it
             converged[active[todo]] = True
-            active = active[accepted]
+            # nor any left in fact: the step taken gained no more than rounding (STILL): at a maximum where the
+            # Fisher-scoring step (no penalty curvature in I) overshoots, it swung +-5e-5 around it with ℓ* equal
+            # to the last digit until max_iterations, then NA (review s41)
+            crawl = accepted & (ll[active] - before <= STILL * np.maximum(1.0, np.abs(before)))
+            converged[active[crawl]] = True
+            active = active[accepted & ~crawl]
         return ll, converged, (ll, score, info, inv)
 
 
@@ -243,7 +254,7 @@ CHUNK_BYTES = 1024 * 1024
 
 
 def firth_full(covariates: np.ndarray, genotypes: np.ndarray, y: np.ndarray, offset: np.ndarray | None = None,
-               start: np.ndarray | None = None, *, max_iterations: int = FIRTH_MAX_ITERATIONS,
+               start: np.ndarray | None = None, *, max_iterations: int | None = None,
                tolerance: float = 1e-5, max_halvings: int = 25) -> FirthFit:
     """Firth logistic regression of ``y`` on ``[covariates, g]`` (plus ``offset``) for every column ``g`` of
     ``genotypes [n, m]`` (complete, e.g. mean-imputed), all coefficients penalised, with the penalised
@@ -259,7 +270,11 @@ def firth_full(covariates: np.ndarray, genotypes: np.ndarray, y: np.ndarray, off
     cap; ``tolerance`` bounds every coefficient's last step (R ``logistf``'s ``xconv`` is 1e-4). The cap is
     :data:`FIRTH_MAX_ITERATIONS` (1000; was 200: a rare variant beside a covariate that nearly separates the
     cases needed 300-1000 steps where ``plink2 --glm firth`` converges, and the row kept its Wald β of the
-    opposite sign; review rev35b); only the fits still running pay for it.
+    opposite sign; review rev35b); only the fits still running pay for it (``max_iterations`` None: the cap).
+    A fit also ends, converged, when a step taken gains no more than rounding (:data:`STILL` of ``|ℓ*|``; R
+    ``logistf``'s ``lconv``): at the maximum of a quasi-separated fit (a rare variant in a rare disease, a covariate holding
+    all cases but one) the Fisher-scoring step overshoots and the fit swung around the maximum, ``ℓ*`` equal to
+    the last digit, for all 1000 steps, then NA where plink2 converges (review s41).
     """
     from scipy.special import chdtrc
 
@@ -269,7 +284,8 @@ def firth_full(covariates: np.ndarray, genotypes: np.ndarray, y: np.ndarray, off
     n, m = G.shape
     b0 = np.zeros(C.shape[1]) if start is None else np.asarray(start, dtype=float)
     batch = _FirthBatch(C, y, offset)
-    opts = dict(max_iterations=max_iterations, tolerance=tolerance, max_halvings=max_halvings)
+    opts = dict(max_iterations=FIRTH_MAX_ITERATIONS if max_iterations is None else max_iterations,
+                tolerance=tolerance, max_halvings=max_halvings)
     beta, chi2 = np.full(m, np.nan), np.full(m, np.nan)
     converged = np.zeros(m, dtype=bool)
     chunk = int(max(16, CHUNK_BYTES // (8 * max(n, 1))))

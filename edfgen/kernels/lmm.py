@@ -111,6 +111,19 @@ def _neg_reml(log_delta: float, s: np.ndarray, yt: np.ndarray, Ct: np.ndarray) -
     return 0.5 * ((n - k) * np.log(sig) - np.log(w).sum() + np.linalg.slogdet(A)[1])
 
 
+def _reml_score(log_delta: float, s: np.ndarray, yt: np.ndarray, Ct: np.ndarray) -> float:
+    """The derivative of :func:`_neg_reml` in ``log δ``: with ``w = 1 / (s + δ)``, ``A = C'WC`` and ``r`` the GLS
+    residual, ``δ/2 [Σ w - tr(A^-1 C'W²C) - (n - k) Σ w² r² / Σ w r²]``."""
+    n, k = Ct.shape
+    delta = np.exp(log_delta)
+    w = 1.0 / (s + delta)
+    A = Ct.T @ (Ct * w[:, None])
+    b = np.linalg.solve(A, Ct.T @ (yt * w))
+    r = yt - Ct @ b
+    trace = np.trace(np.linalg.solve(A, Ct.T @ (Ct * (w * w)[:, None])))
+    return 0.5 * delta * (w.sum() - trace - (n - k) * (r * r * w * w).sum() / (r * r * w).sum())
+
+
 def reml_delta(s: np.ndarray, yt: np.ndarray, Ct: np.ndarray) -> float:
     """REML estimate of ``δ = σe²/σg²`` for one phenotype (EMMA, Kang et al. 2008).
 
@@ -124,8 +137,11 @@ def reml_delta(s: np.ndarray, yt: np.ndarray, Ct: np.ndarray) -> float:
     Returns
     -------
     float
-        ``δ``: a grid over ``log δ`` in :data:`LOG_DELTA_BOUNDS` (41 points) then Brent's bounded search
-        around the best grid point.
+        ``δ``: a grid over ``log δ`` in :data:`LOG_DELTA_BOUNDS` (41 points), Brent's bounded search around the
+        best grid point, then the root of the REML score (:func:`_reml_score`) next to it. The minimum of the
+        likelihood itself is flat (found to ~1e-8 at best, 1e-6 by Brent's tolerance): the rounding of another
+        BLAS thread count in the GRM's eigendecomposition moved ``δ`` by 1e-8 and the statistics by up to 1e-6
+        relative (``--threads 1`` vs ``--threads 2``, review s41); the score's root is fixed to rounding.
     """
     grid = np.linspace(*LOG_DELTA_BOUNDS, 41)
     vals = np.array([_neg_reml(x, s, yt, Ct) for x in grid])
@@ -135,7 +151,12 @@ def reml_delta(s: np.ndarray, yt: np.ndarray, Ct: np.ndarray) -> float:
 
     best = optimize.minimize_scalar(_neg_reml, bounds=(lo, hi), args=(s, yt, Ct), method="bounded",
                                     options={"xatol": 1e-6})
-    return float(np.exp(best.x if best.fun <= vals[i] else grid[i]))
+    x = best.x if best.fun <= vals[i] else grid[i]
+    a, b = max(x - 1e-4, LOG_DELTA_BOUNDS[0]), min(x + 1e-4, LOG_DELTA_BOUNDS[1])
+    fa, fb = _reml_score(a, s, yt, Ct), _reml_score(b, s, yt, Ct)
+    if np.isfinite(fa) and np.isfinite(fb) and fa < 0 < fb:        # an interior minimum: its score's root
+        x = optimize.brentq(_reml_score, a, b, args=(s, yt, Ct), xtol=1e-14, rtol=4 * np.finfo(float).eps)
+    return float(np.exp(x))
 
 
 @dataclass(frozen=True)
