@@ -250,6 +250,36 @@ def unowned_reason(path: str | os.PathLike, manifest: dict[str, Any] | None, bas
             "tell it is its own: check it, and move or delete it yourself")
 
 
+def kept_by_force(manifest: dict[str, Any] | None, base: str | os.PathLike, owned: Iterable[Path],
+                  planned: Iterable[str] = ()) -> set[Path]:
+    """The files (and links) in the folders that ``manifest`` (an older edfgen's) lists whole which are not in
+    ``owned`` (:func:`owned_files`): what ``--force`` keeps, untouched, instead of refusing
+    (:func:`edfgen.formats.manifest.recording`), a Finder ``.DS_Store`` put there having made every file there
+    unowned. None inside a folder the current run plans whole (``planned`` entry ``"plots/"``: it writes files there by
+    names not known yet), which stays refused.
+
+    Parameters
+    ----------
+    manifest
+        The earlier run's parsed manifest (or ``None``).
+    base
+        The folder it describes.
+    owned
+        :func:`owned_files` of it, with the current run's plan.
+    planned
+        The current run's planned outputs (relative names).
+
+    Returns
+    -------
+    set of Path
+        The files kept.
+    """
+    root = os.path.realpath(base)
+    planned_folders = [Path(root, x.rstrip("/")) for x in planned if x.endswith("/")]
+    return {f for d in whole_folders(manifest, base) for f in _unowned(d, owned)
+            if not any(f == p or p in f.parents for p in planned_folders)}
+
+
 def _unowned(path: Path, owned: Iterable[Path], skip=None, anchor=None) -> list[Path]:
     """The files (and links) at or under ``path`` (links not followed) that are not in ``owned``, unsorted; ``skip``
     (relative name parts under ``path`` -> bool) leaves some out. One ``realpath`` per folder (``anchor``: an
