@@ -358,8 +358,8 @@ def test_stage__a_documentation_only_upgrade_keeps_a_stage_a_code_change_reruns_
 
 
 def test_code_digest__docstrings_comments_layout_and_version_are_not_code(tmp_path):
-    """s41safe #3: what keys a stage's code: not a docstring, a comment, blank lines or ``__version__``; any
-    statement, constant or message is."""
+    """s41safe #3: what keys a stage's code: not a docstring, a comment, blank lines or ``__version__``'s value; any
+    statement, name, constant or message is (by each module's syntax tree)."""
     from edfgen.pipeline_checks import _sources, code_digest
 
     pkg = tmp_path / "edfgen"
@@ -376,10 +376,13 @@ def test_code_digest__docstrings_comments_layout_and_version_are_not_code(tmp_pa
     assert digest('"""edfgen."""\n__version__ = "2.0"\n',
                   '"""OLS, by least squares."""\n\n# a comment\ndef b(x):\n    """The slope\n    (doi)."""\n'
                   '    return x * 2  # twice\n') == first
+    assert digest("__version__ = '1'\n", "def b(x):\n    return x * 2\n") == first    # (docstrings added: docs)
     assert digest("__version__ = '1'\n", '"""OLS."""\ndef b(x):\n    return x * 3\n') != first
     assert digest("__version__ = '1'\n", '"""OLS."""\ndef b(x):\n    return x * 2\nC = "msg"\n') != first
     assert digest("__version__ = '1'\nX = 1\n", '"""OLS."""\ndef b(x):\n    return x * 2\n') != first
     assert digest("__version__ = '1'\n", "def b(x:\n") != first   # (does not parse: by its bytes)
+    assert digest("__version__ = '1'\n", '"""OLS."""\ndef b(y):\n    return y * 2\n') != first   # (a name)
+    assert digest("__version__ = '1'\n", '"""OLS."""\ndef b(x):\n    return x * 2.0\n') != first
 
 
 def test_stage__reruns_when_edfgens_code_changed_and_says_so(tmp_path, monkeypatch, caplog):
