@@ -10,19 +10,18 @@ rerun any stage by hand; the pipeline sets the wiring options (inputs, ``out``) 
 Every key and every value's type is checked when the configuration is read, before any stage runs
 (``maf = "abc"``, ``two_sample_split = "false"`` and ``out = 5`` are one-line errors naming the key).
 
-Resume: after a stage succeeds, its key (sha256 of the stage's command, options and wiring, a checkpoint by
-its content, and of its inputs by the one provenance rule :func:`edfgen.formats.manifest.input_digest`, each
-input hashed once per run: the stage's own manifest reuses the digest; and of the code: edfgen's version and
-its source files, :func:`edfgen.pipeline_checks.code_identity`) is recorded in
-``pipeline_state.json`` with the fingerprints of the outputs its manifest lists; a rerun skips every stage whose
-key is unchanged, whose manifest is complete and whose outputs are as it wrote them
-(:func:`edfgen.pipeline_checks.stage_done`), so a crash or Ctrl-C costs only the unfinished stage (``edfgen run
---ignore-code-changes`` also skips those only edfgen's code changed for). A stage that must run again first
-removes what its earlier run's manifest lists (complete, or in progress after a crash) and nothing
-else; the pipeline never passes ``--force`` to a stage, so a stage folder holding a file edfgen did
-not write makes that stage refuse with one line naming it, checked before anything is removed. Stages are
-wired by the configuration only, never by a folder that exists; what an earlier run's stage that this run
-does not run wrote is removed at the end (:meth:`_Runner.drop_stale`).
+Resume: after a stage succeeds, its key (sha256 of the stage's command, options and wiring, a checkpoint by its
+content, and of its inputs by the one provenance rule :func:`edfgen.formats.manifest.input_digest`, each input hashed
+once per run: the stage's own manifest reuses the digest; and of the code, but for its documentation, comments and
+version: :func:`edfgen.pipeline_checks.same_code`) is recorded in ``pipeline_state.json`` with the fingerprints of the
+outputs its manifest lists; a rerun skips every stage whose key is unchanged, whose manifest is complete and whose
+outputs are as it wrote them (:func:`edfgen.pipeline_checks.stage_done`), so a crash or Ctrl-C costs only the
+unfinished stage (``edfgen run --ignore-code-changes`` also skips those only edfgen's code changed for). A stage that
+must run again first removes what its earlier run's manifest lists (complete, or in progress after a crash) and
+nothing else; the pipeline never passes ``--force`` to a stage, so a stage folder holding a file edfgen did not write
+makes that stage refuse with one line naming it, checked before anything is removed. Stages are wired by the
+configuration only, never by a folder that exists; what an earlier run's stage that this run does not run wrote is
+removed at the end (:meth:`_Runner.drop_stale`).
 
 ``edfgen demo`` (:func:`run_demo`) simulates the default cohort, writes ``pipeline.toml`` beside the
 results (so ``edfgen run --config edfgen-demo/pipeline.toml`` repeats or edits the same run), runs the
@@ -83,8 +82,8 @@ from edfgen.formats.lock import HIDDEN_NAMES, folder_lock
 from edfgen.formats.manifest import (MANIFEST, Manifest, finite_json, mark_in_progress,
                                      memoised_digests, read_manifest, remove_outputs, unlisted_file_said)
 from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
-from edfgen.pipeline_checks import (code_identity, code_key, drop_earlier_outputs, earlier_outputs, left_in,
-                                    output_fingerprints, ran_with_other_code, stage_done, stage_key)
+from edfgen.pipeline_checks import (code_key, current_code, drop_earlier_outputs, earlier_outputs, left_in, stage_key,
+                                    output_fingerprints, package_code_digest, ran_with_other_code, stage_done)
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +165,9 @@ class _Runner:
         command = f"edfgen {options.command}"
         wired = {k: finite_json(v) for k, v in wiring.items() if v is not None}
         tuned = options.to_dict(exclude=STAGE_SECTIONS[section][1])
-        inputs_key, code = stage_key(command, type(options), tuned, wired, inputs, self.cfg.out), code_identity()
+        done = self.state.get(name, {})      # (its code kept after a documentation-only upgrade: current_code)
+        inputs_key, code = stage_key(command, type(options), tuned, wired, inputs, self.cfg.out), current_code(done)
         key = code_key(inputs_key, code)      # the code that made the outputs keys them too (review s34c #1)
-        done = self.state.get(name, {})
         other = ran_with_other_code(done, inputs_key)     # same options and inputs, other edfgen code
         if isinstance(done, dict) and (done.get("key") == key or other and self.keep_other_code) and stage_done(
                 name, manifest, done.get("outputs")):
@@ -206,8 +205,9 @@ class _Runner:
         dt = time.perf_counter() - t0
         counts = result_counts(result)
         print(f"[edfgen run] {name}: done in {dt:.1f} s" + (f" ({counts})" if counts else ""), file=sys.stderr)
-        self.state[name] = {"key": key, "code": code, "command": command, "options": tuned, "wiring": wired,
-                            "seconds": round(dt, 2), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        self.state[name] = {"key": key, "code": code, "code_digest": package_code_digest(), "command": command,
+                            "options": tuned, "wiring": wired, "seconds": round(dt, 2),
+                            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
                             "outputs": output_fingerprints(manifest)}   # a stage is done while they are as written
         self._write_state()
         self.records.append(StageRecord(name, "ran", dt, out_dir))

@@ -7,7 +7,8 @@
 * Which files a stage's options name (:func:`option_files`): their content keys the stage too, folders
   (``loco_predictions``) and file prefixes (``ref_ld_chr``) included; a checkpoint by its bytes, not its path.
 * A stage's key (:func:`stage_key`, :func:`code_key`): its command, options, wiring and inputs, and the code that
-  runs it (:func:`code_identity`: edfgen's version and its source files), so an upgraded or edited edfgen reruns it.
+  runs it (:func:`code_identity`: edfgen's version and its source files), so an upgraded or edited edfgen reruns it,
+  unless only documentation, comments or the version number changed (:func:`same_code`, :func:`code_digest`).
 * Before any stage runs (:func:`check_configuration`): the files the sections name exist, the checkpoint is one,
   and a section or ``[run]`` switch that this configuration leaves unused is named in a warning.
 * After the run (:func:`drop_earlier_outputs`): the run's own files of an earlier run that this run did not write
@@ -16,6 +17,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import glob
@@ -230,11 +232,19 @@ def source_digest(root: Path) -> str:
         The same for a copy of the package elsewhere; another for any edited, added or removed module.
     """
     h = hashlib.sha256()
+    for rel, source in _sources(root):
+        h.update(f"{rel}\0{hashlib.sha256(source).hexdigest()}\n".encode())
+    return h.hexdigest()
+
+
+@functools.cache
+def _sources(root: Path) -> tuple[tuple[str, bytes], ...]:
+    """``(relative name, bytes)`` of each module under ``root`` (:func:`source_digest`'s selection), read once per
+    process: :func:`code_digest` digests the very bytes :func:`code_identity` did, even when computed later in the
+    run (an editable install edited meanwhile)."""
     files = [f for f in root.rglob("*.py")
              if not any(part.startswith(".") for part in f.relative_to(root).parts) and f.is_file()]
-    for rel, f in sorted((f.relative_to(root).as_posix(), f) for f in files):
-        h.update(f"{rel}\0{hashlib.sha256(f.read_bytes()).hexdigest()}\n".encode())
-    return h.hexdigest()
+    return tuple((rel, f.read_bytes()) for rel, f in sorted((f.relative_to(root).as_posix(), f) for f in files))
 
 
 def code_identity() -> str:
@@ -248,6 +258,96 @@ def code_identity() -> str:
         ``<version>+<sha256 hex>``.
     """
     return f"{edfgen.__version__}+{source_digest(Path(edfgen.__file__).resolve().parent)}"
+
+
+@functools.cache
+def code_digest(root: Path) -> str:
+    """A hex sha256 over the result-relevant code of the ``*.py`` files under ``root`` (as :func:`source_digest`
+    selects them): each module's syntax tree (``ast.dump``, no line numbers) without its docstrings (module, class,
+    function), so without its comments and layout, and without a module-level ``__version__ =`` (computed once per
+    process, about a second for edfgen's 2.7 MB of source; a file that does not parse by its bytes). A release that
+    changes only documentation, comments or the version number keeps it; any other change to any module (a statement,
+    a name, a constant, a message) changes it: a whole-package rule, as a stage's imports cannot be known statically
+    (commands are dispatched by name). (Bytecode, compiled with ``optimize=2``, is 3x cheaper but keeps a ``NOP``
+    where a docstring was: adding one would count as code.)
+
+    Parameters
+    ----------
+    root
+        The package's folder.
+
+    Returns
+    -------
+    str
+        The digest.
+    """
+    h = hashlib.sha256()
+    for rel, source in _sources(root):
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            h.update(f"{rel}\0{hashlib.sha256(source).hexdigest()}\n".encode())
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body and (
+                    isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+                    and isinstance(node.body[0].value.value, str)):
+                node.body = node.body[1:]
+        tree.body = [n for n in tree.body if not (isinstance(n, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__version__" for t in n.targets))]
+        h.update(f"{rel}\0{hashlib.sha256(ast.dump(tree).encode()).hexdigest()}\n".encode())
+    return h.hexdigest()
+
+
+def package_code_digest() -> str:
+    """:func:`code_digest` of the installed edfgen (recorded as a stage's ``code_digest`` in ``pipeline_state.json``).
+
+    Returns
+    -------
+    str
+        Hex sha256.
+    """
+    return code_digest(Path(edfgen.__file__).resolve().parent)
+
+
+def same_code(done: Any) -> bool:
+    """Whether the stage recorded as ``done`` (its ``pipeline_state.json`` entry) ran with this code: the same
+    :func:`code_identity`, or the same :func:`package_code_digest` (only documentation, comments or the version
+    number changed since: an upgrade that must not recompute a GWAS). An entry of an edfgen that recorded no digest
+    and other code is other code.
+
+    Parameters
+    ----------
+    done
+        The stage's recorded entry (``code`` and ``code_digest``).
+
+    Returns
+    -------
+    bool
+        ``True`` when the code that made it is this code.
+    """
+    if not isinstance(done, dict) or not isinstance(done.get("code"), str):
+        return False
+    digest = done.get("code_digest")
+    return done["code"] == code_identity() or isinstance(digest, str) and digest == package_code_digest()
+
+
+def current_code(done: Any) -> str:
+    """The code string that keys a stage whose earlier record is ``done``: its recorded ``code`` when that is this
+    code (:func:`same_code`: the earlier key stays valid after a documentation-only upgrade), else
+    :func:`code_identity`.
+
+    Parameters
+    ----------
+    done
+        The stage's recorded entry, or anything else (none).
+
+    Returns
+    -------
+    str
+        The code string.
+    """
+    return done["code"] if same_code(done) else code_identity()
 
 
 def code_key(inputs_key: str, code: str | None) -> str:
@@ -288,7 +388,7 @@ def ran_with_other_code(done: Any, inputs_key: str) -> bool:
     if not isinstance(done, dict) or not isinstance(done.get("key"), str):
         return False
     code = done.get("code") if isinstance(done.get("code"), str) else None
-    return code != code_identity() and done["key"] == code_key(inputs_key, code)
+    return not same_code(done) and done["key"] == code_key(inputs_key, code)
 
 
 # ----------------------------------------------------------------------------------------------- the run's files

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from edfgen.cli import cli
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import atomic_path, clean_temp_files, is_temp_name, prepare_out_dir, temp_name, write_table
-from edfgen.formats.manifest import STREAM, Manifest, input_digest, read_manifest, recording
+from edfgen.formats.manifest import STREAM, Manifest, input_digest, plan_outputs, read_manifest, recording
 
 
 # ------------------------------------------------------------------------------------------- temp files
@@ -933,3 +933,76 @@ def test_unlisted_file__a_link_to_a_folder_or_a_broken_link_is_no_stray_file(tmp
     (tmp_path / "notes.txt").write_text("mine")
     (out / "notes").symlink_to(tmp_path / "notes.txt")
     assert unlisted_file(out) == out / "notes"
+
+
+def test_recording_force__a_ds_store_in_an_old_whole_folder_is_kept_not_refused_forever(tmp_path, caplog):
+    """s41safe #1: an older edfgen's manifest lists plots/ whole; a Finder .DS_Store put there changes the folder's
+    status-change time, so that none of its plots counts as edfgen's any more: every rerun AND every --force was
+    refused (naming .DS_Store, then, once it was deleted, each plot in turn). --force now proceeds: the plots it
+    writes again are replaced, the files it cannot tell are its own (.DS_Store, a plot not written again) are kept
+    untouched, one warning says so; without --force it is still refused."""
+    import json
+    import logging
+
+    out = tmp_path / "o"
+    _old_style_output(out, finished="")
+    (out / "plots" / "edf_002_manhattan.png").write_bytes(b"old png")
+    old = {**json.loads((out / "manifest.json").read_text()), "finished": _finished_now()}
+    (out / "manifest.json").write_text(json.dumps(old))
+    (out / "plots" / ".DS_Store").write_bytes(b"finder")
+    planned = ["summary.tsv", "plots/edf_001_manhattan.png"]
+    with pytest.raises(InputError, match=r"plots/\.DS_Store is in plots/, which manifest\.json \(an older edfgen's\)"):
+        with recording(out, "edfgen demo-cmd", planned=planned):
+            pass
+    with caplog.at_level(logging.WARNING), recording(out, "edfgen demo-cmd", planned=planned, force=True):
+        assert not (out / "plots" / "edf_001_manhattan.png").exists() and not (out / "summary.tsv").exists()
+        for x in planned:
+            (out / x).write_text("new")
+    assert (out / "plots" / ".DS_Store").read_bytes() == b"finder"
+    assert (out / "plots" / "edf_002_manhattan.png").read_bytes() == b"old png"      # not edfgen's for sure: kept
+    assert read_manifest(out)["outputs"] == sorted(planned) and read_manifest(out)["finished"]
+    said = [r.getMessage() for r in caplog.records if "--force kept" in r.getMessage()]
+    assert len(said) == 1 and "--force kept 2 file(s)" in said[0] and "plots/edf_002_manhattan.png" in said[0], said
+
+
+def test_recording_force__a_kept_file_is_never_written_over_by_a_name_planned_later(tmp_path):
+    """s41safe #1: what --force keeps in an old whole folder is never written over by a file a command names only
+    once its work has begun (clump's regional/, ldsc's ldscores/: plan_outputs): one line, the file kept."""
+    import json
+
+    out = tmp_path / "o"
+    _old_style_output(out, finished="2020-01-01T00:00:00+00:00")   # (every file here changed after that time)
+    (out / "manifest.json").write_text(json.dumps({**json.loads((out / "manifest.json").read_text()),
+                                                   "outputs": ["regional/", "summary.tsv"]}))
+    (out / "plots").rename(out / "regional")
+    with pytest.raises(InputError, match=r"regional/edf_001_manhattan\.png exists and was not written by this run"):
+        with recording(out, "edfgen demo-cmd", planned=["summary.tsv"], folders=["regional/"], force=True):
+            (out / "summary.tsv").write_text("new")
+            plan_outputs(out, ["regional/edf_002.png"])
+            plan_outputs(out, ["regional/edf_001_manhattan.png"])
+    assert (out / "regional" / "edf_001_manhattan.png").read_bytes() == b"png"
+
+
+def test_gwas_force__an_older_edfgens_plots_folder_with_a_ds_store_is_run_not_refused(tiny_sim_cohort, tmp_path):
+    """s41safe #1, as a user saw it: `gwas --force` over an older edfgen's output (manifest listing plots/ whole) after
+    the Finder put plots/.DS_Store there was refused (exit 2) whatever the user did. It now runs: the plots are
+    written again, .DS_Store is kept as it was, and one line says what was kept."""
+    import json
+
+    iids = pd.read_csv(tiny_sim_cohort / "covariates.tsv", sep="\t", dtype={"IID": str})["IID"]
+    pd.DataFrame({"IID": iids, "x": np.random.default_rng(0).normal(size=len(iids))}).to_csv(
+        tmp_path / "a.tsv", sep="\t", index=False)
+    out = tmp_path / "gwas"
+    args = ["gwas", "--bfile", str(tiny_sim_cohort / "genotypes"), "--pheno", str(tmp_path / "a.tsv"), "--covar",
+            str(tiny_sim_cohort / "covariates.tsv"), "--covar-cols", "age,sex", "--maf", "0.05", "--out", str(out)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    m = json.loads((out / "manifest.json").read_text())
+    m["outputs"] = [o for o in m["outputs"] if not o.startswith("plots/")] + ["plots/"]     # as an older edfgen wrote it
+    m["finished"] = _finished_now()
+    (out / "manifest.json").write_text(json.dumps(m))
+    (out / "plots" / ".DS_Store").write_bytes(b"finder")
+    res = CliRunner().invoke(cli, [*args, "--force"])
+    assert res.exit_code == 0, res.output
+    assert (out / "plots" / ".DS_Store").read_bytes() == b"finder" and (out / "plots" / "x.qq.png").exists()
+    assert [ln for ln in res.output.splitlines() if "--force kept 1 file(s)" in ln and "plots/.DS_Store" in ln], res.output
+    assert "plots/x.qq.png" in read_manifest(out)["outputs"] and "plots/" not in read_manifest(out)["outputs"]

@@ -942,3 +942,23 @@ def test_mr_cli__manifest_records_the_declared_genome_builds(tmp_path):
     # the LD panel's filters and build (README: `--proxies --pfile ukb_panel --keep eur.txt`): were not recorded
     panel = man["parameters"]["genotypes"]
     assert panel["remove"] == str(tmp_path / "keep.txt") and panel["reference_genome"] == "GRCh38"
+
+
+def test_manifest__an_unfiltered_ld_panel_records_its_build_or_undeclared(tmp_path):
+    """s41safe #4: an LD panel given as a plain PLINK prefix (`run_mr(ld_bfile=prefix)` from Python; `clump
+    --ld-bfile g` without filters) was recorded as {"bfile": prefix} alone: no genome build in the manifest. It now
+    records the build the command takes its positions to be in, or 'undeclared' where none was given."""
+    from test_coloc import _small_coloc_inputs
+
+    from edfgen.commands.mr import run_mr
+
+    _small_coloc_inputs(tmp_path)
+    run_mr(tmp_path / "exp.tsv", tmp_path / "out.tsv", tmp_path / "m", ld_bfile=str(tmp_path / "g"), clump=False,
+           plots=False)
+    panel = json.loads((tmp_path / "m" / "manifest.json").read_text())["parameters"]["genotypes"]
+    assert panel == {"bfile": str(tmp_path / "g"), "reference_genome": "undeclared"}, panel
+    r = CliRunner().invoke(cli, ["clump", "--sumstats", str(tmp_path / "exp.tsv"), "--ld-bfile", str(tmp_path / "g"),
+                                 "--reference-genome", "GRCh37", "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    panel = json.loads((tmp_path / "c" / "manifest.json").read_text())["parameters"]["genotypes"]
+    assert panel == {"bfile": str(tmp_path / "g"), "reference_genome": "GRCh37"}, panel

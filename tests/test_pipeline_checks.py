@@ -325,15 +325,73 @@ def test_run__an_earlier_configurations_covariates_with_pcs_are_removed(tiny_sim
     assert (out / "covariates" / "mine.txt").read_text() == "mine"
 
 
+def _upgrade(monkeypatch, version: str, *, code: str | None = None) -> None:
+    """Stand for an installed edfgen ``version`` whose source files differ (:func:`code_identity`), and whose code
+    but for documentation, comments and version differs too when ``code`` is given (:func:`code_digest`)."""
+    import edfgen
+    import edfgen.pipeline_checks as pc
+
+    monkeypatch.setattr(edfgen, "__version__", version)
+    monkeypatch.setattr(pc, "source_digest", lambda root: f"sources of {version}")
+    if code is not None:
+        monkeypatch.setattr(pc, "code_digest", lambda root: code)
+
+
+def test_stage__a_documentation_only_upgrade_keeps_a_stage_a_code_change_reruns_it(tmp_path, monkeypatch, caplog):
+    """s41safe #3: every stage keyed edfgen's version and the bytes of its sources, so an upgrade that changed only
+    docstrings, comments or the version number recomputed everything (a 3-hour GWAS). The code keys a stage now but
+    for its documentation, comments and version (code_digest): such an upgrade keeps the stage, any other change of
+    the code reruns it, and so does a changed input whatever the code."""
+    calls = []
+    inp = tmp_path / "pheno.tsv"
+    inp.write_text("IID\ty\n1\t2\n")
+    run_once, _ = _gwas_stage(tmp_path, monkeypatch, calls, inputs=[inp])
+    assert run_once() == "ran"
+    _upgrade(monkeypatch, "0.2.0")                                  # docs-only release: other bytes, same code
+    with caplog.at_level(logging.INFO, logger="edfgen.pipeline"):
+        assert run_once() == "skipped" and len(calls) == 1
+    assert "stage gwas: up to date, skipped" in caplog.text and "code changed" not in caplog.text
+    inp.write_text("IID\ty\n1\t3\n")                            # a changed input reruns it
+    assert run_once() == "ran" and len(calls) == 2 and run_once() == "skipped"
+    _upgrade(monkeypatch, "0.2.1", code="a statement changed")      # a code change reruns it
+    assert run_once() == "ran" and len(calls) == 3 and run_once() == "skipped"
+
+
+def test_code_digest__docstrings_comments_layout_and_version_are_not_code(tmp_path):
+    """s41safe #3: what keys a stage's code: not a docstring, a comment, blank lines or ``__version__``'s value; any
+    statement, name, constant or message is (by each module's syntax tree)."""
+    from edfgen.pipeline_checks import _sources, code_digest
+
+    pkg = tmp_path / "edfgen"
+    (pkg / "kernels").mkdir(parents=True)
+
+    def digest(init: str, ols: str) -> str:
+        (pkg / "__init__.py").write_text(init)
+        (pkg / "kernels" / "ols.py").write_text(ols)
+        code_digest.cache_clear()
+        _sources.cache_clear()
+        return code_digest(pkg)
+
+    first = digest("__version__ = '1'\n", '"""OLS."""\ndef b(x):\n    """Slope."""\n    return x * 2\n')
+    assert digest('"""edfgen."""\n__version__ = "2.0"\n',
+                  '"""OLS, by least squares."""\n\n# a comment\ndef b(x):\n    """The slope\n    (doi)."""\n'
+                  '    return x * 2  # twice\n') == first
+    assert digest("__version__ = '1'\n", "def b(x):\n    return x * 2\n") == first    # (docstrings added: docs)
+    assert digest("__version__ = '1'\n", '"""OLS."""\ndef b(x):\n    return x * 3\n') != first
+    assert digest("__version__ = '1'\n", '"""OLS."""\ndef b(x):\n    return x * 2\nC = "msg"\n') != first
+    assert digest("__version__ = '1'\nX = 1\n", '"""OLS."""\ndef b(x):\n    return x * 2\n') != first
+    assert digest("__version__ = '1'\n", "def b(x:\n") != first   # (does not parse: by its bytes)
+    assert digest("__version__ = '1'\n", '"""OLS."""\ndef b(y):\n    return y * 2\n') != first   # (a name)
+    assert digest("__version__ = '1'\n", '"""OLS."""\ndef b(x):\n    return x * 2.0\n') != first
+
+
 def test_stage__reruns_when_edfgens_code_changed_and_says_so(tmp_path, monkeypatch, caplog):
     """Review s34c #1: a stage's key held its options and inputs but not the code that made its outputs, so an
     upgraded (or edited) edfgen silently kept the old code's results. Its version (and source digest) key it now."""
-    import edfgen
-
     calls = []
     run_once, _ = _gwas_stage(tmp_path, monkeypatch, calls)
     assert run_once() == "ran" and run_once() == "skipped"
-    monkeypatch.setattr(edfgen, "__version__", "99.0")              # an upgrade
+    _upgrade(monkeypatch, "99.0", code="other")                      # an upgrade that changed code
     with caplog.at_level(logging.INFO, logger="edfgen.pipeline"):
         assert run_once() == "ran"
     assert "edfgen's code changed since gwas ran: rerunning" in caplog.text
@@ -344,21 +402,19 @@ def test_stage__ignore_code_changes_keeps_a_stage_only_the_code_changed_for(tmp_
     """`edfgen run --ignore-code-changes` (a biobank run after a patch upgrade: hours of extract): a stage up to
     date but for the code is kept with a warning naming the code that made it; its record keeps that code, so a
     run without the option reruns it; changed inputs rerun it whatever the option."""
-    import edfgen
-
     calls = []
     inp = tmp_path / "pheno.tsv"
     inp.write_text("IID\ty\n1\t2\n")
     run_once, _ = _gwas_stage(tmp_path, monkeypatch, calls, inputs=[inp])
     assert run_once() == "ran"
-    monkeypatch.setattr(edfgen, "__version__", "99.0")              # an upgrade
+    _upgrade(monkeypatch, "99.0", code="other")                      # an upgrade that changed code
     with caplog.at_level(logging.WARNING, logger="edfgen.pipeline"):
         assert run_once(ignore_code_changes=True) == "skipped"
     assert "stage gwas: made by other edfgen code (0.1.0+" in caplog.text and "--ignore-code-changes" in caplog.text
     assert run_once(ignore_code_changes=True) == "skipped" and len(calls) == 1
     inp.write_text("IID\ty\n1\t3\n")                                 # changed input: reruns anyway
     assert run_once(ignore_code_changes=True) == "ran" and len(calls) == 2
-    monkeypatch.setattr(edfgen, "__version__", "99.1")
+    _upgrade(monkeypatch, "99.1", code="other still")
     assert run_once() == "ran" and len(calls) == 3                 # without the option: the code reruns it
     r = CliRunner().invoke(cli, ["run", "--help"])
     assert "--ignore-code-changes" in r.output
@@ -367,7 +423,7 @@ def test_stage__ignore_code_changes_keeps_a_stage_only_the_code_changed_for(tmp_
 def test_source_digest__changes_with_any_source_file_not_with_the_folder(tmp_path):
     """The code's identity is over every ``*.py`` of the package by relative name and bytes: an edited module
     changes it, a copy of the package elsewhere (another install) does not, nor a compiled cache."""
-    from edfgen.pipeline_checks import source_digest
+    from edfgen.pipeline_checks import _sources, source_digest
 
     pkg = tmp_path / "a" / "edfgen"
     (pkg / "kernels").mkdir(parents=True)
@@ -381,6 +437,7 @@ def test_source_digest__changes_with_any_source_file_not_with_the_folder(tmp_pat
     assert source_digest(tmp_path / "b" / "edfgen") == first
     (pkg / "kernels" / "ols.py").write_text("B = 2\n")
     source_digest.cache_clear()
+    _sources.cache_clear()
     assert source_digest(pkg) != first
 
 
@@ -388,7 +445,7 @@ def test_source_digest__skips_editor_links_and_hidden_files(tmp_path):
     """Review rev34 #4: an Emacs lock file ``.#gwas.py`` (a dangling link) in an editable install made every
     ``edfgen run`` end in a FileNotFoundError traceback; hidden names and anything not a regular file are no
     modules."""
-    from edfgen.pipeline_checks import source_digest
+    from edfgen.pipeline_checks import _sources, source_digest
 
     pkg = tmp_path / "edfgen"
     (pkg / "commands").mkdir(parents=True)
@@ -398,6 +455,7 @@ def test_source_digest__skips_editor_links_and_hidden_files(tmp_path):
     (pkg / "commands" / ".hidden.py").write_text("X = 1\n")
     (pkg / "broken.py").symlink_to(tmp_path / "nowhere.py")
     source_digest.cache_clear()
+    _sources.cache_clear()
     assert source_digest(pkg) == first
 
 

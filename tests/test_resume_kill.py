@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from edfgen.cli import cli
@@ -354,3 +355,82 @@ def test_simulate_force__keeps_a_users_file_in_ecg(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in (out / "ecg").iterdir()) == ["P000001.dat", "P000001.hea"]
     assert "ecg/P000001.hea" in json.loads((out / "manifest.json").read_text())["outputs"]
+
+
+#: an older edfgen's gwas stage, in a subprocess: takes the folder lock (heartbeat every HEARTBEAT s), writes an
+#: in-progress manifest listing plots/ whole and its files, says so, then works on until SIGKILLed
+_OLD_KILLED_STAGE = """
+import datetime as dt, json, os, sys, time
+from pathlib import Path
+import edfgen.formats.lock as lk
+lk.HEARTBEAT_S = float(os.environ["HEARTBEAT"])
+gw = Path(sys.argv[1])
+with lk.folder_lock(gw, "edfgen gwas"):
+    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    (gw / "manifest.json").write_text(json.dumps({"command": "edfgen gwas", "started": started, "finished": None,
+                                                  "outputs": ["edf_001.tsv.gz", "plots/"], "extra": {"in_progress": True}}))
+    time.sleep(0.05)
+    (gw / "plots").mkdir()
+    for f in ("edf_001.tsv.gz", "plots/edf_001.png"):
+        (gw / f).write_text("killed run's output")
+    print("written", flush=True)
+    time.sleep(120)
+"""
+
+
+def _old_stage_killed(gw: Path, *, heartbeat: float) -> None:
+    """Run :data:`_OLD_KILLED_STAGE` into ``gw`` and SIGKILL it once its files are written and (``heartbeat`` small)
+    its lock's heartbeat came after them."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    gw.mkdir(parents=True)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "HEARTBEAT": str(heartbeat)}
+    p = subprocess.Popen([sys.executable, "-c", _OLD_KILLED_STAGE, str(gw)], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "written"
+        written = max(os.lstat(gw / f).st_ctime for f in ("plots", "edf_001.tsv.gz", "plots/edf_001.png"))
+        deadline = time.monotonic() + 10
+        while heartbeat < 5 and (gw / ".edfgen.lock").stat().st_mtime <= written and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(timeout=20)
+    assert p.returncode == -signal.SIGKILL and (gw / ".edfgen.lock").exists()
+
+
+def test_run__an_older_edfgens_killed_stage_listing_a_folder_whole_resumes_when_provably_its_own(tmp_path,
+                                                                                                 monkeypatch):
+    """s41safe #2: a stage an older edfgen was killed in (a real SIGKILL), its in-progress manifest listing plots/
+    whole: `edfgen run` refused every file there ('that run did not finish'), and the README sent the user to rerun the
+    command with --force. Its files changed between its start and its lock's last heartbeat (a time it still ran) are
+    its own: the stage now reruns by itself, replacing them. A file changed after that last heartbeat (written in the
+    killed run's last moments, or put there since) cannot be told from a user's: still refused, nothing removed."""
+    import shutil
+
+    import edfgen.pipeline as pl
+    from edfgen.exceptions import InputError
+    from edfgen.pipeline import config_from_dict
+
+    ran = []
+    monkeypatch.setattr(pl, "run_command", ran.append)
+    monkeypatch.setattr(pl, "package_code_digest", lambda: "code")   # (about a second: not what this test is about)
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    gw = tmp_path / "o" / "gwas"
+    _old_stage_killed(gw, heartbeat=0.1)
+    pl._Runner(cfg).stage("gwas", "gwas", {"out": gw}, [], gw)                # its files: replaced, no refusal
+    assert len(ran) == 1 and not (gw / "plots").exists() and not (gw / "edf_001.tsv.gz").exists()
+    shutil.rmtree(gw)
+    _old_stage_killed(gw, heartbeat=0.1)
+    (gw / "plots" / "mine.txt").write_text("a user's file")                   # put there after the kill
+    with pytest.raises(InputError, match=r"plots/mine\.txt is in plots/, .* that run did not finish"):
+        pl._Runner(cfg).stage("gwas", "gwas", {"out": gw}, [], gw)
+    assert len(ran) == 1 and (gw / "plots" / "edf_001.png").exists() and (gw / "plots" / "mine.txt").exists()
+    shutil.rmtree(gw)
+    _old_stage_killed(gw, heartbeat=60)                          # no heartbeat after its last files
+    with pytest.raises(InputError, match=r"plots/edf_001\.png is in plots/, .* that run did not finish"):
+        pl._Runner(cfg).stage("gwas", "gwas", {"out": gw}, [], gw)
+    assert len(ran) == 1 and (gw / "plots" / "edf_001.png").exists()

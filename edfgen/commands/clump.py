@@ -509,12 +509,12 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
               # the build the GWAS declared (-meta.yaml): annotate checks the loci against it (read_loci)
               "sumstats_genome_assembly": declared,
               # the panel the LD came from (--ld-bfile, else --bfile), with its filters (review s40user F3)
-              "genotypes": genotype_parameters(panel_prefix)}
+              "genotypes": genotype_parameters(panel_prefix, reference_genome=panel_build)}
     planned = ["clumps.tsv", "loci.tsv", "rejects.tsv"] + (["truth_recovery.tsv"] if truth is not None else [])
     # regional/ checked up front, its plots listed by name once the loci are known (plan_outputs): the folder as a
     # whole made the rerun of a killed run remove a user's file put there (review s39)
     with recording(out_dir, "edfgen clump", parameters=params, inputs=inputs, planned=planned,
-                   folders=["regional/"] if regional_plots else []) as man, \
+                   folders=["regional/"] if regional_plots else [], force=force) as man, \
             open_panel(panel_prefix) as panel:
         clumps, loci, rejects = clump_files(sumstats, panel, settings=settings, columns=columns)
         write_table(clumps, out_dir / "clumps.tsv", float_format="%.6g")

@@ -390,7 +390,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     stream = dict(binary=settings.binary, missing_genotypes=settings.missing_genotypes, block_size=settings.block_size,
                   firth_threshold=settings.firth_threshold if stream_firth(settings) else None)
     with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar, *source.selection_files()],
-                   planned=planned) as man:
+                   planned=planned, force=force) as man:
         done = None
         kinds = gwas_stream.variant_kinds(reader, sel_variants, source.reference_genome) if engine == "fast" else None
         if engine == "fast" and not qc.remove_related and not models_pass:

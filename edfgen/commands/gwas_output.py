@@ -117,7 +117,8 @@ def _raise_open_file_limit(needed: int, n_phenotypes: int) -> None:
 def plot_files(files: Sequence[str], plots_max: int | None, *, multivariate: bool = False) -> list[str]:
     """The plots ``gwas`` draws (relative to ``--out``), known before the work: :meth:`GwasOutputs.close`'s
     Manhattan and QQ plot of the first ``plots_max`` phenotypes (file stems ``files``; all when ``None``) and the
-    combined minimum-p Manhattan plot, and :func:`write_multivariate`'s with ``multivariate``. The in-progress
+    combined minimum-p Manhattan plot with its points (``.npz``, which the report redraws; unplanned, it was the one
+    file edfgen wrote there without naming it first), and :func:`write_multivariate`'s with ``multivariate``. The in-progress
     manifest lists them by name: ``plots/`` as a whole made the rerun of a killed run remove a user's file put
     there (review s39).
 
@@ -133,11 +134,12 @@ def plot_files(files: Sequence[str], plots_max: int | None, *, multivariate: boo
     Returns
     -------
     list of str
-        ``plots/<name>.png`` names.
+        ``plots/<name>.png`` names (and the combined plot's ``.npz``).
     """
     n = len(files) if plots_max is None else min(plots_max, len(files))
     return ([f"plots/{f}.{kind}.png" for f in files[:n] for kind in ("manhattan", "qq")]
-            + ["plots/combined_min_p.manhattan.png"] + (["plots/multivariate.manhattan.png"] if multivariate else []))
+            + ["plots/combined_min_p.manhattan.png", "plots/combined_min_p.manhattan.npz"]
+            + (["plots/multivariate.manhattan.png"] if multivariate else []))
 
 
 def analysis_label(*, binary: bool, model: str, logistic_test: str | None) -> str:

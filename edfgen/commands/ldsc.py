@@ -552,7 +552,7 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
     # ldscores/ checked up front, its files listed by name once the chromosomes are known (plan_outputs): the
     # folder as a whole made the rerun of a killed run remove a user's file put there (review s39)
     with recording(out_dir, "edfgen ldsc", parameters=params, inputs=inputs, planned=planned,
-                   folders=["ldscores/"] if genotypes is not None else []) as man:
+                   folders=["ldscores/"] if genotypes is not None else [], force=force) as man:
         if genotypes is not None:
             ld, m = insample_ldscores(genotypes, out_dir / "ldscores", ld_wind_cm=ld_wind_cm, ld_wind_kb=ld_wind_kb,
                                       plan=lambda files: plan_outputs(out_dir, [

@@ -411,7 +411,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             planned = ["harmonised.tsv", *(f"{name}.tsv" for name in out)] + (
                 [f"plots/{n}" for n in pair_plot_names(H, out, max_pairs=max_plots)] if plots else [])
             with recording(out_dir, "edfgen mr", parameters=params, inputs=inputs, seed=settings.seed,
-                           planned=planned) as man:
+                           planned=planned, force=force) as man:
                 write_table(twosamplemr_columns("harmonised", H), out_dir / "harmonised.tsv")
                 for name, df in out.items():
                     write_table(twosamplemr_columns(name, df), out_dir / f"{name}.tsv")

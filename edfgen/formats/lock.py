@@ -134,6 +134,31 @@ def lock_owner(folder: str | os.PathLike) -> dict | None:
     return info
 
 
+def dead_writer_lock(folder: str | os.PathLike) -> tuple[dict, float] | None:
+    """The lock a writer that is gone (killed) left in ``folder`` (:func:`_stale`, readable, with its pid), and its
+    modification time: that writer's last heartbeat (or, killed within :data:`HEARTBEAT_S` of taking it, the time it
+    took it), a time at which it still ran.
+
+    Parameters
+    ----------
+    folder
+        The folder.
+
+    Returns
+    -------
+    tuple of (dict, float) or None
+        The lock's content and modification time (seconds since the epoch); ``None`` without such a lock.
+    """
+    path = Path(folder) / LOCK_NAME
+    info = _read(path)
+    if not info or "pid" not in info or not _stale(info, path):
+        return None
+    try:
+        return info, path.stat().st_mtime
+    except OSError:
+        return None
+
+
 def _read(path: Path) -> dict | None:
     try:
         info = json.loads(path.read_text())

@@ -43,6 +43,7 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
+import logging
 import os
 import platform
 import stat
@@ -59,11 +60,13 @@ from edfgen.formats.lock import HIDDEN_NAMES, folder_lock
 from edfgen.formats.owned import (MANIFEST, Anchor, anchored, folders_holding_files, listed_outputs,  # noqa: F401
                                   owned_files, unlisted_file, unlisted_file_said, unowned_reason)  # (re-exported)
 from edfgen.formats.owned import not_listed as _not_listed, read_json as _read_json, subfolders as _subfolders
-from edfgen.formats.owned import whole_folders as _whole_folders
+from edfgen.formats.owned import kept_by_force, whole_folders as _whole_folders
 from edfgen.formats.removable import first_unremovable, unremovable_reason, warn_protected
 from edfgen.formats.recorded import PATH_PARAMETERS, package_versions, resolved_path  # noqa: F401  (re-exported)
 
 _CHUNK = 1 << 20
+
+log = logging.getLogger(__name__)
 
 
 #: digests of the current :func:`memoised_digests` block, keyed by (absolute path, :func:`stat_key`)
@@ -370,7 +373,7 @@ def check_not_inputs(outputs: Iterable[str | os.PathLike], inputs: Iterable[str 
 def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str, Any] | None = None,
               inputs: Iterable[str | os.PathLike | None] = (), seed: int | None = None,
               planned: Iterable[str] = (), name: str = MANIFEST, option: str = "--out",
-              replace: bool = True, folders: Iterable[str] = ()) -> Iterator[Manifest]:
+              replace: bool = True, folders: Iterable[str] = (), force: bool = False) -> Iterator[Manifest]:
     """Context manager around the writing of a command's outputs into ``out_dir`` (module docstring).
 
     On entry: create ``out_dir``, take its write lock (:func:`edfgen.formats.lock.folder_lock`, held
@@ -389,7 +392,9 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
     created is removed when left empty. A failure of the environment (disk full, read-only, permission:
     :class:`~edfgen.exceptions.OutputError`) removes the outputs this run wrote and its manifest, so
     that a plain rerun works once the cause is fixed. ``replace=False`` (a run that continues the earlier one, e.g.
-    ``pretrain --resume``) keeps the earlier outputs and only drops the earlier manifest.
+    ``pretrain --resume``) keeps the earlier outputs and only drops the earlier manifest. ``force`` (``--force``) keeps
+    the files of an older manifest's whole folder it cannot tell are its own (:func:`~edfgen.formats.owned.kept_by_force`)
+    with one warning, instead of refusing them; a name it writes taken by one is still refused (:func:`plan_outputs`).
     """
     out_dir = Path(out_dir)
     created = not out_dir.exists()
@@ -413,18 +418,25 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         # checked before anything is removed: each planned output, and the sub-folders it writes into (listed by
         # file, not as a whole: review s39, a rerun removed a user's file put into a killed run's plots folder)
         # and, when replacing, each folder the earlier manifest lists whole: what edfgen cannot tell is its own there
-        # stays (remove_outputs), and this run's manifest would then list it no more (second read s40 #2)
+        # stays (remove_outputs), and this run's manifest would then list it no more (second read s40 #2): only --force
+        # goes on, keeping them (a .DS_Store there made every file unowned and refused each --force: s41safe #1)
         anchor = Anchor()
         whole = [str(d.relative_to(os.path.realpath(out_dir))) for d in _whole_folders(previous, out_dir)] if (
             replace) else []
+        left = kept_by_force(previous, out_dir, covered, planned) if force and replace and whole else set()
         for x in dict.fromkeys([*planned, *_subfolders([*planned, *folders]), *whole]):
-            foreign = _not_listed(out_dir / x.rstrip("/"), covered, anchor=anchor, manifest=previous, base=out_dir,
-                                  name=name)
+            foreign = _not_listed(out_dir / x.rstrip("/"), covered | left, anchor=anchor, manifest=previous,
+                                  base=out_dir, name=name)
             if foreign:
                 why = unowned_reason(foreign, previous, out_dir, name=name)
                 raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} " + (
                     f"{why}, or choose another {option}" if why else f"exists and was not written by an earlier "
                     f"'{command}' (not listed in its {name}); move it away or choose another {option}"))
+        if left:
+            first = min(left, key=lambda f: (f.name.startswith("."), f)).relative_to(os.path.realpath(out_dir))
+            log.warning("%s %s: --force kept %d file(s) edfgen cannot tell are its own in the folder(s) %s lists whole "
+                        "(an older edfgen's), such as %s: left as they are, no longer edfgen's; check them and move or "
+                        "delete them yourself", option, out_dir, len(left), name, first)
         m = Manifest(command=command, parameters=dict(parameters or {}), seed=seed)
         m.add_inputs(inputs)                     # read before anything is removed: an unreadable input keeps them
         if replace:
@@ -484,7 +496,13 @@ def plan_outputs(out_dir: str | os.PathLike, outputs: Iterable[str], *, name: st
     m = _read_json(path)
     if m is None or m.get("finished"):
         return
-    _write_json(path, {**m, "outputs": list(dict.fromkeys([*(m.get("outputs") or []), *map(str, outputs)]))})
+    outputs, listed = [str(x) for x in outputs], set(listed_outputs(m, out_dir))
+    # a name taken by a file this run's manifest does not list (one --force kept: recording) is never written over
+    if (taken := next((x for x in outputs if os.path.lexists(Path(out_dir) / x) and anchored(Path(out_dir) / x)
+                       not in listed), None)) is not None:
+        raise InputError(f"--out {out_dir}: {taken} exists and was not written by this run (not listed in its {name}); "
+                         "move it away and run the command again")
+    _write_json(path, {**m, "outputs": list(dict.fromkeys([*(m.get("outputs") or []), *outputs]))})
 
 
 def remove_empty_parents(path: Path, root: Path) -> None:

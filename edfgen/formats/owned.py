@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from edfgen.formats.atomic import is_temp_name
-from edfgen.formats.lock import HIDDEN_NAMES
+from edfgen.formats.lock import HIDDEN_NAMES, dead_writer_lock
 
 MANIFEST = "manifest.json"
 
@@ -127,19 +127,48 @@ def owned_files(manifest: dict[str, Any] | None, base: str | os.PathLike, *,
         return frozenset(listed)
     anchor = Anchor()
     planned = {anchor(p) for p in plan}
-    limit = _limit(manifest, base, name)
+    edfgens = _edfgens_time(manifest, base, name)
     owned = {p for p in listed if p not in folders}
     for d in folders:
         # a folder moved in keeps its files' times and changes its own only: each folder, the listed one included
         # (replaced: rm -r plots && mv ~/myplots plots), must be unchanged too (review of s40)
         unchanged: dict[str, bool] = {}
         for folder, dirs, files in os.walk(d):
-            here = unchanged[folder] = unchanged.get(os.path.dirname(folder), True) and _ctime(folder) < limit
+            here = unchanged[folder] = unchanged.get(os.path.dirname(folder), True) and edfgens(_ctime(Path(folder)))
             for name in files + [x for x in dirs if os.path.islink(os.path.join(folder, x))]:
                 f = Path(folder, name)
-                if f in planned or (here and _ctime(f) < limit):
+                if f in planned or (here and edfgens(_ctime(f))):
                     owned.add(f)
     return frozenset(owned)
+
+
+def _edfgens_time(manifest: dict[str, Any] | None, base: str | os.PathLike, name: str):
+    """Whether a status-change time is one at which a file in a folder ``manifest`` lists whole is still edfgen's:
+    before that run finished (:func:`_limit`), or, for a killed run, while it provably ran (:func:`_while_it_ran`)."""
+    limit = _limit(manifest, base, name)
+    lo, hi = _while_it_ran(manifest, base) if limit == float("-inf") else (float("inf"), float("-inf"))
+    return lambda t: t < limit or lo <= t <= hi
+
+
+def _while_it_ran(manifest: dict[str, Any] | None, base: str | os.PathLike) -> tuple[float, float]:
+    """``(lo, hi)``: the status-change times at which the killed run of the in-progress ``manifest`` provably still
+    ran (s41safe #2): from its ``started`` second to its lock's last heartbeat (:func:`dead_writer_lock`: the lock of
+    ``base``, of a writer that is gone, of the same command, taken no later than ``started``: that run's, since a run
+    takes over any earlier lock); an empty range without such a lock, or for a removal's manifest."""
+    m = manifest or {}
+    found = dead_writer_lock(base)
+    if found is None or m.get("finished") is not None or (m.get("extra") or {}).get("removing"):
+        return float("inf"), float("-inf")
+    info, beat = found
+    try:
+        started = _dt.datetime.fromisoformat(str(m["started"]))
+        since = _dt.datetime.strptime(str(info["since"]), "%Y-%m-%dT%H:%M:%S").timestamp()   # (local time)
+    except (KeyError, TypeError, ValueError):
+        return float("inf"), float("-inf")
+    started_s = (started if started.tzinfo else started.replace(tzinfo=_dt.timezone.utc)).timestamp()
+    if info.get("command") != m.get("command") or since > started_s + 1:
+        return float("inf"), float("-inf")
+    return started_s, beat
 
 
 def _folders(listed: Iterable[Path]) -> list[Path]:
@@ -172,8 +201,8 @@ def _first(found: list[Path], manifest: dict[str, Any] | None, base: str | os.Pa
     after that run finished'), not the user's file (second read s40 #3)."""
     if len(found) < 2 or not (folders := whole_folders(manifest, base)):
         return min(found, default=None)
-    limit = _limit(manifest, base, name)
-    return min(found, key=lambda f: (_changed(f, folders) < limit, f))
+    edfgens = _edfgens_time(manifest, base, name)
+    return min(found, key=lambda f: (edfgens(_changed(f, folders)), f))
 
 
 def _changed(f: Path, folders: list[Path]) -> float:
@@ -248,6 +277,36 @@ def unowned_reason(path: str | os.PathLike, manifest: dict[str, Any] | None, bas
     folder = whole.relative_to(os.path.realpath(base)).as_posix()
     return (f"is in {folder}/, which {name} (an older edfgen's) lists as a whole folder, and {why}, so edfgen cannot "
             "tell it is its own: check it, and move or delete it yourself")
+
+
+def kept_by_force(manifest: dict[str, Any] | None, base: str | os.PathLike, owned: Iterable[Path],
+                  planned: Iterable[str] = ()) -> set[Path]:
+    """The files (and links) in the folders that ``manifest`` (an older edfgen's) lists whole which are not in
+    ``owned`` (:func:`owned_files`): what ``--force`` keeps, untouched, instead of refusing
+    (:func:`edfgen.formats.manifest.recording`), a Finder ``.DS_Store`` put there having made every file there
+    unowned. None inside a folder the current run plans whole (``planned`` entry ``"plots/"``: it writes files there by
+    names not known yet), which stays refused.
+
+    Parameters
+    ----------
+    manifest
+        The earlier run's parsed manifest (or ``None``).
+    base
+        The folder it describes.
+    owned
+        :func:`owned_files` of it, with the current run's plan.
+    planned
+        The current run's planned outputs (relative names).
+
+    Returns
+    -------
+    set of Path
+        The files kept.
+    """
+    root = os.path.realpath(base)
+    planned_folders = [Path(root, x.rstrip("/")) for x in planned if x.endswith("/")]
+    return {f for d in whole_folders(manifest, base) for f in _unowned(d, owned)
+            if not any(f == p or p in f.parents for p in planned_folders)}
 
 
 def _unowned(path: Path, owned: Iterable[Path], skip=None, anchor=None) -> list[Path]:

@@ -132,11 +132,15 @@ def genotype_label(source) -> str | None:
     return source.label if source.kind == "bfile" else f"--{source.kind} {source.label}"
 
 
-def genotype_parameters(source) -> dict | str | None:
-    """How a manifest records the genotypes of an LD panel (finemap, coloc, ldsc): a
+def genotype_parameters(source, *, reference_genome: str | None = None) -> dict | str | None:
+    """How a manifest records the genotypes of an LD panel (finemap, coloc, ldsc, mr, clump): a
     :class:`~edfgen.formats.genotypes.source.GenotypeSource`'s :meth:`parameters` (as gwas records its genotypes),
-    ``{"bfile": prefix}`` for a PLINK prefix."""
-    return source.parameters() if hasattr(source, "parameters") else {"bfile": None if source is None else str(source)}
+    ``{"bfile": prefix, "reference_genome": ...}`` for a PLINK prefix: the build ``reference_genome`` the command
+    takes its positions to be in, or ``"undeclared"`` (a prefix alone, such as ``run_mr(ld_bfile=prefix)``'s, recorded
+    no build at all: s41safe #4)."""
+    if hasattr(source, "parameters"):
+        return source.parameters()
+    return {"bfile": None if source is None else str(source), "reference_genome": reference_genome or "undeclared"}
 
 
 @dataclass(frozen=True)
