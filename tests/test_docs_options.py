@@ -28,7 +28,8 @@ FOREIGN_OPTIONS = {
     "--driver-memory": "spark-submit", "--executor-memory": "spark-submit", "--num-workers": "hailctl",
     "--packages": "hailctl", "--recurse": "gcloud compute scp", "--nproc_per_node": "torchrun",
     "--nnodes": "torchrun", "--node_rank": "torchrun", "--rdzv_endpoint": "torchrun",
-    "--covar-variance-standardize": "plink2",
+    "--covar-variance-standardize": "plink2", "--assoc": "plink1.9", "--ci": "plink1.9",
+    "--keep-allele-order": "plink1.9", "--freq": "plink",
 }
 
 _OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9_-]*[a-z0-9])")
