@@ -209,6 +209,21 @@ def test_plink2_multiallelic__other_allele_is_the_omitted_allele(tmp_path):
     assert read_sumstats(ax)[0].set_index(["variant_id", "effect_allele"])["other_allele"][("snp3", "A")] == "C"
 
 
+def test_plink2_multiallelic__unnamed_snv_and_indel_at_one_position_are_two_variants(tmp_path):
+    """plink2 writes ID '.' for unnamed variants: a tri-allelic SNV (G>C,A) and a tri-allelic indel (GT>G,GTT) at one
+    position were one variant (key chromosome:position:id), so the indel's rows got other_allele C, not one of its
+    alleles. Each is its own variant: the SNV's omitted allele is C, the indel's G."""
+    f = tmp_path / "same.Q.glm.linear"
+    f.write_text("#CHROM\tPOS\tID\tREF\tALT\tA1\tTEST\tOBS_CT\tBETA\tSE\tT_STAT\tP\tERRCODE\n"
+                 "1\t100\t.\tG\tC,A\tG\tADD\t200\t0.1\t0.02\t5\t1e-6\t.\n"
+                 "1\t100\t.\tG\tC,A\tA\tADD\t200\t0.2\t0.02\t10\t1e-20\t.\n"
+                 "1\t100\t.\tGT\tG,GTT\tGT\tADD\t200\t0.3\t0.02\t15\t1e-40\t.\n"
+                 "1\t100\t.\tGT\tG,GTT\tGTT\tADD\t200\t0.4\t0.02\t20\t1e-60\t.\n")
+    df = read_sumstats(f)[0]
+    assert list(df["other_allele"]) == ["C", "C", "G", "G"]
+    assert list(df["variant_id"]) == ["1:100:C:G", "1:100:C:A", "1:100:G:GT", "1:100:G:GTT"]
+
+
 #: SAIGE (binary trait) output: Allele2 is the effect allele, N_case and N_ctrl and no N
 SAIGE_BINARY = ("CHR POS MarkerID Allele1 Allele2 AC_Allele2 AF_Allele2 MissingRate BETA SE Tstat var p.value "
                 "p.value.NA Is.SPA AF_case AF_ctrl N_case N_ctrl\n"
