@@ -80,6 +80,32 @@ def test_discovery__gcta_mlma_and_plink19_assoc_outputs_are_found_in_a_folder(tm
     assert [f.name for f in expand_sumstats([p], "--sumstats", required=("variant_id", "p_value"))] == ["qt.qassoc"]
 
 
+def test_discovery__a_tools_two_tests_of_one_out_read_the_regression_models_file(tmp_path, caplog):
+    """plink 1.9 --assoc --linear of one --out writes res.qassoc beside res.assoc.linear (GCTA --mlma and --mlma-loco:
+    res.mlma beside res.loco.mlma): both were phenotype 'res', read as chromosome pieces and refused as 'variant
+    appears twice'. The regression model's file is read, the other named in a warning."""
+    from edfgen.formats.sumstats.discovery import expand_sumstats, group_by_phenotype, read_phenotype_sumstats
+
+    (tmp_path / "res.assoc.linear").write_text(" CHR SNP BP A1 TEST NMISS BETA STAT P\n 1 rs1 1000 A ADD 175 -0.02 -0.68 "
+                                               "0.49\n 1 rs2 2000 G ADD 175 0.2 6.6 1e-9\n")
+    (tmp_path / "res.qassoc").write_text(" CHR SNP BP NMISS BETA SE R2 T P\n 1 rs1 1000 175 -0.02 0.03 0.0027 -0.68 0.49\n"
+                                         " 1 rs2 2000 175 0.2 0.03 0.2 6.6 1e-9\n")
+    mlma = "Chr\tSNP\tbp\tA1\tA2\tFreq\tb\tse\tp\n1\trs1\t1000\tA\tG\t0.3\t0.1\t0.02\t5.7e-07\n"
+    (tmp_path / "hr.mlma").write_text(mlma)
+    (tmp_path / "hr.loco.mlma").write_text(mlma)
+    found = expand_sumstats([tmp_path], "--sumstats", required=("variant_id", "p_value"))
+    with caplog.at_level(logging.WARNING):
+        groups = group_by_phenotype(found)
+    assert {k: [f.name for f in v] for k, v in groups.items()} == {"hr": ["hr.loco.mlma"], "res": ["res.assoc.linear"]}
+    assert "left out " + str(tmp_path / "res.qassoc") in caplog.text
+    assert len(read_phenotype_sumstats(groups["res"], required=("variant_id", "p_value"), option="--sumstats")) == 2
+    # the same name in two folders (chromosome pieces) stays one group of both
+    for c in ("1", "2"):
+        (tmp_path / c).mkdir()
+        (tmp_path / c / "y.qassoc").write_text(" CHR SNP BP NMISS BETA SE R2 T P\n 1 rs1 1000 175 -0.02 0.03 0.0027 -0.68 0.49\n")
+    assert len(group_by_phenotype([tmp_path / "1" / "y.qassoc", tmp_path / "2" / "y.qassoc"])["y"]) == 2
+
+
 #: plink 1.9 --assoc outputs as plink 1.9 writes them (space-padded)
 QASSOC = (" CHR     SNP         BP    NMISS       BETA         SE         R2        T            P \n"
           "   1    snp0          0      175   -0.02506    0.03663   0.002698  -0.6842       0.4948 \n")

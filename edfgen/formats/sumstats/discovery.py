@@ -347,12 +347,31 @@ def phenotype_name(path: str | Path) -> str:
 _CHR_TAG = r"chr(?:[0-9]{1,2}|X|Y|XY|MT|M)"
 
 
-def _tool_named(path: Path) -> bool:
-    """Whether a file is named as a tool's raw output (:data:`TOOL_SUFFIXES`, compressed or not)."""
+def _tool_suffix(path: Path) -> str:
+    """The longest of :data:`TOOL_SUFFIXES` a file's name ends with (compressed or not), or ``""``."""
     name = path.name.lower()
     for suf in (".gz", ".bgz"):
         name = name[: -len(suf)] if name.endswith(suf) else name
-    return name.endswith(TOOL_SUFFIXES)
+    return next((t for t in sorted(TOOL_SUFFIXES, key=len, reverse=True) if name.endswith(t)), "")
+
+
+def _tool_named(path: Path) -> bool:
+    """Whether a file is named as a tool's raw output (:data:`TOOL_SUFFIXES`, compressed or not)."""
+    return bool(_tool_suffix(path))
+
+
+#: one tool's two outputs of one ``--out`` and phenotype: the regression model's file is read, the other left out
+#: (plink 1.9 ``--assoc --linear`` writes ``res.qassoc`` and ``res.assoc.linear``; GCTA ``--mlma`` and
+#: ``--mlma-loco`` runs of one ``--out`` ``res.mlma`` and ``res.loco.mlma``)
+_TOOL_PREFERRED = {".qassoc": (".assoc.linear", ".assoc.logistic"), ".assoc": (".assoc.linear", ".assoc.logistic"),
+                   ".mlma": (".loco.mlma",)}
+
+
+def _outshone(files: Sequence[Path]) -> list[Path]:
+    """Of one phenotype's ``files``, those beside (same folder) a file of the same tool's preferred output
+    (:data:`_TOOL_PREFERRED`): not chromosome pieces but another test of the same data."""
+    suffixes = {(f.parent, _tool_suffix(f)) for f in files}
+    return [f for f in files if any((f.parent, t) in suffixes for t in _TOOL_PREFERRED.get(_tool_suffix(f), ()))]
 
 
 def group_by_phenotype(paths: Sequence[str | Path]) -> dict[str, list[Path]]:
@@ -361,7 +380,9 @@ def group_by_phenotype(paths: Sequence[str | Path]) -> dict[str, list[Path]]:
     form one group.
 
     A tool's raw output (``height.regenie``, :data:`TOOL_SUFFIXES`) in the folder of a file of its name that
-    is named like GWAS-SSF (``height.tsv``, its conversion beside it) is left out, with a warning naming it.
+    is named like GWAS-SSF (``height.tsv``, its conversion beside it) is left out, with a warning naming it, and so
+    is a tool's output beside the same tool's regression-model output of its name (``res.qassoc`` beside
+    ``res.assoc.linear``, ``res.mlma`` beside ``res.loco.mlma``: :data:`_TOOL_PREFERRED`), which is no chromosome piece.
     Files of one name in different folders stay in one group (:func:`combine_phenotype` refuses them if
     they overlap); a stream named by its rows' trait that another input shares is named apart
     (:func:`_distinct_stream_names`: ``Body mass index_ieu-a-2``)."""
@@ -376,6 +397,13 @@ def group_by_phenotype(paths: Sequence[str | Path]) -> dict[str, list[Path]]:
             log.warning("phenotype %r: reading %s; left out %s (a tool's raw output beside its GWAS-SSF "
                         "conversion; give the files by name to choose)", name,
                         ", ".join(map(str, groups[name])), ", ".join(map(str, raw)))
+        other = _outshone(groups[name])
+        if other:
+            groups[name] = [f for f in groups[name] if f not in other]
+            log.warning("phenotype %r: reading %s; left out %s (the same tool's other test of the same --out: "
+                        ".assoc.linear/.assoc.logistic are read over .qassoc/.assoc, .loco.mlma over .mlma; give "
+                        "the files by name to choose)", name, ", ".join(map(str, groups[name])),
+                        ", ".join(map(str, other)))
     return groups
 
 
