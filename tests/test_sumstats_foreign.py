@@ -30,7 +30,7 @@ def test_zstats__rows_without_an_estimate_are_counted_in_a_log_line(tmp_path, ca
     with caplog.at_level(logging.INFO, logger="edfgen.formats.sumstats.zscores"):
         z = load_zstats("y", [f])
     assert list(z.table["variant_id"]) == ["rs1", "rs2", "rs5"]
-    assert "2 of 5 rows without a beta and a standard error" in caplog.text and "rs3" in caplog.text
+    assert "2 of 5 rows without a beta and a positive standard error" in caplog.text and "rs3" in caplog.text
     t = z.table.set_index("variant_id")
     # A1 is the effect allele: G on rs1 (ALT), A on rs2 (REF), T on rs5; beta = ln OR
     assert list(t["effect_allele"]) == ["G", "A", "T"] and list(t["other_allele"]) == ["A", "G", "C"]
@@ -204,6 +204,21 @@ def test_per_chromosome_tool_outputs__a_chromosome_tag_inside_the_name_is_one_ph
         "gwas.Y1", "gwas.Y1", "Y2", "ukb_v3_Y1", "bolt"]
     # a GWAS-SSF file keeps a tag inside its name (only a trailing one is a chromosome's)
     assert phenotype_name("edf_chr1_window.tsv.gz") == "edf_chr1_window"
+
+
+def test_zstats__rows_without_an_estimate_are_counted_in_the_file_that_holds_them(tmp_path, caplog):
+    """A phenotype of per-chromosome files: the rows-without-an-estimate line named the first file (chr1's) for a row
+    of chr2's file; each file's rows are counted in its own line."""
+    chr1, chr2 = tmp_path / "step2_chr1_Y1.regenie", tmp_path / "step2_chr2_Y1.regenie"
+    head = "CHROM GENPOS ID ALLELE0 ALLELE1 A1FREQ N TEST BETA SE CHISQ LOG10P EXTRA\n"
+    chr1.write_text(head + "1 1000 rs1 G A 0.3 5000 ADD 0.1 0.02 25 6.24 NA\n")
+    chr2.write_text(head + "2 1000 rs2 G A 0.3 5000 ADD 0.1 0.02 25 6.24 NA\n"
+                    "2 2000 rs3 G A 0.3 5000 ADD NA NA NA NA TEST_FAIL\n2 3000 rs4 G A 0.3 5000 ADD . . . . NA\n")
+    with caplog.at_level(logging.INFO, logger="edfgen.formats.sumstats.zscores"):
+        z = load_zstats("step2_Y1", [chr1, chr2])
+    assert sorted(z.table["variant_id"]) == ["rs1", "rs2"]
+    assert f"{chr2}: 2 of 3 rows without a beta and a positive standard error" in caplog.text
+    assert str(chr1) not in caplog.text
 
 
 #: plink2 --glm on a pgen with a tri-allelic variant (REF G, ALT C,A; C the omitted allele), as plink2 v2.00 wrote it;
