@@ -129,6 +129,9 @@ def test_plink19_assoc__qassoc_and_assoc_without_ci_refused_saying_why_with_ci_r
     with pytest.raises(InputError, match=r"y\.qassoc: no column for effect_allele, other_allele \(plink 1\.9 --assoc "
                                          r"on a quantitative trait \(\.qassoc\) names no allele"):
         read_sumstats(q)
+    # its BETA is the minor allele's in the analysed samples (plink 1.9 without --keep-allele-order), not the .bim's A1
+    with pytest.raises(InputError, match=r"minor in the analysed samples .*--keep-allele-order.*plink --freq"):
+        read_sumstats(q)
     with pytest.raises(InputError, match=r"y\.assoc: no column for standard_error \(plink 1\.9 --assoc .* --ci 0\.95"):
         load_zstats("y", [a])
     df = read_sumstats(c)[0]
