@@ -224,6 +224,24 @@ def test_zstats__rows_without_an_estimate_are_counted_in_the_file_that_holds_the
     assert str(chr1) not in caplog.text
 
 
+def test_per_chromosome_tool_outputs__chunks_of_a_chromosome_are_one_phenotype_too(tmp_path):
+    """REGENIE run per chromosome chunk (--out step2_chr1_chunk1): step2_chr1_chunk1_Y1.regenie was phenotype
+    step2_chunk1_Y1, a slice across chromosomes. All chunks of all chromosomes are one phenotype (combine_phenotype
+    refuses pieces that overlap or interleave); a bare number after the tag (chunk or chromosome range?) is left."""
+    from edfgen.formats.sumstats.discovery import group_by_phenotype, phenotype_name
+
+    pieces = {"step2_chr1_chunk1_Y1": ("1", 1000, "rs1"), "step2_chr1_chunk2_Y1": ("1", 5000, "rs2"),
+              "step2_chr2_chunk1_Y1": ("2", 1000, "rs3")}
+    for n, v in pieces.items():
+        (tmp_path / f"{n}.regenie").write_text(_regenie(*v))
+    groups = group_by_phenotype(sorted(tmp_path.glob("*.regenie")))
+    assert list(groups) == ["step2_Y1"] and len(groups["step2_Y1"]) == 3
+    assert sorted(load_zstats("step2_Y1", groups["step2_Y1"]).table["variant_id"]) == ["rs1", "rs2", "rs3"]
+    assert [phenotype_name(n) for n in ("gwas.chr1.part2.Y1.glm.linear", "step2_chunk3_chr1_Y1.regenie",
+                                        "gwas.chr1.part1.glm.linear", "step2_chr1-2_Y1.regenie")] == [
+        "gwas.Y1", "step2_Y1", "gwas.part1", "step2_chr1-2_Y1"]
+
+
 #: plink2 --glm on a pgen with a tri-allelic variant (REF G, ALT C,A; C the omitted allele), as plink2 v2.00 wrote it;
 #: the betas equal a least-squares fit of y on the G and A dosages (C omitted): 0.00433867, -0.0328654
 PLINK2_MULTI = ("#CHROM\tPOS\tID\tREF\tALT\tA1\tTEST\tOBS_CT\tBETA\tSE\tT_STAT\tP\tERRCODE\n"
