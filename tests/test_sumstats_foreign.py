@@ -30,7 +30,7 @@ def test_zstats__rows_without_an_estimate_are_counted_in_a_log_line(tmp_path, ca
     with caplog.at_level(logging.INFO, logger="edfgen.formats.sumstats.zscores"):
         z = load_zstats("y", [f])
     assert list(z.table["variant_id"]) == ["rs1", "rs2", "rs5"]
-    assert "2 of 5 rows without a beta and a standard error" in caplog.text and "rs3" in caplog.text
+    assert "2 of 5 rows without a beta and a positive standard error" in caplog.text and "rs3" in caplog.text
     t = z.table.set_index("variant_id")
     # A1 is the effect allele: G on rs1 (ALT), A on rs2 (REF), T on rs5; beta = ln OR
     assert list(t["effect_allele"]) == ["G", "A", "T"] and list(t["other_allele"]) == ["A", "G", "C"]
@@ -80,6 +80,32 @@ def test_discovery__gcta_mlma_and_plink19_assoc_outputs_are_found_in_a_folder(tm
     assert [f.name for f in expand_sumstats([p], "--sumstats", required=("variant_id", "p_value"))] == ["qt.qassoc"]
 
 
+def test_discovery__a_tools_two_tests_of_one_out_read_the_regression_models_file(tmp_path, caplog):
+    """plink 1.9 --assoc --linear of one --out writes res.qassoc beside res.assoc.linear (GCTA --mlma and --mlma-loco:
+    res.mlma beside res.loco.mlma): both were phenotype 'res', read as chromosome pieces and refused as 'variant
+    appears twice'. The regression model's file is read, the other named in a warning."""
+    from edfgen.formats.sumstats.discovery import expand_sumstats, group_by_phenotype, read_phenotype_sumstats
+
+    (tmp_path / "res.assoc.linear").write_text(" CHR SNP BP A1 TEST NMISS BETA STAT P\n 1 rs1 1000 A ADD 175 -0.02 -0.68 "
+                                               "0.49\n 1 rs2 2000 G ADD 175 0.2 6.6 1e-9\n")
+    (tmp_path / "res.qassoc").write_text(" CHR SNP BP NMISS BETA SE R2 T P\n 1 rs1 1000 175 -0.02 0.03 0.0027 -0.68 0.49\n"
+                                         " 1 rs2 2000 175 0.2 0.03 0.2 6.6 1e-9\n")
+    mlma = "Chr\tSNP\tbp\tA1\tA2\tFreq\tb\tse\tp\n1\trs1\t1000\tA\tG\t0.3\t0.1\t0.02\t5.7e-07\n"
+    (tmp_path / "hr.mlma").write_text(mlma)
+    (tmp_path / "hr.loco.mlma").write_text(mlma)
+    found = expand_sumstats([tmp_path], "--sumstats", required=("variant_id", "p_value"))
+    with caplog.at_level(logging.WARNING):
+        groups = group_by_phenotype(found)
+    assert {k: [f.name for f in v] for k, v in groups.items()} == {"hr": ["hr.loco.mlma"], "res": ["res.assoc.linear"]}
+    assert "left out " + str(tmp_path / "res.qassoc") in caplog.text
+    assert len(read_phenotype_sumstats(groups["res"], required=("variant_id", "p_value"), option="--sumstats")) == 2
+    # the same name in two folders (chromosome pieces) stays one group of both
+    for c in ("1", "2"):
+        (tmp_path / c).mkdir()
+        (tmp_path / c / "y.qassoc").write_text(" CHR SNP BP NMISS BETA SE R2 T P\n 1 rs1 1000 175 -0.02 0.03 0.0027 -0.68 0.49\n")
+    assert len(group_by_phenotype([tmp_path / "1" / "y.qassoc", tmp_path / "2" / "y.qassoc"])["y"]) == 2
+
+
 #: plink 1.9 --assoc outputs as plink 1.9 writes them (space-padded)
 QASSOC = (" CHR     SNP         BP    NMISS       BETA         SE         R2        T            P \n"
           "   1    snp0          0      175   -0.02506    0.03663   0.002698  -0.6842       0.4948 \n")
@@ -102,6 +128,9 @@ def test_plink19_assoc__qassoc_and_assoc_without_ci_refused_saying_why_with_ci_r
     c.write_text(ASSOC_CI)
     with pytest.raises(InputError, match=r"y\.qassoc: no column for effect_allele, other_allele \(plink 1\.9 --assoc "
                                          r"on a quantitative trait \(\.qassoc\) names no allele"):
+        read_sumstats(q)
+    # its BETA is the minor allele's in the analysed samples (plink 1.9 without --keep-allele-order), not the .bim's A1
+    with pytest.raises(InputError, match=r"minor in the analysed samples .*--keep-allele-order.*plink --freq"):
         read_sumstats(q)
     with pytest.raises(InputError, match=r"y\.assoc: no column for standard_error \(plink 1\.9 --assoc .* --ci 0\.95"):
         load_zstats("y", [a])
@@ -180,6 +209,39 @@ def test_per_chromosome_tool_outputs__a_chromosome_tag_inside_the_name_is_one_ph
     assert phenotype_name("edf_chr1_window.tsv.gz") == "edf_chr1_window"
 
 
+def test_zstats__rows_without_an_estimate_are_counted_in_the_file_that_holds_them(tmp_path, caplog):
+    """A phenotype of per-chromosome files: the rows-without-an-estimate line named the first file (chr1's) for a row
+    of chr2's file; each file's rows are counted in its own line."""
+    chr1, chr2 = tmp_path / "step2_chr1_Y1.regenie", tmp_path / "step2_chr2_Y1.regenie"
+    head = "CHROM GENPOS ID ALLELE0 ALLELE1 A1FREQ N TEST BETA SE CHISQ LOG10P EXTRA\n"
+    chr1.write_text(head + "1 1000 rs1 G A 0.3 5000 ADD 0.1 0.02 25 6.24 NA\n")
+    chr2.write_text(head + "2 1000 rs2 G A 0.3 5000 ADD 0.1 0.02 25 6.24 NA\n"
+                    "2 2000 rs3 G A 0.3 5000 ADD NA NA NA NA TEST_FAIL\n2 3000 rs4 G A 0.3 5000 ADD . . . . NA\n")
+    with caplog.at_level(logging.INFO, logger="edfgen.formats.sumstats.zscores"):
+        z = load_zstats("step2_Y1", [chr1, chr2])
+    assert sorted(z.table["variant_id"]) == ["rs1", "rs2"]
+    assert f"{chr2}: 2 of 3 rows without a beta and a positive standard error" in caplog.text
+    assert str(chr1) not in caplog.text
+
+
+def test_per_chromosome_tool_outputs__chunks_of_a_chromosome_are_one_phenotype_too(tmp_path):
+    """REGENIE run per chromosome chunk (--out step2_chr1_chunk1): step2_chr1_chunk1_Y1.regenie was phenotype
+    step2_chunk1_Y1, a slice across chromosomes. All chunks of all chromosomes are one phenotype (combine_phenotype
+    refuses pieces that overlap or interleave); a bare number after the tag (chunk or chromosome range?) is left."""
+    from edfgen.formats.sumstats.discovery import group_by_phenotype, phenotype_name
+
+    pieces = {"step2_chr1_chunk1_Y1": ("1", 1000, "rs1"), "step2_chr1_chunk2_Y1": ("1", 5000, "rs2"),
+              "step2_chr2_chunk1_Y1": ("2", 1000, "rs3")}
+    for n, v in pieces.items():
+        (tmp_path / f"{n}.regenie").write_text(_regenie(*v))
+    groups = group_by_phenotype(sorted(tmp_path.glob("*.regenie")))
+    assert list(groups) == ["step2_Y1"] and len(groups["step2_Y1"]) == 3
+    assert sorted(load_zstats("step2_Y1", groups["step2_Y1"]).table["variant_id"]) == ["rs1", "rs2", "rs3"]
+    assert [phenotype_name(n) for n in ("gwas.chr1.part2.Y1.glm.linear", "step2_chunk3_chr1_Y1.regenie",
+                                        "gwas.chr1.part1.glm.linear", "step2_chr1-2_Y1.regenie")] == [
+        "gwas.Y1", "step2_Y1", "gwas.part1", "step2_chr1-2_Y1"]
+
+
 #: plink2 --glm on a pgen with a tri-allelic variant (REF G, ALT C,A; C the omitted allele), as plink2 v2.00 wrote it;
 #: the betas equal a least-squares fit of y on the G and A dosages (C omitted): 0.00433867, -0.0328654
 PLINK2_MULTI = ("#CHROM\tPOS\tID\tREF\tALT\tA1\tTEST\tOBS_CT\tBETA\tSE\tT_STAT\tP\tERRCODE\n"
@@ -207,6 +269,21 @@ def test_plink2_multiallelic__other_allele_is_the_omitted_allele(tmp_path):
                   .replace("\tC,A\tA\t", "\tC,A\tA\tG,C\t").replace("\tT\tC\t", "\tT\tC\tT\t")
                   .replace("\tA\tA\t", "\tA\tA\tG\t").replace("\tC,G\tC\t", "\tC,G\tC\tT,G\t"))
     assert read_sumstats(ax)[0].set_index(["variant_id", "effect_allele"])["other_allele"][("snp3", "A")] == "C"
+
+
+def test_plink2_multiallelic__unnamed_snv_and_indel_at_one_position_are_two_variants(tmp_path):
+    """plink2 writes ID '.' for unnamed variants: a tri-allelic SNV (G>C,A) and a tri-allelic indel (GT>G,GTT) at one
+    position were one variant (key chromosome:position:id), so the indel's rows got other_allele C, not one of its
+    alleles. Each is its own variant: the SNV's omitted allele is C, the indel's G."""
+    f = tmp_path / "same.Q.glm.linear"
+    f.write_text("#CHROM\tPOS\tID\tREF\tALT\tA1\tTEST\tOBS_CT\tBETA\tSE\tT_STAT\tP\tERRCODE\n"
+                 "1\t100\t.\tG\tC,A\tG\tADD\t200\t0.1\t0.02\t5\t1e-6\t.\n"
+                 "1\t100\t.\tG\tC,A\tA\tADD\t200\t0.2\t0.02\t10\t1e-20\t.\n"
+                 "1\t100\t.\tGT\tG,GTT\tGT\tADD\t200\t0.3\t0.02\t15\t1e-40\t.\n"
+                 "1\t100\t.\tGT\tG,GTT\tGTT\tADD\t200\t0.4\t0.02\t20\t1e-60\t.\n")
+    df = read_sumstats(f)[0]
+    assert list(df["other_allele"]) == ["C", "C", "G", "G"]
+    assert list(df["variant_id"]) == ["1:100:C:G", "1:100:C:A", "1:100:G:GT", "1:100:G:GTT"]
 
 
 #: SAIGE (binary trait) output: Allele2 is the effect allele, N_case and N_ctrl and no N

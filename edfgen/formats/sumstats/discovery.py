@@ -322,7 +322,9 @@ def phenotype_name(path: str | Path) -> str:
     ``.vcf``, ``.parquet``, ``.pq`` and one of :data:`TOOL_SUFFIXES` (``.regenie``, ``.glm.linear``, ...), in any case,
     and a trailing chromosome tag ``.chr1``, ``_chr22``, ``-chrX``, or in a tool's output one inside the name, where
     the tool puts a per-chromosome ``--out``'s (REGENIE ``step2_chr1_Y1.regenie``, plink2
-    ``gwas.chr1.Y1.glm.linear``: ``step2_Y1``, ``gwas.Y1``): one phenotype's per-chromosome files share its name; the GWAS Catalog's harmonised tag ``.h``: ``GCST90000001_buildGRCh38.h.tsv.gz`` ->
+    ``gwas.chr1.Y1.glm.linear``: ``step2_Y1``, ``gwas.Y1``), with a chunk's tag beside it (``step2_chr1_chunk2_Y1``:
+    ``step2_Y1``; a bare number after it, ``step2_chr1-2_Y1``, leaves the name as it is): one phenotype's per-chromosome
+    files share its name; the GWAS Catalog's harmonised tag ``.h``: ``GCST90000001_buildGRCh38.h.tsv.gz`` ->
     ``GCST90000001_buildGRCh38``, the name of the same study's unharmonised file). The one naming rule of clump, mr and regional
     plots, so that the ``phenotype`` column of ``clumps.tsv`` matches ``edfgen mr``'s exposure names. A stream
     is named by its path as well: ``<(zcat bmi.tsv.gz)`` is ``/dev/fd/63``, phenotype ``63`` (no option renames a
@@ -338,21 +340,41 @@ def phenotype_name(path: str | Path) -> str:
     tool = next((t for t in sorted(TOOL_SUFFIXES, key=len, reverse=True) if name.lower().endswith(t)), "")
     name = name[: len(name) - len(tool)] or name
     name = re.sub(r"\.h$", "", name) or name        # GWAS Catalog harmonised: <accession>[_build<b>].h.tsv.gz
-    if tool:   # REGENIE <out>_<pheno>.regenie, plink2 <out>.<pheno>.glm.*: a per-chromosome --out's tag is inside
-        name = re.sub(rf"(?:^{_CHR_TAG}[._-]|[._-]{_CHR_TAG}(?=[._-]))", "", name, flags=re.IGNORECASE) or name
+    if tool:   # REGENIE <out>_<pheno>.regenie, plink2 <out>.<pheno>.glm.*: a per-chromosome --out's tag is inside,
+        # with a chunk's tag beside it where the chromosome was split (step2_chr1_chunk2_Y1); a number after it
+        # (step2_chr1-2_Y1: a chunk, or chromosomes 1 to 2?) leaves the name alone
+        after = rf"(?:[._-]{_CHUNK}(?=[._-]))?+"        # a phenotype called part1 (gwas.chr1.part1) is no chunk
+        name = re.sub(rf"(?:^(?:{_CHUNK}[._-])?+{_CHR_TAG}{after}[._-](?![0-9])"
+                      rf"|(?:[._-]{_CHUNK})?+[._-]{_CHR_TAG}{after}(?=[._-](?![0-9])))", "", name,
+                      flags=re.IGNORECASE) or name
     return re.sub(rf"[._-]{_CHR_TAG}$", "", name, flags=re.IGNORECASE) or name
 
 
 #: a chromosome tag in a file name (``chr1``, ``chr22``, ``chrX``)
 _CHR_TAG = r"chr(?:[0-9]{1,2}|X|Y|XY|MT|M)"
+#: a chunk's tag beside a chromosome tag in a tool's output name (``chunk2``, ``part3``): one chromosome's pieces
+_CHUNK = r"(?:chunk|part)[0-9]+"
 
 
-def _tool_named(path: Path) -> bool:
-    """Whether a file is named as a tool's raw output (:data:`TOOL_SUFFIXES`, compressed or not)."""
+def _tool_suffix(path: Path) -> str:
+    """The longest of :data:`TOOL_SUFFIXES` a file's name ends with (compressed or not), or ``""``."""
     name = path.name.lower()
     for suf in (".gz", ".bgz"):
         name = name[: -len(suf)] if name.endswith(suf) else name
-    return name.endswith(TOOL_SUFFIXES)
+    return next((t for t in sorted(TOOL_SUFFIXES, key=len, reverse=True) if name.endswith(t)), "")
+
+
+#: one tool's two tests of one ``--out`` and phenotype (plink 1.9 ``--assoc --linear``: ``res.qassoc``,
+#: ``res.assoc.linear``; GCTA ``--mlma``, ``--mlma-loco``: ``res.mlma``, ``res.loco.mlma``): the model's file is read
+_TOOL_PREFERRED = {".qassoc": (".assoc.linear", ".assoc.logistic"), ".assoc": (".assoc.linear", ".assoc.logistic"),
+                   ".mlma": (".loco.mlma",)}
+
+
+def _outshone(files: Sequence[Path]) -> list[Path]:
+    """Of one phenotype's ``files``, those beside (same folder) a file of the same tool's preferred output
+    (:data:`_TOOL_PREFERRED`): not chromosome pieces but another test of the same data."""
+    suffixes = {(f.parent, _tool_suffix(f)) for f in files}
+    return [f for f in files if any((f.parent, t) in suffixes for t in _TOOL_PREFERRED.get(_tool_suffix(f), ()))]
 
 
 def group_by_phenotype(paths: Sequence[str | Path]) -> dict[str, list[Path]]:
@@ -361,7 +383,9 @@ def group_by_phenotype(paths: Sequence[str | Path]) -> dict[str, list[Path]]:
     form one group.
 
     A tool's raw output (``height.regenie``, :data:`TOOL_SUFFIXES`) in the folder of a file of its name that
-    is named like GWAS-SSF (``height.tsv``, its conversion beside it) is left out, with a warning naming it.
+    is named like GWAS-SSF (``height.tsv``, its conversion beside it) is left out, with a warning naming it, and so
+    is a tool's output beside the same tool's regression-model output of its name (``res.qassoc`` beside
+    ``res.assoc.linear``, ``res.mlma`` beside ``res.loco.mlma``: :data:`_TOOL_PREFERRED`), which is no chromosome piece.
     Files of one name in different folders stay in one group (:func:`combine_phenotype` refuses them if
     they overlap); a stream named by its rows' trait that another input shares is named apart
     (:func:`_distinct_stream_names`: ``Body mass index_ieu-a-2``)."""
@@ -369,13 +393,20 @@ def group_by_phenotype(paths: Sequence[str | Path]) -> dict[str, list[Path]]:
     for p, name in _distinct_stream_names(paths):
         groups.setdefault(name, []).append(Path(p))
     for name, files in groups.items():
-        converted = {f.parent for f in files if not _tool_named(f)}
-        raw = [f for f in files if _tool_named(f) and f.parent in converted]
+        converted = {f.parent for f in files if not _tool_suffix(f)}
+        raw = [f for f in files if _tool_suffix(f) and f.parent in converted]
         if raw:
             groups[name] = [f for f in files if f not in raw]
             log.warning("phenotype %r: reading %s; left out %s (a tool's raw output beside its GWAS-SSF "
                         "conversion; give the files by name to choose)", name,
                         ", ".join(map(str, groups[name])), ", ".join(map(str, raw)))
+        other = _outshone(groups[name])
+        if other:
+            groups[name] = [f for f in groups[name] if f not in other]
+            log.warning("phenotype %r: reading %s; left out %s (the same tool's other test of the same --out: "
+                        ".assoc.linear/.assoc.logistic are read over .qassoc/.assoc, .loco.mlma over .mlma; give "
+                        "the files by name to choose)", name, ", ".join(map(str, groups[name])),
+                        ", ".join(map(str, other)))
     return groups
 
 

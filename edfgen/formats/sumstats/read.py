@@ -249,8 +249,10 @@ def _why_missing(columns, missing: list[str]) -> str:
         return ("the file has z-scores, no beta and standard error (LDSC's munged .sumstats, METAL's SAMPLESIZE "
                 "scheme): ldsc reads z-scores; mr needs each variant's beta and its SE")
     if {"nmiss", "r2", "t"} <= keys and "a1" not in keys and {"effect_allele", "other_allele"} & set(missing):
-        return ("plink 1.9 --assoc on a quantitative trait (.qassoc) names no allele: its BETA is the .bim's A1's; "
-                "add A1 and A2 columns from the .bim, or run plink --linear or plink2 --glm, whose output names them")
+        return ("plink 1.9 --assoc on a quantitative trait (.qassoc) names no allele: its BETA is A1's, the allele "
+                "minor in the analysed samples (not the .bim's A1) unless plink ran with --keep-allele-order; rerun "
+                "with --keep-allele-order and add A1 and A2 columns from the .bim, or take A1 and A2 from plink --freq "
+                "on the same samples, or run plink --linear or plink2 --glm, whose output names them")
     if {"f_a", "f_u", "chisq", "or"} <= keys and "standard_error" in missing:
         return ("plink 1.9 --assoc (.assoc) writes the SE of ln OR only with --ci 0.95 (its CHISQ is the allelic "
                 "test, not the odds ratio's Wald test): rerun it with --ci 0.95, or plink --logistic / plink2 --glm")

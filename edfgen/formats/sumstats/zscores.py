@@ -99,6 +99,15 @@ class ZStats:
         return self.sample_prevalence is not None
 
 
+def _estimated(df: pd.DataFrame, z_only: bool) -> np.ndarray:
+    """Rows with a z-score (``z_only``), else with a beta and a positive standard error."""
+    df = df.reindex(columns=["z", "beta", "standard_error"])      # a column the file lacks: all missing
+    if z_only:
+        return pd.to_numeric(df["z"], errors="coerce").notna().to_numpy(dtype=bool)
+    se = pd.to_numeric(df["standard_error"], errors="coerce")
+    return (se.gt(0) & pd.to_numeric(df["beta"], errors="coerce").notna()).to_numpy(dtype=bool)
+
+
 def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, columns: dict[str, str] | None = None,
                 sample_sizes: dict[str, float] | None = None,
                 case_counts: dict[str, tuple[float, float]] | None = None, allow_z: bool = False,
@@ -107,7 +116,15 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, colum
     file. ``sample_sizes``/``case_counts`` (``{resolved file: N}``, ``{resolved file: (cases, controls)}``) fill
     ``n`` (and ``n_cases``/``n_controls``) where the files have none; ``need_n``: a phenotype without n is an
     input error (LD score regression needs the per-variant N)."""
-    df = combine_phenotype([_read_file(Path(f), columns, allow_z) for f in files], files, option=option)
+    tables = [_read_file(Path(f), columns, allow_z) for f in files]
+    z_only = not any("beta" in t.columns for t in tables) and any("z" in t.columns for t in tables)
+    for f, t in zip(files, tables):     # plink2's ERRCODE rows (NA), '.', empty: counted per file, never lost unsaid
+        ok = _estimated(t, z_only)
+        if not ok.all():
+            log.info("%s: %d of %d rows without %s (NA, '.' or empty; e.g. variant %s): left out", f,
+                     int((~ok).sum()), ok.size, "a z-score" if z_only else "a beta and a positive standard error",
+                     t["variant_id"].to_numpy()[~ok][0])
+    df = combine_phenotype(tables, files, option=option)
     df = pd.DataFrame({c: (df[c].to_numpy(object) if df[c].dtype.kind not in "fiub" else df[c].to_numpy())
                        for c in df.columns})
     for c in ("beta", "standard_error", "n", "n_cases", "n_controls", "effect_allele_frequency"):
@@ -116,13 +133,7 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, colum
     df["variant_id"] = df["variant_id"].astype(str)
     df["effect_allele"] = upper_text(df["effect_allele"])
     df["other_allele"] = upper_text(df["other_allele"])
-    z_only = "beta" not in df.columns and "z" in df.columns
-    ok = (df["z"].notna() if z_only else df["standard_error"].gt(0) & df["beta"].notna()).to_numpy(dtype=bool)
-    if not ok.all():    # plink2's ERRCODE rows (NA), '.', empty: counted, never lost unsaid
-        log.info("%s: %d of %d rows without %s (NA, '.' or empty; e.g. variant %s): left out", files[0],
-                 int((~ok).sum()), ok.size, "a z-score" if z_only else "a beta and a standard error",
-                 df["variant_id"].to_numpy()[~ok][0])
-    df = df[ok].reset_index(drop=True)
+    df = df[_estimated(df, z_only)].reset_index(drop=True)       # counted per file above
     # the same variant with the same alleles on two rows (either order or strand, the MR readers' rule):
     # conflicting copies, both left out (said); one id with different allele pairs (a multi-allelic site) stays,
     # each row matched by its alleles downstream
