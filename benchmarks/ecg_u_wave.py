@@ -23,6 +23,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from edfgen.formats.atomic import atomic_write
 from edfgen.kernels.ecg.biomarkers import DEFAULT_SETTINGS, DelineationSettings, delineate, measure_record
 
 from ludb_delineation import LUDB, RESULTS, load_ludb
@@ -78,8 +79,10 @@ def main() -> None:
         md.append(f"| {name} | {o['pr']['off']} | {o['pr']['off_70_95']} / {o['pr']['n_70_95']} | "
                   f"{o['pr']['clean_median_abs_ms']:.1f} | {o['qt']['off']} | {o['qt']['clean_median_abs_ms']:.1f} | "
                   f"{', '.join(map(str, o['pr']['records_off']))} | {', '.join(map(str, o['qt']['records_off']))} |")
-    (RESULTS / "ecg_u_wave_s41.json").write_text(json.dumps(res, indent=1))
-    (RESULTS / "ecg_u_wave_s41.md").write_text("\n".join(md) + "\n")
+    with atomic_write(RESULTS / "ecg_u_wave_s41.json") as fh:     # a run stopped midway leaves the old results
+        fh.write(json.dumps(res, indent=1))
+    with atomic_write(RESULTS / "ecg_u_wave_s41.md") as fh:
+        fh.write("\n".join(md) + "\n")
     print("\n".join(md))
 
 

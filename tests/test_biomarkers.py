@@ -629,3 +629,51 @@ def test_measure_record__qt_ends_at_the_t_wave_not_at_the_u_wave_after_it(shared
     clean, with_u = measure_record(sig, 500.0), measure_record(sig + u, 500.0)
     assert abs(with_u["qt_interval_ms"] - clean["qt_interval_ms"]) <= 12, (with_u, clean)
     assert abs(with_u["qt_interval_ms"] - ref["qt_interval_ms"]) <= 15, (with_u, ref)
+
+
+@pytest.mark.parametrize("rid", [46, 71, 94])
+def test_measure_record__t_amplitude_and_st_deviation_are_the_t_waves_not_the_u_waves(shared_data, rid):
+    """The QT ended at the T wave with a 0.2 mV U wave after it, but the T amplitude and the ST direction were still
+    the largest magnitude of the whole T window, the U wave's: t_amplitude_mv 0.124 -> 0.147, 0.126 -> 0.167,
+    0.137 -> 0.190 mV, st_deviation_mv 0.020 -> 0.033 on LUDB 94. They are now taken before the T-U nadir."""
+    sig, u, _ = _ludb_with_u_wave(shared_data, rid)
+    clean, with_u = measure_record(sig, 500.0), measure_record(sig + u, 500.0)
+    assert abs(with_u["t_amplitude_mv"] - clean["t_amplitude_mv"]) <= 0.01, (with_u, clean)
+    assert abs(with_u["st_deviation_mv"] - clean["st_deviation_mv"]) <= 0.005, (with_u, clean)
+
+
+@pytest.mark.parametrize("path, pr, qt, reason", [
+    ("cinc2021_extra/E10256", 180, 410, ""),            # notched P: min_gap 40 ms gave PR 128 (the second hump)
+    ("cinc2021_extra/E05526", 228, 406, ""),            # notched P: min_gap 40 ms gave PR 181
+    ("cinc2021_extra/JS19852", np.nan, 296, "no_p_wave"),    # atrial flutter: min_gap 40 ms timed a PR of 124
+    ("ptbxl/records500/00000/00182_hr", 266, 410, ""),  # min_gap 40 ms gave PR 206
+    ("ptbxl/records500/00000/00421_hr", 144, 400, ""),  # a U-wave size limit of 0.25 (not 0.5) gave QT 292
+])
+def test_measure_record__last_wave_guards_keep_real_records_pr_and_qt(shared_data, path, pr, qt, reason):
+    """The guards of :func:`edfgen.kernels.ecg.p_wave.last_wave_start` on real records: its least gap between the
+    two waves (100 ms; a notched P wave's humps are 30-90 ms apart) and, in the T window, the later wave's least
+    size (half the window's largest). Loosened, each moves one of these records' PR or QT (s41 review)."""
+    from edfgen.formats.ecg.records import read_wfdb
+    from edfgen.kernels.ecg.leads import canonicalise_leads
+
+    rec = canonicalise_leads(read_wfdb(shared_data / "ecg" / f"{path}.hea"))
+    m = measure_record(rec.signal, rec.fs)
+    assert m["pr_missing_reason"] == reason, m
+    np.testing.assert_allclose([m["pr_interval_ms"], m["qt_interval_ms"]], [pr, qt], atol=4, err_msg=str(m))
+
+
+def test_last_wave_start__a_t_tail_larger_than_the_u_wave_does_not_keep_the_u_wave_in_the_p_search():
+    """The cut was the lowest point after the LARGEST earlier wave: with a T tail (0.3 mV) larger than the U wave
+    (0.2 mV) after it, that was the T-U dip (0.062 s) and the U wave stayed in the P search, the P wave (0.1 mV,
+    330 ms) lost to it. The cut is now after the latest earlier wave that returns to baseline: the U-P dip."""
+    from edfgen.kernels.ecg.p_wave import last_wave_start
+
+    t = np.arange(200) / 500.0
+
+    def g(a, c, s):
+        return a * np.exp(-0.5 * ((t - c) / s) ** 2)
+
+    mag = g(0.3, -0.02, 0.025) + g(0.2, 0.17, 0.035) + g(0.1, 0.33, 0.02)     # T tail, U wave, P wave
+    cut = last_wave_start(mag, 0, 200, min_mv=0.03, min_gap=50, rel=0.5, size_rel=0.3) / 500.0
+    assert 0.25 < cut < 0.29, cut
+    assert last_wave_start(g(0.3, -0.02, 0.025) + g(0.1, 0.33, 0.02), 0, 200, min_mv=0.03, min_gap=50) / 500 < 0.2

@@ -159,7 +159,10 @@ class Delineation(MedianBeat):
         ``(lo, hi)`` indices into :attr:`beat` of the windows searched for the T wave (after the QRS) and
         the P wave (before it), or ``None`` when the window was too short to search (the P window also when
         the record has no consistent P wave, :mod:`edfgen.kernels.ecg.p_wave`: atrial fibrillation);
-        :func:`measure_record` takes the T and P amplitudes in the same windows.
+        :func:`measure_record` takes the T and P amplitudes in the same windows. The T window ends at the nadir
+        before a later wave (a U wave) and the P window starts at the baseline after an earlier one
+        (:attr:`DelineationSettings.t_first_wave_rel`, :attr:`DelineationSettings.p_last_wave_rel`); the T end and
+        P onset themselves may lie past them (the trapezium reaches on).
     p_missing_reason
         Why no P onset was timed (one of :data:`PR_MISSING_REASONS`; ``""`` when one was).
     """
@@ -238,7 +241,11 @@ class DelineationSettings:
         The same mirrored in the T window: when the magnitude falls below this fraction of both between the T wave
         and a later wave (a U wave) of at least half the window's largest, 100 ms or more after it, each lead's T peak
         is sought before that nadir (the trapezium still reaches past it); ``None``: the largest deflection of the
-        window (with a 0.2 mV U wave, LUDB 46 QT 403 -> 505 ms: the U wave's end).
+        window (with a 0.2 mV U wave, LUDB 46 QT 403 -> 505 ms: the U wave's end). As the P window's first sample
+        stands for a T tail, the T window's last sample (``min(0.7 RR, 0.7 s)`` after the R peak) stands for a later
+        wave when the magnitude there reaches ``t_min_mv``: a T wave that falls below this fraction of it before the
+        window's end is sought before that dip too. The T amplitude and ST direction (:func:`measure_record`) are
+        taken in the window up to the nadir (:attr:`Delineation.t_window`), not at the U wave.
     """
 
     lp_hz: float = 40.0
@@ -364,7 +371,7 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
         if st.t_first_wave_rel is not None:   # a U wave after the T wave: the T peak is sought before the T-U nadir
             t_until = t_hi - 1 - last_wave_start(mag8[0, t_lo:t_hi][::-1], 0, t_hi - t_lo, min_mv=st.t_min_mv,
                                                  min_gap=int(0.1 * fs), rel=st.t_first_wave_rel, size_rel=0.5)
-        t_window = (t_lo, t_hi)
+        t_window = (t_lo, t_hi if t_until is None else t_until + 1)     # the T amplitude is the T's, not the U's
         t_ends, t_mag = _lead_and_global_bounds(beat, mag8, t_lo, t_hi, min_mv=st.t_min_mv, rel=st.t_rel,
                                                 reach=int(st.t_reach_s * fs), floor=floor, reverse=False,
                                                 peak_until=t_until)
@@ -531,7 +538,7 @@ def measure_record(ecg: np.ndarray, fs: float = SAMPLING_RATE,
     area_avf = lead_avf(lead_i, lead_ii).sum()
     out["qrs_axis_deg"] = math.degrees(math.atan2(2.0 / math.sqrt(3.0) * area_avf, area_i))
 
-    if d.t_window is not None:  # the windows delineate searched for the T and P waves
+    if d.t_window is not None:  # the windows delineate searched for the T and P waves (T: before a U wave)
         t_lo, t_hi = d.t_window
         out["t_amplitude_mv"] = float(mag[t_lo:t_hi].max())
         t_dir = vcg[:, t_lo + int(np.argmax(mag[t_lo:t_hi]))]

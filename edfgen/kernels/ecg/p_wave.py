@@ -292,8 +292,10 @@ def last_wave_start(mag: np.ndarray, lo: int, hi: int, *, min_mv: float, min_gap
     peak 60-120 ms later) or the previous T wave's tail lies in the window's first part and can be larger than the
     P wave, which the largest deflection of the window then missed (LUDB sinus records at 75-99/min with a 0.2 mV U
     wave: LUDB 87 PR 128 -> 279 ms). When the window's last wave (peak at least ``min_mv`` and ``size_rel`` of the
-    window's largest, prominence ``min_mv / 2``) is preceded by an earlier one (the largest earlier peak, or the window's first sample: a T tail) reaching
-    ``min_mv``, and the magnitude between them falls below ``rel`` of both, the P wave is sought after that trough.
+    window's largest, prominence ``min_mv / 2``) is preceded by an earlier one (a peak, or the window's first sample: a
+    T tail) reaching ``min_mv`` after which the magnitude falls below ``rel`` of both, the P wave is sought after the
+    lowest point between the latest such wave and the last one (a T tail larger than the U wave after it: the cut
+    after the U wave, not between the T and U waves).
 
     Reversed in time, the same finds the nadir between the T wave and a U wave after it (the T window:
     :attr:`edfgen.kernels.ecg.biomarkers.DelineationSettings.t_first_wave_rel`).
@@ -340,9 +342,13 @@ def last_wave_start(mag: np.ndarray, lo: int, hi: int, *, min_mv: float, min_gap
     first = int(peaks[peaks > last - min_gap][0])       # the last wave's first hump (a notched P wave has two)
     waves = np.r_[0, peaks]                             # the earlier waves, or the window's edge (a T tail)
     waves = waves[(waves <= last - min_gap) & (waves < first)]
+    # the latest earlier wave reaching min_mv with a return to baseline between it and the last wave: the lowest
+    # point after the largest one (a T tail bigger than a U wave after it) fell between the T and the U wave
+    after_min = np.minimum.accumulate(seg[:first][::-1])[::-1]      # after_min[i] = seg[i:first].min()
+    low = after_min[waves] < rel * np.minimum(seg[first:last + 1].max(), seg[waves])
+    waves = waves[(seg[waves] >= min_mv) & low]
     if len(waves) == 0:
         return lo
-    earlier = int(waves[np.argmax(seg[waves])])
+    earlier = int(waves[-1])
     trough = earlier + int(np.argmin(seg[earlier:first]))
-    low = seg[trough] < rel * min(seg[first:last + 1].max(), seg[earlier])
-    return lo + trough if low and seg[earlier] >= min_mv and trough > earlier else lo
+    return lo + trough if trough > earlier else lo
