@@ -38,7 +38,6 @@ above about 100/min: CinC JS09740, 104/min) keeps a flutter wave's PR; so does a
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import find_peaks
 
 __all__ = ["PR_MISSING_REASONS", "REASON_COLUMN", "flutter_repeat", "flutter_waves", "has_consistent_p_wave",
            "last_wave_start", "p_consistency", "returns_to_baseline", "rr_irregularity"]
@@ -335,6 +334,8 @@ def last_wave_start(mag: np.ndarray, lo: int, hi: int, *, min_mv: float, min_gap
     seg = np.asarray(mag, dtype=float)[lo:hi]
     if len(seg) == 0:
         return lo
+    from scipy.signal import find_peaks  # not at module level: scipy.signal imports scipy.stats, and gwas
+    # imports this module for its reason vocabulary (tests/test_cli_fixed_costs.py)
     peaks, _ = find_peaks(seg, height=max(min_mv, size_rel * seg.max()), prominence=min_mv / 2)
     if len(peaks) == 0:
         return lo
