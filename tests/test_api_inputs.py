@@ -162,3 +162,44 @@ def test_encoder__one_outlier_record_in_a_mv_batch_does_not_stop_the_batch(encod
     assert encoder.embed(x).shape == (3, 96)
     with pytest.raises(InputError, match="µV"):
         encoder.embed(x * 1000)
+
+
+def test_extract_edfs__a_noisy_record_let_through_alone_in_its_batch_is_embedded(ecg, tmp_path):
+    """Was (review of s41api): the encoder's units check judged the median record of each model call, so a noisy
+    record that loosened quality thresholds let through stopped the whole extract run ('median lead SD 16 ... µV or
+    ADC counts?', naming no record) when it fell alone in a batch (here the last one, --batch-size 2). Preprocess has
+    judged each record's amplitude already: all 3 records are embedded, whatever the batch size."""
+    import dataclasses
+
+    from edfgen.commands.extract import extract_edfs
+    from edfgen.kernels.ecg.preprocess import QualityThresholds
+
+    d = tmp_path / "ecg"
+    d.mkdir()
+    for name, scale in (("a", 1), ("b", 1), ("z_noisy", 100)):    # z_noisy: median lead SD ~16 mV, clip level 8
+        np.savez(d / f"{name}.npz", ecg=ecg * scale, fs=500.0, leads=np.array(LEADS), units="mV")
+    quality = dataclasses.replace(QualityThresholds(), max_median_sd_mv=100.0, max_abs_mv=1e4)
+    for bs in (2, 64):
+        r = extract_edfs([d], tmp_path / f"out{bs}" / "edfs.tsv", checkpoint="tiny", workers=0, batch_size=bs,
+                         quality=quality)
+        assert (r.n_records, r.n_rejected) == (3, 0), bs
+
+
+def test_model_loops_skip_the_batch_units_check_on_preprocessed_signals(encoder, ecg):
+    """Fine-tuning and evaluate embed preprocessed signals in batches: a last minibatch holding one record above the
+    clip level is embedded (was: InputError mid-run), while ``embed`` called by a user on raw µV is still refused."""
+    from edfgen.model.data import embed_ecgs
+    from edfgen.model.device import autocast_encoder
+
+    sig = np.stack([ecg, ecg, ecg * 100])
+    assert embed_ecgs(encoder, sig, 2500, batch_size=2).shape == (3, 96)
+    from edfgen.kernels.edf import embed_preprocessed
+
+    x = torch.from_numpy(ecg[:, :2500] * 1000)[None]
+    assert embed_preprocessed(encoder, x).shape == (1, 96)
+    assert embed_preprocessed(autocast_encoder(encoder, "bf16"), x).shape == (1, 96)
+    with pytest.raises(InputError, match="µV"):
+        encoder.embed(x)
+    with pytest.raises(InputError, match="µV"):
+        autocast_encoder(encoder, "bf16").embed(x)
+
