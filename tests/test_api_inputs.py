@@ -203,3 +203,18 @@ def test_model_loops_skip_the_batch_units_check_on_preprocessed_signals(encoder,
     with pytest.raises(InputError, match="µV"):
         autocast_encoder(encoder, "bf16").embed(x)
 
+
+def test_extract_edfs__a_bad_checkpoint_leaves_torch_threads_as_they_were(tmp_path, ecg):
+    """Was: ``threads`` was set before the try that restores it and the checkpoint was loaded in between, so a
+    missing or corrupt checkpoint left a notebook's torch on the command's thread count."""
+    from edfgen.commands.extract import extract_edfs
+
+    np.savez(tmp_path / "a.npz", ecg=ecg, fs=500.0, leads=np.array(LEADS), units="mV")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    before = torch.get_num_threads()
+    with pytest.raises(Exception):
+        extract_edfs([tmp_path / "a.npz"], tmp_path / "out" / "edfs.tsv", checkpoint=bad, workers=0,
+                     threads=before + 1)
+    assert torch.get_num_threads() == before
+
