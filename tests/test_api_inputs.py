@@ -218,3 +218,69 @@ def test_extract_edfs__a_bad_checkpoint_leaves_torch_threads_as_they_were(tmp_pa
                      threads=before + 1)
     assert torch.get_num_threads() == before
 
+
+def _paths(tmp_path, n=2):
+    out = []
+    for i in range(n):
+        f = tmp_path / f"f{i}.tsv"
+        f.write_text("x\n")
+        out.append(str(f))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["Series", "Index", "ndarray[str]", "ndarray[object]", "tuple[Path]", "generator"])
+def test_file_args__a_list_of_paths_in_a_series_index_or_string_array_is_a_list(tmp_path, kind):
+    """Was (s41api): anything with ``to_csv`` or ``__array__`` was taken for a table, so ``df['path']``,
+    ``pd.Index(paths)`` or ``np.array(glob(...))`` was refused ('got a pandas.Series: write it first (df.to_csv') where
+    the release before took it. A 1-D string/object array, Series or Index is a list of paths; a DataFrame and a
+    numeric or 2-D array are still refused in one line."""
+    from pathlib import Path
+
+    from edfgen.commands.options import file_args
+
+    paths = _paths(tmp_path)
+    value = {"Series": lambda: pd.Series(paths), "Index": lambda: pd.Index(paths), "ndarray[str]": lambda: np.array(paths),
+             "ndarray[object]": lambda: np.array(paths, dtype=object), "tuple[Path]": lambda: tuple(map(Path, paths)),
+             "generator": lambda: (p for p in paths)}[kind]()
+    assert [str(p) for p in file_args(value, "--ecg")] == paths
+
+
+def test_file_args__tables_numeric_arrays_and_bytes(tmp_path):
+    """A DataFrame, a numeric or 2-D array are refused naming the option; a ``bytes`` path is one path (was: iterated
+    as ints, '--ecg: a file path is expected, got a builtins.int')."""
+    from edfgen.commands.options import file_arg, file_args
+
+    paths = _paths(tmp_path)
+    assert file_args(paths[0].encode(), "--ecg") == [paths[0]] and file_arg(paths[0].encode(), "--pheno") == paths[0]
+    assert file_args([p.encode() for p in paths], "--ecg") == paths
+    for bad, what in ((pd.DataFrame({"path": paths}), r"pandas.*DataFrame: write it first"),
+                      (np.zeros((2, 12, 5000), np.float32), "numpy.ndarray: for ECGs held in memory"),
+                      (np.array([paths, paths]), "numpy.ndarray"), (pd.Series([1.0, 2.0]), "pandas.*Series"),
+                      (torch.zeros(3), "torch.Tensor")):
+        with pytest.raises(InputError, match=rf"^--ecg: a file path is expected, got a {what}"):
+            file_args(bad, "--ecg")
+
+
+def test_commands_take_a_series_or_string_array_of_paths(tmp_path):
+    """run_evaluate / run_finetune (--ecg), run_clump (--sumstats) and run_mr (--exposure, --outcome) take a Series or
+    a 1-D string array of paths as the list they are (was: refused as a table). Each call fails later, on the files'
+    content, with an error that is not the 'a file path is expected' refusal."""
+    from edfgen.commands.clump import run_clump
+    from edfgen.commands.evaluate import run_evaluate
+    from edfgen.commands.finetune import run_finetune
+    from edfgen.commands.mr import run_mr
+
+    paths = _paths(tmp_path)
+    for wrap in (pd.Series, np.array):
+        calls = {"--ecg evaluate": lambda: run_evaluate(checkpoint="tiny", ecg=wrap(paths), out=tmp_path / "ev"),
+                 "--ecg finetune": lambda: run_finetune(checkpoint="tiny", ecg=wrap(paths), labels=paths[0],
+                                                         out=tmp_path / "ft"),
+                 "--sumstats": lambda: run_clump(wrap(paths), out_dir=tmp_path / "clump", bfile=tmp_path / "g"),
+                 "--exposure": lambda: run_mr(wrap(paths), paths[0], None),
+                 "--outcome": lambda: run_mr(paths[0], wrap(paths), None)}
+        for flag, call in calls.items():
+            try:
+                call()
+            except Exception as e:   # noqa: BLE001 - any later error is fine; the path refusal is not
+                assert "a file path is expected" not in str(e), (flag, wrap, e)
+
