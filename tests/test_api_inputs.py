@@ -284,3 +284,14 @@ def test_commands_take_a_series_or_string_array_of_paths(tmp_path):
             except Exception as e:   # noqa: BLE001 - any later error is fine; the path refusal is not
                 assert "a file path is expected" not in str(e), (flag, wrap, e)
 
+
+def test_short_repr__numpy_scalars_as_values_and_lists_of_tables_on_one_line():
+    """Was: short_repr(np.float64(0.83)) -> '<float64 () float64>'; a list of DataFrames printed their full reprs
+    with newlines, then cut at 200 characters."""
+    from edfgen.reprs import short_repr
+
+    assert short_repr(np.float64(0.83)) == "0.83" and short_repr(np.int64(3)) == "3"
+    df = pd.DataFrame(np.zeros((50, 3)), columns=["a", "b", "c"])
+    assert short_repr([df, df]) == "[<DataFrame 50 x 3: a, b, c>, <DataFrame 50 x 3: a, b, c>]"
+    assert short_repr((df,)) == "(<DataFrame 50 x 3: a, b, c>,)"
+    assert short_repr([1, 2]) == "[1, 2]" and short_repr(np.zeros(3)) == "<ndarray (3,) float64>"
