@@ -13,17 +13,24 @@ MAX_FIELD_CHARS = 200
 
 
 def short_repr(value) -> str:
-    """``value``'s repr, a table as ``<DataFrame R x C: col, ...>``, an array as ``<ndarray (shape) dtype>``."""
+    """``value``'s repr, a table as ``<DataFrame R x C: col, ...>``, an array as ``<ndarray (shape) dtype>`` (a numpy
+    scalar as its value), and so each table in a dict, list or tuple."""
     shape = getattr(value, "shape", None)
     if shape is not None and hasattr(value, "columns"):
         cols = [str(c) for c in value.columns]
         more = ", ..." if len(cols) > 6 else ""
         return f"<{type(value).__name__} {shape[0]} x {shape[1]}: {', '.join(cols[:6])}{more}>"
     if shape is not None and hasattr(value, "dtype"):
+        if tuple(shape) == () and hasattr(value, "item"):   # a numpy scalar (np.float64(0.83)): its value
+            return repr(value.item())
         return f"<{type(value).__name__} {tuple(shape)} {value.dtype}>"
     if isinstance(value, dict) and any(hasattr(v, "shape") for v in value.values()):
         return "{" + ", ".join(f"{k!r}: {short_repr(v)}" for k, v in value.items()) + "}"
-    text = repr(value)
+    if type(value) in (list, tuple) and any(hasattr(v, "shape") for v in value):   # a list of tables: one line
+        inner = ", ".join(short_repr(v) for v in value) + ("," if type(value) is tuple and len(value) == 1 else "")
+        text = ("[{}]" if type(value) is list else "({})").format(inner)
+    else:
+        text = repr(value)
     return text if len(text) <= MAX_FIELD_CHARS else text[:MAX_FIELD_CHARS - 4] + " ...>"
 
 

@@ -162,3 +162,136 @@ def test_encoder__one_outlier_record_in_a_mv_batch_does_not_stop_the_batch(encod
     assert encoder.embed(x).shape == (3, 96)
     with pytest.raises(InputError, match="µV"):
         encoder.embed(x * 1000)
+
+
+def test_extract_edfs__a_noisy_record_let_through_alone_in_its_batch_is_embedded(ecg, tmp_path):
+    """Was (review of s41api): the encoder's units check judged the median record of each model call, so a noisy
+    record that loosened quality thresholds let through stopped the whole extract run ('median lead SD 16 ... µV or
+    ADC counts?', naming no record) when it fell alone in a batch (here the last one, --batch-size 2). Preprocess has
+    judged each record's amplitude already: all 3 records are embedded, whatever the batch size."""
+    import dataclasses
+
+    from edfgen.commands.extract import extract_edfs
+    from edfgen.kernels.ecg.preprocess import QualityThresholds
+
+    d = tmp_path / "ecg"
+    d.mkdir()
+    for name, scale in (("a", 1), ("b", 1), ("z_noisy", 100)):    # z_noisy: median lead SD ~16 mV, clip level 8
+        np.savez(d / f"{name}.npz", ecg=ecg * scale, fs=500.0, leads=np.array(LEADS), units="mV")
+    quality = dataclasses.replace(QualityThresholds(), max_median_sd_mv=100.0, max_abs_mv=1e4)
+    for bs in (2, 64):
+        r = extract_edfs([d], tmp_path / f"out{bs}" / "edfs.tsv", checkpoint="tiny", workers=0, batch_size=bs,
+                         quality=quality)
+        assert (r.n_records, r.n_rejected) == (3, 0), bs
+
+
+def test_model_loops_skip_the_batch_units_check_on_preprocessed_signals(encoder, ecg):
+    """Fine-tuning and evaluate embed preprocessed signals in batches: a last minibatch holding one record above the
+    clip level is embedded (was: InputError mid-run), while ``embed`` called by a user on raw µV is still refused."""
+    from edfgen.model.data import embed_ecgs
+    from edfgen.model.device import autocast_encoder
+
+    sig = np.stack([ecg, ecg, ecg * 100])
+    assert embed_ecgs(encoder, sig, 2500, batch_size=2).shape == (3, 96)
+    from edfgen.kernels.edf import embed_preprocessed
+
+    x = torch.from_numpy(ecg[:, :2500] * 1000)[None]
+    assert embed_preprocessed(encoder, x).shape == (1, 96)
+    assert embed_preprocessed(autocast_encoder(encoder, "bf16"), x).shape == (1, 96)
+    with pytest.raises(InputError, match="µV"):
+        encoder.embed(x)
+    with pytest.raises(InputError, match="µV"):
+        autocast_encoder(encoder, "bf16").embed(x)
+
+
+def test_extract_edfs__a_bad_checkpoint_leaves_torch_threads_as_they_were(tmp_path, ecg):
+    """Was: ``threads`` was set before the try that restores it and the checkpoint was loaded in between, so a
+    missing or corrupt checkpoint left a notebook's torch on the command's thread count."""
+    from edfgen.commands.extract import extract_edfs
+
+    np.savez(tmp_path / "a.npz", ecg=ecg, fs=500.0, leads=np.array(LEADS), units="mV")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    before = torch.get_num_threads()
+    with pytest.raises(Exception):
+        extract_edfs([tmp_path / "a.npz"], tmp_path / "out" / "edfs.tsv", checkpoint=bad, workers=0,
+                     threads=before + 1)
+    assert torch.get_num_threads() == before
+
+
+def _paths(tmp_path, n=2):
+    out = []
+    for i in range(n):
+        f = tmp_path / f"f{i}.tsv"
+        f.write_text("x\n")
+        out.append(str(f))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["Series", "Index", "ndarray[str]", "ndarray[object]", "tuple[Path]", "generator"])
+def test_file_args__a_list_of_paths_in_a_series_index_or_string_array_is_a_list(tmp_path, kind):
+    """Was (s41api): anything with ``to_csv`` or ``__array__`` was taken for a table, so ``df['path']``,
+    ``pd.Index(paths)`` or ``np.array(glob(...))`` was refused ('got a pandas.Series: write it first (df.to_csv') where
+    the release before took it. A 1-D string/object array, Series or Index is a list of paths; a DataFrame and a
+    numeric or 2-D array are still refused in one line."""
+    from pathlib import Path
+
+    from edfgen.commands.options import file_args
+
+    paths = _paths(tmp_path)
+    value = {"Series": lambda: pd.Series(paths), "Index": lambda: pd.Index(paths), "ndarray[str]": lambda: np.array(paths),
+             "ndarray[object]": lambda: np.array(paths, dtype=object), "tuple[Path]": lambda: tuple(map(Path, paths)),
+             "generator": lambda: (p for p in paths)}[kind]()
+    assert [str(p) for p in file_args(value, "--ecg")] == paths
+
+
+def test_file_args__tables_numeric_arrays_and_bytes(tmp_path):
+    """A DataFrame, a numeric or 2-D array are refused naming the option; a ``bytes`` path is one path (was: iterated
+    as ints, '--ecg: a file path is expected, got a builtins.int')."""
+    from edfgen.commands.options import file_arg, file_args
+
+    paths = _paths(tmp_path)
+    assert file_args(paths[0].encode(), "--ecg") == [paths[0]] and file_arg(paths[0].encode(), "--pheno") == paths[0]
+    assert file_args([p.encode() for p in paths], "--ecg") == paths
+    for bad, what in ((pd.DataFrame({"path": paths}), r"pandas.*DataFrame: write it first"),
+                      (np.zeros((2, 12, 5000), np.float32), "numpy.ndarray: for ECGs held in memory"),
+                      (np.array([paths, paths]), "numpy.ndarray"), (pd.Series([1.0, 2.0]), "pandas.*Series"),
+                      (torch.zeros(3), "torch.Tensor")):
+        with pytest.raises(InputError, match=rf"^--ecg: a file path is expected, got a {what}"):
+            file_args(bad, "--ecg")
+
+
+def test_commands_take_a_series_or_string_array_of_paths(tmp_path):
+    """run_evaluate / run_finetune (--ecg), run_clump (--sumstats) and run_mr (--exposure, --outcome) take a Series or
+    a 1-D string array of paths as the list they are (was: refused as a table). Each call fails later, on the files'
+    content, with an error that is not the 'a file path is expected' refusal."""
+    from edfgen.commands.clump import run_clump
+    from edfgen.commands.evaluate import run_evaluate
+    from edfgen.commands.finetune import run_finetune
+    from edfgen.commands.mr import run_mr
+
+    paths = _paths(tmp_path)
+    for wrap in (pd.Series, np.array):
+        calls = {"--ecg evaluate": lambda: run_evaluate(checkpoint="tiny", ecg=wrap(paths), out=tmp_path / "ev"),
+                 "--ecg finetune": lambda: run_finetune(checkpoint="tiny", ecg=wrap(paths), labels=paths[0],
+                                                         out=tmp_path / "ft"),
+                 "--sumstats": lambda: run_clump(wrap(paths), out_dir=tmp_path / "clump", bfile=tmp_path / "g"),
+                 "--exposure": lambda: run_mr(wrap(paths), paths[0], None),
+                 "--outcome": lambda: run_mr(paths[0], wrap(paths), None)}
+        for flag, call in calls.items():
+            try:
+                call()
+            except Exception as e:   # noqa: BLE001 - any later error is fine; the path refusal is not
+                assert "a file path is expected" not in str(e), (flag, wrap, e)
+
+
+def test_short_repr__numpy_scalars_as_values_and_lists_of_tables_on_one_line():
+    """Was: short_repr(np.float64(0.83)) -> '<float64 () float64>'; a list of DataFrames printed their full reprs
+    with newlines, then cut at 200 characters."""
+    from edfgen.reprs import short_repr
+
+    assert short_repr(np.float64(0.83)) == "0.83" and short_repr(np.int64(3)) == "3"
+    df = pd.DataFrame(np.zeros((50, 3)), columns=["a", "b", "c"])
+    assert short_repr([df, df]) == "[<DataFrame 50 x 3: a, b, c>, <DataFrame 50 x 3: a, b, c>]"
+    assert short_repr((df,)) == "(<DataFrame 50 x 3: a, b, c>,)"
+    assert short_repr([1, 2]) == "[1, 2]" and short_repr(np.zeros(3)) == "<ndarray (3,) float64>"

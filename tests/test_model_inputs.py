@@ -529,3 +529,15 @@ def test_evaluate_ecgs__one_ecg_path_is_one_path_not_its_characters(files):
     res = evaluate_ecgs(files / "head", str(files / "ecg.npz"), labels=_labels(files / "one.tsv"),
                         settings=EvaluateSettings(n_boot=10, baselines=()))
     assert len(res.predictions) == N
+
+
+def test_finetune__end_to_end_minibatches_of_preprocessed_signals_skip_the_batch_units_check(files):
+    """Was (review of s41api): the encoder's batch-level units check ran in the fine-tuning loop, so a minibatch whose
+    median record was above the clip level (a short last minibatch of one noisy record that loosened quality
+    thresholds let through; here every record, at median lead SD ~10 mV) stopped the run mid-epoch with
+    'µV or ADC counts?'. The signals are preprocessed: the epoch runs."""
+    labels = pd.read_csv(_labels(files / "l.tsv"), sep="\t")
+    ecg = np.load(files / "ecg.npz")["ecg"]
+    scale = 10.0 / float(np.median(ecg.std(axis=2)))
+    ft = finetune(ecg * scale, IDS, labels, checkpoint=files / "base", settings=FinetuneSettings(epochs=1, batch_size=8))
+    assert ft.n_train + ft.n_val == N

@@ -292,10 +292,10 @@ def _extract_locked(ecg, out: Path, *, checkpoint, batch_size, workers, pca, id_
     old_threads = torch.get_num_threads()
     if not threads and workers > 0:
         threads = default_model_threads(workers)
-    if threads:
-        torch.set_num_threads(int(threads))
-    checkpoint = load_model(checkpoint, device, precision)  # (on the CPU: the float32 model as loaded)
-    try:
+    try:   # from here on: a bad checkpoint must not leave the caller's torch thread count changed
+        if threads:
+            torch.set_num_threads(int(threads))
+        checkpoint = load_model(checkpoint, device, precision)  # (on the CPU: the float32 model as loaded)
         return _extract(paths, out, checkpoint=checkpoint, batch_size=batch_size, workers=workers, pca=pca,
                         id_map=id_map, fam=fam, fs=fs, chunk_size=chunk_size, quality=quality, on_chunk=on_chunk)
     finally:

@@ -213,7 +213,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     MRRun
     """
     t0 = time.perf_counter()
-    exposure, outcome = ((v if isinstance(v, (str, os.PathLike)) else file_args(v, flag))   # (a DataFrame: one line)
+    exposure, outcome = ((file_arg(v, flag) if isinstance(v, (str, bytes, os.PathLike)) else file_args(v, flag))   # (a DataFrame: one line)
                          for v, flag in ((exposure, "--exposure"), (outcome, "--outcome")))
     instruments = file_arg(instruments, "--instruments")
     check_coloc_options(coloc, coloc_pp4)

@@ -39,7 +39,33 @@ import numpy as np
 from edfgen.exceptions import InputError
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
-__all__ = ["AssociationResult", "PcaResult", "associate", "cluster_edfs", "edf_pca", "embed_windows"]
+__all__ = ["AssociationResult", "PcaResult", "associate", "cluster_edfs", "edf_pca", "embed_preprocessed",
+           "embed_windows"]
+
+
+def embed_preprocessed(model, x):
+    """``model.embed(x)`` of crops from :func:`edfgen.kernels.ecg.preprocess.preprocess`, without the encoder's
+    batch-level units check (``check_units=False``): preprocess judged each record's amplitude against the user's
+    quality thresholds, and a noisy record they let through must not stop a run because of the batch it fell in.
+
+    Parameters
+    ----------
+    model
+        An encoder with ``embed(x) -> [N, D]``; ``check_units=False`` is passed where its ``embed`` takes it.
+    x
+        ``[N, 12, T]`` mV crops of preprocessed windows (a torch tensor on the model's device).
+
+    Returns
+    -------
+    ``[N, D]`` tensor: the crop embeddings.
+    """
+    import inspect
+
+    try:
+        takes = "check_units" in inspect.signature(model.embed).parameters
+    except (TypeError, ValueError):
+        takes = False
+    return model.embed(x, check_units=False) if takes else model.embed(x)
 
 
 def embed_windows(model, x: np.ndarray, prep: Preprocessing) -> np.ndarray:
@@ -68,7 +94,7 @@ def embed_windows(model, x: np.ndarray, prep: Preprocessing) -> np.ndarray:
     crops = torch.from_numpy(np.ascontiguousarray(x[:, :, :k * c]))
     crops = crops.reshape(n, L, k, c).permute(0, 2, 1, 3).reshape(n * k, L, c)
     with torch.inference_mode():
-        emb = model.embed(crops.to(next(model.parameters()).device))
+        emb = embed_preprocessed(model, crops.to(next(model.parameters()).device))
     return emb.float().reshape(n, k, -1).mean(dim=1).cpu().numpy()
 
 

@@ -26,6 +26,7 @@ import torch
 from edfgen.exceptions import InputError
 from edfgen.formats.ecg.records import discover_records, read_records_iter
 from edfgen.formats.ecg.units import Z_NOTE
+from edfgen.kernels.edf import embed_preprocessed
 from edfgen.kernels.ecg.preprocess import _window, bandpass_notch, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
@@ -226,6 +227,6 @@ def embed_ecgs(model, signals: np.ndarray, crop: int, *, batch_size: int = 256,
     for s in range(0, len(signals), batch_size):
         x = torch.from_numpy(np.ascontiguousarray(signals[s:s + batch_size])).to(device)
         c = two_crops(x, crop)
-        e = model.embed(c.reshape(-1, *c.shape[2:])).view(c.shape[0], 2, -1).mean(dim=1)
+        e = embed_preprocessed(model, c.reshape(-1, *c.shape[2:])).view(c.shape[0], 2, -1).mean(dim=1)
         out.append(e.float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, model.config.width), np.float32)

@@ -106,9 +106,9 @@ def autocast_encoder(encoder, precision: str):
             super().__init__()
             self.encoder = encoder
 
-        def embed(self, x):
+        def embed(self, x, *, check_units: bool = True):
             with torch.autocast(device_type=x.device.type, dtype=dtype):
-                return self.encoder.embed(x).float()
+                return self.encoder.embed(x, check_units=check_units).float()
 
     return AutocastEncoder().eval()
 

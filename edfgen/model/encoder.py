@@ -197,13 +197,15 @@ class ECGEncoder(nn.Module):
             h = layer(h)
         return c, self.final_norm(h)
 
-    def check_input(self, x) -> Tensor:
+    def check_input(self, x, *, units: bool = True) -> Tensor:
         """``x`` as the encoder takes it: a float tensor ``[N, in_channels, T]`` in mV of the weights' dtype.
 
         A numpy array or another float dtype is converted. A wrong layout (``[12, T]``, ``[N, T, 12]``), integer
-        samples (ADC counts), too few samples for the conv front end, or records whose median lead SD (the batch's
-        median record) exceeds the clip level (``input_clip`` mV: µV or counts; mV ECGs have ~0.1-0.5) raise
-        :class:`InputError` in one line. Sampling rate and lead order cannot be seen here: band-pass and resample with
+        samples (ADC counts), too few samples for the conv front end, or (``units``) records whose median lead SD (the
+        batch's median record) exceeds the clip level (``input_clip`` mV: µV or counts; mV ECGs have ~0.1-0.5) raise
+        :class:`InputError` in one line. ``units=False`` where :func:`~edfgen.kernels.ecg.preprocess.preprocess` has
+        judged each record's amplitude already (extract, evaluate, fine-tuning): a batch-level check there would stop a
+        run on a noisy record that the user's quality thresholds let through, depending on the batch it fell in. Sampling rate and lead order cannot be seen here: band-pass and resample with
         :func:`edfgen.kernels.ecg.preprocess.preprocess` (an ``EcgRecord`` with its rate and lead names) first.
         """
         cfg = self.config
@@ -230,6 +232,8 @@ class ECGEncoder(nn.Module):
         if x.dtype != w.dtype:
             x = x.to(w.dtype)
         limit = cfg.input_clip * cfg.input_scale_mv
+        if not units:
+            return x
         lo, hi = x.aminmax() if x.numel() else (x.new_zeros(()), x.new_zeros(()))
         if max(-float(lo), float(hi)) > limit / 2:   # else no SD can exceed it (SD <= max |x|): skip the costly pass
             # the batch's median record: a µV or ADC-count array is refused, while one artefact-laden record that a
@@ -241,14 +245,15 @@ class ECGEncoder(nn.Module):
                                  "µV or ADC counts? Give millivolts (µV / 1000)")
         return x
 
-    def forward_features(self, x: Tensor) -> Tensor:
-        """Final-layer output without masking. ``x [N, 12, T]`` mV -> ``[N, F, width]`` (:meth:`check_input`)."""
-        _, h = self.extract(self.check_input(x))
+    def forward_features(self, x: Tensor, *, check_units: bool = True) -> Tensor:
+        """Final-layer output without masking. ``x [N, 12, T]`` mV -> ``[N, F, width]`` (:meth:`check_input`; its units
+        check unless ``check_units=False``: for preprocessed input)."""
+        _, h = self.extract(self.check_input(x, units=check_units))
         return self.context(h)[1]
 
-    def embed(self, x: Tensor) -> Tensor:
+    def embed(self, x: Tensor, *, check_units: bool = True) -> Tensor:
         """EDFs: :meth:`forward_features` averaged over time. ``x [N, 12, T]`` -> ``[N, width]``."""
-        return self.forward_features(x).mean(dim=1)
+        return self.forward_features(x, check_units=check_units).mean(dim=1)
 
     def forward(self, x: Tensor, *, pretrain: bool = False, generator: torch.Generator | None = None,
                 aux_targets: Tensor | None = None):

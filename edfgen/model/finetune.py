@@ -382,7 +382,9 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
                 idx = perm[b:b + s.batch_size].numpy()
                 x = torch.from_numpy(x_tr[idx])
                 crops = augment(two_crops(x, crop, jitter=100, generator=gen), generator=gen)
-                e = model.embed(crops.reshape(-1, *crops.shape[2:])).view(len(idx), 2, -1).mean(1)
+                # preprocessed signals: no batch-level units check (a short last minibatch of one noisy record
+                # that the quality thresholds let through stopped the run)
+                e = model.embed(crops.reshape(-1, *crops.shape[2:]), check_units=False).view(len(idx), 2, -1).mean(1)
                 loss = _bce(model.classifier(e), yt[idx], pos_weight)
                 opt.zero_grad()
                 loss.backward()
