@@ -284,3 +284,41 @@ def test_hail_engine__vif_rule_as_plink2_and_the_fast_engine(hail_context, tmp_p
     assert len(na["hail", "m", False]) >= 5 and na["hail", "g", True] == want
     for key in (("m", False), ("g", True)):                           # (the rest: the fast engine's estimates)
         pd.testing.assert_series_equal(beta[("hail", *key)], beta[("fast", *key)], rtol=1e-5)
+
+
+def test_hail_vif_flag__expression_size_does_not_grow_with_the_covariates_and_flags_as_numpy(hail_context):
+    """Review s41 (cost): the VIF rule was written into Hail's expression one constant per entry of the KxK
+    matrix, so its IR grew as K²: 223 s to compile at K = 145 covariates (22 centres + 100 batches + PCs, 5.5 s
+    for the regression itself), per chromosome. Whole arrays now: the same IR at K = 3 and K = 40; and its flags
+    are :func:`vif_too_high`'s on the genotypes mean-imputed (collinear, monomorphic, missing calls, all
+    missing)."""
+    from edfgen.kernels.covariates import MAX_VIF, covariate_vif, unit_columns, vif_too_high
+
+    hl = hail_context
+    rng = np.random.default_rng(5)
+    n, size = 200, {}
+    for K in (3, 40):
+        C = np.column_stack([np.ones(n), rng.normal(size=(n, K - 1))])
+        G = rng.binomial(2, 0.3, (n, 8)).astype(float)
+        C[:, 1] = G[:, 0] + 0.05 * rng.normal(size=n)                 # g0's VIF ~ 1000 (plink2 VIF_TOO_HIGH)
+        G[:, 1] = 1.0                                                 # monomorphic
+        G[:, 2] = G[:, 0]
+        G[0, 2] = 1 - G[0, 2]                                         # still collinear with covariate 1
+        Gm = np.where(rng.random(G.shape) < np.r_[0.005, 0.05, 0.005, 0.05, 0.05, 0.05, 0, 0], np.nan, G)
+        Gm[:, 7] = np.nan                                             # all missing
+        Gm[:197, 6] = np.nan                                          # three calls
+        called = ~np.isnan(Gm)
+        x = np.nan_to_num(Gm)
+        sums = [hl.Struct(nc=int(called[:, j].sum()), s1=float(x[:, j].sum()), s2=float((x[:, j] ** 2).sum()),
+                          cx=(C[called[:, j]].T @ x[called[:, j], j]).tolist(), cc=C[called[:, j]].sum(0).tolist())
+                for j in range(G.shape[1])]
+        a = hl.literal(sums, dtype=hl.tarray(hl.tstruct(nc=hl.tint64, s1=hl.tfloat64, s2=hl.tfloat64,
+                                                        cx=hl.tarray(hl.tfloat64), cc=hl.tarray(hl.tfloat64))))
+        flags = a.map(lambda s: hail_gwas._vif_flag(hl, s, C, MAX_VIF, covariate_vif, unit_columns))
+        size[K] = len(flags._ir.search(lambda node: True))
+        if K == 40:                                     # (before the fix: 1682 nodes at K = 3, 2029726 at K = 40)
+            assert size[40] == size[3], size
+        mean = np.nanmean(np.where(called, Gm, np.nan)[:, :7], 0)
+        want = np.r_[vif_too_high(np.where(called[:, :7], Gm[:, :7], mean), C), False]
+        assert want[:3].all() and not want[3:6].any()
+        np.testing.assert_array_equal(hl.eval(flags), want)

@@ -96,18 +96,23 @@ def _vif_flag(hl, a, Cg: np.ndarray, max_vif: float, covariate_vif, unit_columns
     Q, R = np.linalg.qr(U)
     T = np.linalg.solve(R.T, np.diag(1.0 / np.where(norms > 0, norms, 1.0)))    # Q'g = R^-T U'g = T C'g
     vif = covariate_vif(U, Q, R, warn=False)
-    ctot = Cg.sum(0)
+    # whole arrays, not one constant per entry: the expression's size must not grow with K^2 (with every entry of
+    # T written in, K = 145 covariates took 223 s to compile per call, review s41)
     mean = hl.float64(a.s1) / hl.float64(a.nc)
-    v = [a.cx[j] + mean * (float(ctot[j]) - a.cc[j]) for j in range(K)]
-    qg = [hl.sum(hl.array([float(T[i, j]) * v[j] for j in range(K) if T[i, j] != 0.0] or [hl.float64(0)]))
-          for i in range(K)]
+    v = hl.nd.array(a.cx) + mean * (hl.nd.array(Cg.sum(0)) - hl.nd.array(a.cc))
+    qg = hl.nd.array(T) @ v
     g2 = a.s2 + hl.float64(n - a.nc) * mean ** 2
-    rss = g2 - hl.sum(hl.array([q * q for q in qg]))
+    rss = g2 - (qg * qg).sum()
     centred = g2 - n * mean ** 2
     own = (rss <= 1e-8 * hl.max(g2, 1e-300)) | (centred > max_vif * rss)
-    cov = [float(b) + hl.sum(hl.array([float(w[i]) * qg[i] for i in range(K)])) ** 2 / rss > max_vif
-           for b, w in zip(vif.base[vif.checked], vif.weights[vif.checked])]
-    return hl.coalesce(own | hl.any(hl.array(cov or [hl.bool(False)])), False)
+    W = vif.weights[vif.checked]
+    if len(W):
+        wq = hl.nd.array(W) @ qg
+        base = hl.literal(vif.base[vif.checked].tolist())
+        cov = hl.any(hl.range(len(W)).map(lambda i: base[i] + wq[i] ** 2 / rss > max_vif))
+    else:
+        cov = hl.bool(False)
+    return hl.coalesce(own | cov, False)
 
 
 def _vif_na(arrays: dict, too_high: np.ndarray) -> None:
