@@ -400,7 +400,8 @@ def test_gwas__category_of_one_person_counted_in_n_not_in_plink2_obs_ct(tmp_path
     batch[5] = "bC"
     y = rng.normal(size=n) + 3.0 * (batch == "bC")
     age = rng.normal(50, 5, n)
-    pd.DataFrame({"#FID": iid, "IID": iid, "y": y}).to_csv(tmp_path / "p.txt", sep="\t", index=False)
+    yb = 1 + (y > np.median(y))                                       # (plink2: 1 control, 2 case)
+    pd.DataFrame({"#FID": iid, "IID": iid, "y": y, "yb": yb}).to_csv(tmp_path / "p.txt", sep="\t", index=False)
     pd.DataFrame({"#FID": iid, "IID": iid, "age": age, "batch": batch}).to_csv(tmp_path / "c.txt", sep="\t",
                                                                                index=False)
     pd.DataFrame({"IID": iid, "y": y}).to_csv(tmp_path / "ph.tsv", sep="\t", index=False)
@@ -415,6 +416,8 @@ def test_gwas__category_of_one_person_counted_in_n_not_in_plink2_obs_ct(tmp_path
     m_ = pd.read_csv(tmp_path / "out" / "y.tsv.gz", sep="\t").merge(
         pd.read_csv(tmp_path / "o.y.glm.linear", sep="\t"), left_on="variant_id", right_on="ID", validate="1:1")
     assert len(m_) == m and (m_["n"] == n).all() and (m_["OBS_CT"] == n - 1).all()
+    logistic = pd.read_csv(tmp_path / "o.yb.glm.logistic.hybrid", sep="\t")
+    assert len(logistic) == m and (logistic["OBS_CT"] == n).all()
     np.testing.assert_allclose(m_["beta"], m_["BETA"], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(m_["standard_error"], m_["SE"], rtol=1e-4)
     np.testing.assert_allclose(m_["p_value"], m_["P"], rtol=1e-3)
