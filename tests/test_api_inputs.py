@@ -70,6 +70,18 @@ def test_encoder__numpy_and_float64_are_converted(encoder, ecg):
         assert torch.equal(encoder.embed(torch.from_numpy(x.astype(np.float64))), ref)
 
 
+def test_encoder__the_bf16_wrapper_takes_numpy_too(encoder, ecg):
+    """Was: AttributeError 'numpy.ndarray' object has no attribute 'device' from autocast_encoder(m, "bf16").embed(x)
+    while the fp32 encoder took the same array (load_model(..., precision="auto") on a GPU gives the wrapper)."""
+    from edfgen.model.device import autocast_encoder
+
+    x = ecg[None, :, :2500].astype(np.float64)
+    wrapped = autocast_encoder(encoder, "bf16")
+    with torch.inference_mode():
+        got, ref = wrapped.embed(x), wrapped.embed(torch.from_numpy(x))
+    assert got.dtype == torch.float32 and got.shape == (1, 96) and torch.equal(got, ref)
+
+
 def test_loaded_model__repr_is_one_readable_line():
     """Was: 5,465 characters, the whole module tree of the encoder."""
     r = repr(load_checkpoint("tiny"))
