@@ -307,3 +307,16 @@ def test_short_repr__numpy_scalars_as_values_and_lists_of_tables_on_one_line():
     assert short_repr([df, df]) == "[<DataFrame 50 x 3: a, b, c>, <DataFrame 50 x 3: a, b, c>]"
     assert short_repr((df,)) == "(<DataFrame 50 x 3: a, b, c>,)"
     assert short_repr([1, 2]) == "[1, 2]" and short_repr(np.zeros(3)) == "<ndarray (3,) float64>"
+
+
+def test_short_repr__long_values_cut_alike_with_a_closing_bracket_only_after_an_opening_one():
+    """Was: a long string or list ended in ' ...>' though it opened no '<'; a dict of many tables was not cut at all
+    (a list of the same tables was)."""
+    from edfgen.reprs import MAX_FIELD_CHARS, short_repr
+
+    df = pd.DataFrame(np.zeros((5, 3)), columns=["a", "b", "c"])
+    tables = {f"table_{i}": df for i in range(20)}
+    for value in (tables, list(tables.values()), "x" * 300, list(range(200))):
+        text = short_repr(value)
+        assert len(text) == MAX_FIELD_CHARS and text.endswith(" ...") and not text.endswith(">"), text[-20:]
+    assert short_repr(pd.Timestamp(0)) == repr(pd.Timestamp(0))

@@ -121,9 +121,9 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, colum
     for f, t in zip(files, tables):     # plink2's ERRCODE rows (NA), '.', empty: counted per file, never lost unsaid
         ok = _estimated(t, z_only)
         if not ok.all():
-            log.info("%s: %d of %d rows without %s (NA, '.' or empty; e.g. variant %s): left out", f,
-                     int((~ok).sum()), ok.size, "a z-score" if z_only else "a beta and a positive standard error",
-                     t["variant_id"].to_numpy()[~ok][0])
+            log.info("%s: %d of %d rows without %s (%s; e.g. variant %s): left out", f, int((~ok).sum()), ok.size,
+                     "a z-score" if z_only else "a beta and a positive standard error",
+                     "NA, '.' or empty" if z_only else "NA, '.', empty or SE <= 0", t["variant_id"].to_numpy()[~ok][0])
     df = combine_phenotype(tables, files, option=option)
     df = pd.DataFrame({c: (df[c].to_numpy(object) if df[c].dtype.kind not in "fiub" else df[c].to_numpy())
                        for c in df.columns})
