@@ -248,7 +248,7 @@ def test_file_args__a_list_of_paths_in_a_series_index_or_string_array_is_a_list(
     numeric or 2-D array are still refused in one line."""
     from pathlib import Path
 
-    from edfgen.commands.options import file_args
+    from edfgen.formats.paths import file_args
 
     paths = _paths(tmp_path)
     value = {"Series": lambda: pd.Series(paths), "Index": lambda: pd.Index(paths), "ndarray[str]": lambda: np.array(paths),
@@ -260,7 +260,7 @@ def test_file_args__a_list_of_paths_in_a_series_index_or_string_array_is_a_list(
 def test_file_args__tables_numeric_arrays_and_bytes(tmp_path):
     """A DataFrame, a numeric or 2-D array are refused naming the option; a ``bytes`` path is one path (was: iterated
     as ints, '--ecg: a file path is expected, got a builtins.int')."""
-    from edfgen.commands.options import file_arg, file_args
+    from edfgen.formats.paths import file_arg, file_args
 
     paths = _paths(tmp_path)
     assert file_args(paths[0].encode(), "--ecg") == [paths[0]] and file_arg(paths[0].encode(), "--pheno") == paths[0]
@@ -284,17 +284,17 @@ def test_commands_take_a_series_or_string_array_of_paths(tmp_path):
 
     paths = _paths(tmp_path)
     for wrap in (pd.Series, np.array):
-        calls = {"--ecg evaluate": lambda: run_evaluate(checkpoint="tiny", ecg=wrap(paths), out=tmp_path / "ev"),
-                 "--ecg finetune": lambda: run_finetune(checkpoint="tiny", ecg=wrap(paths), labels=paths[0],
-                                                         out=tmp_path / "ft"),
-                 "--sumstats": lambda: run_clump(wrap(paths), out_dir=tmp_path / "clump", bfile=tmp_path / "g"),
-                 "--exposure": lambda: run_mr(wrap(paths), paths[0], None),
-                 "--outcome": lambda: run_mr(paths[0], wrap(paths), None)}
-        for flag, call in calls.items():
-            try:
+        # each call's own later error (the files are not ECGs, no panel, no disease head): never the path check's
+        calls = {"no disease head": lambda: run_evaluate(checkpoint="tiny", ecg=wrap(paths), out=tmp_path / "ev"),
+                 "f0.tsv: unsupported file type": lambda: run_finetune(checkpoint="tiny", ecg=wrap(paths),
+                                                                       labels=paths[0], out=tmp_path / "ft"),
+                 "g.bed not found": lambda: run_clump(wrap(paths), out_dir=tmp_path / "clump", bfile=tmp_path / "g"),
+                 "clumps the exposure instruments": lambda: run_mr(wrap(paths), paths[0], None)}
+        for later, call in calls.items():
+            with pytest.raises(InputError, match=later):
                 call()
-            except Exception as e:   # noqa: BLE001 - any later error is fine; the path refusal is not
-                assert "a file path is expected" not in str(e), (flag, wrap, e)
+        with pytest.raises(InputError, match="clumps the exposure instruments"):
+            run_mr(paths[0], wrap(paths), None)
 
 
 def test_short_repr__numpy_scalars_as_values_and_lists_of_tables_on_one_line():
@@ -320,3 +320,22 @@ def test_short_repr__long_values_cut_alike_with_a_closing_bracket_only_after_an_
         text = short_repr(value)
         assert len(text) == MAX_FIELD_CHARS and text.endswith(" ...") and not text.endswith(">"), text[-20:]
     assert short_repr(pd.Timestamp(0)) == repr(pd.Timestamp(0))
+
+
+def test_library_path_arguments_take_bytes_and_refuse_tables_as_the_commands_do(tmp_path):
+    """evaluate_ecgs and zstats_files wrote their own one-path-or-list rule, which read a bytes path as a list of ints
+    and a DataFrame as its column names; they share file_args with the commands now."""
+    from edfgen.formats.sumstats.zscores import zstats_files
+    from edfgen.model.evaluation import EvaluateSettings, evaluate_ecgs
+
+    f = tmp_path / "bmi.tsv"
+    f.write_text("variant_id\tchromosome\tbase_pair_location\teffect_allele\tother_allele\tbeta\tstandard_error\t"
+                 "p_value\nrs1\t1\t100\tA\tG\t0.1\t0.02\t1e-6\n")
+    assert [str(p) for p in zstats_files(bytes(f))] == [str(f)]
+    with pytest.raises(InputError, match=r"^--sumstats: a file path is expected, got a pandas.*DataFrame"):
+        zstats_files(pd.DataFrame({"path": [str(f)]}))
+    linear = EvaluateSettings(probe="linear")     # (the shipped tiny checkpoint has no disease head)
+    with pytest.raises(InputError, match=rf"^--ecg {f}: labels can only be found in a folder"):   # was: '--ecg given
+        evaluate_ecgs("tiny", bytes(f), settings=linear)                                         # 15 times'
+    with pytest.raises(InputError, match=r"^--ecg: a file path is expected"):   # was: '--ecg path: labels can only'
+        evaluate_ecgs("tiny", pd.DataFrame({"path": [str(f)]}), settings=linear)

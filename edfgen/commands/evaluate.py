@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import ClassVar, Sequence
 
 from edfgen.commands.model import restores_threads, set_threads, write_rejects
-from edfgen.commands.options import CommandOptions, as_list, file_args, force_opt, opt, out_opt, seed_opt, threads_opt
+from edfgen.commands.options import CommandOptions, as_list, force_opt, opt, out_opt, seed_opt, threads_opt
+from edfgen.formats.paths import file_args
 from edfgen.exceptions import OutputError
 from edfgen.formats.manifest import recording
 from edfgen.formats.tables import prepare_out_dir, write_table

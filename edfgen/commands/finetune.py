@@ -14,7 +14,8 @@ from typing import ClassVar, Sequence
 
 from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands.model import load_signals, restores_threads, set_threads, write_rejects
-from edfgen.commands.options import CommandOptions, as_list, file_args, force_opt, opt, out_opt, seed_opt, threads_opt
+from edfgen.commands.options import CommandOptions, as_list, force_opt, opt, out_opt, seed_opt, threads_opt
+from edfgen.formats.paths import file_args
 from edfgen.formats.labels import read_label_table
 from edfgen.formats.manifest import read_manifest, recording
 from edfgen.formats.tables import prepare_out_dir
