@@ -13,8 +13,21 @@ MAX_FIELD_CHARS = 200
 
 
 def short_repr(value) -> str:
-    """``value``'s repr, a table as ``<DataFrame R x C: col, ...>``, an array as ``<ndarray (shape) dtype>`` (a numpy
-    scalar as its value), and so each table in a dict, list or tuple."""
+    """``value``'s repr on one line, no longer than :data:`MAX_FIELD_CHARS`.
+
+    A table is ``<DataFrame R x C: col, ...>``, an array ``<ndarray (shape) dtype>``, a numpy scalar its value, and
+    so each table in a dict, list or tuple; a longer text is cut and ends in ``...`` (``...>`` inside ``<...>``).
+
+    Parameters
+    ----------
+    value : object
+        Any value (a result's field).
+
+    Returns
+    -------
+    str
+        The repr.
+    """
     shape = getattr(value, "shape", None)
     if shape is not None and hasattr(value, "columns"):
         cols = [str(c) for c in value.columns]
@@ -25,13 +38,16 @@ def short_repr(value) -> str:
             return repr(value.item())
         return f"<{type(value).__name__} {tuple(shape)} {value.dtype}>"
     if isinstance(value, dict) and any(hasattr(v, "shape") for v in value.values()):
-        return "{" + ", ".join(f"{k!r}: {short_repr(v)}" for k, v in value.items()) + "}"
-    if type(value) in (list, tuple) and any(hasattr(v, "shape") for v in value):   # a list of tables: one line
+        text = "{" + ", ".join(f"{k!r}: {short_repr(v)}" for k, v in value.items()) + "}"
+    elif type(value) in (list, tuple) and any(hasattr(v, "shape") for v in value):   # a list of tables: one line
         inner = ", ".join(short_repr(v) for v in value) + ("," if type(value) is tuple and len(value) == 1 else "")
         text = ("[{}]" if type(value) is list else "({})").format(inner)
     else:
         text = repr(value)
-    return text if len(text) <= MAX_FIELD_CHARS else text[:MAX_FIELD_CHARS - 4] + " ...>"
+    if len(text) <= MAX_FIELD_CHARS:
+        return text
+    end = " ...>" if text.startswith("<") else " ..."
+    return text[:MAX_FIELD_CHARS - len(end)] + end
 
 
 class ReadableRepr:

@@ -70,6 +70,18 @@ def test_encoder__numpy_and_float64_are_converted(encoder, ecg):
         assert torch.equal(encoder.embed(torch.from_numpy(x.astype(np.float64))), ref)
 
 
+def test_encoder__the_bf16_wrapper_takes_numpy_too(encoder, ecg):
+    """Was: AttributeError 'numpy.ndarray' object has no attribute 'device' from autocast_encoder(m, "bf16").embed(x)
+    while the fp32 encoder took the same array (load_model(..., precision="auto") on a GPU gives the wrapper)."""
+    from edfgen.model.device import autocast_encoder
+
+    x = ecg[None, :, :2500].astype(np.float64)
+    wrapped = autocast_encoder(encoder, "bf16")
+    with torch.inference_mode():
+        got, ref = wrapped.embed(x), wrapped.embed(torch.from_numpy(x))
+    assert got.dtype == torch.float32 and got.shape == (1, 96) and torch.equal(got, ref)
+
+
 def test_loaded_model__repr_is_one_readable_line():
     """Was: 5,465 characters, the whole module tree of the encoder."""
     r = repr(load_checkpoint("tiny"))
@@ -236,7 +248,7 @@ def test_file_args__a_list_of_paths_in_a_series_index_or_string_array_is_a_list(
     numeric or 2-D array are still refused in one line."""
     from pathlib import Path
 
-    from edfgen.commands.options import file_args
+    from edfgen.formats.paths import file_args
 
     paths = _paths(tmp_path)
     value = {"Series": lambda: pd.Series(paths), "Index": lambda: pd.Index(paths), "ndarray[str]": lambda: np.array(paths),
@@ -248,7 +260,7 @@ def test_file_args__a_list_of_paths_in_a_series_index_or_string_array_is_a_list(
 def test_file_args__tables_numeric_arrays_and_bytes(tmp_path):
     """A DataFrame, a numeric or 2-D array are refused naming the option; a ``bytes`` path is one path (was: iterated
     as ints, '--ecg: a file path is expected, got a builtins.int')."""
-    from edfgen.commands.options import file_arg, file_args
+    from edfgen.formats.paths import file_arg, file_args
 
     paths = _paths(tmp_path)
     assert file_args(paths[0].encode(), "--ecg") == [paths[0]] and file_arg(paths[0].encode(), "--pheno") == paths[0]
@@ -272,17 +284,17 @@ def test_commands_take_a_series_or_string_array_of_paths(tmp_path):
 
     paths = _paths(tmp_path)
     for wrap in (pd.Series, np.array):
-        calls = {"--ecg evaluate": lambda: run_evaluate(checkpoint="tiny", ecg=wrap(paths), out=tmp_path / "ev"),
-                 "--ecg finetune": lambda: run_finetune(checkpoint="tiny", ecg=wrap(paths), labels=paths[0],
-                                                         out=tmp_path / "ft"),
-                 "--sumstats": lambda: run_clump(wrap(paths), out_dir=tmp_path / "clump", bfile=tmp_path / "g"),
-                 "--exposure": lambda: run_mr(wrap(paths), paths[0], None),
-                 "--outcome": lambda: run_mr(paths[0], wrap(paths), None)}
-        for flag, call in calls.items():
-            try:
+        # each call's own later error (the files are not ECGs, no panel, no disease head): never the path check's
+        calls = {"no disease head": lambda: run_evaluate(checkpoint="tiny", ecg=wrap(paths), out=tmp_path / "ev"),
+                 "f0.tsv: unsupported file type": lambda: run_finetune(checkpoint="tiny", ecg=wrap(paths),
+                                                                       labels=paths[0], out=tmp_path / "ft"),
+                 "g.bed not found": lambda: run_clump(wrap(paths), out_dir=tmp_path / "clump", bfile=tmp_path / "g"),
+                 "clumps the exposure instruments": lambda: run_mr(wrap(paths), paths[0], None)}
+        for later, call in calls.items():
+            with pytest.raises(InputError, match=later):
                 call()
-            except Exception as e:   # noqa: BLE001 - any later error is fine; the path refusal is not
-                assert "a file path is expected" not in str(e), (flag, wrap, e)
+        with pytest.raises(InputError, match="clumps the exposure instruments"):
+            run_mr(paths[0], wrap(paths), None)
 
 
 def test_short_repr__numpy_scalars_as_values_and_lists_of_tables_on_one_line():
@@ -295,3 +307,35 @@ def test_short_repr__numpy_scalars_as_values_and_lists_of_tables_on_one_line():
     assert short_repr([df, df]) == "[<DataFrame 50 x 3: a, b, c>, <DataFrame 50 x 3: a, b, c>]"
     assert short_repr((df,)) == "(<DataFrame 50 x 3: a, b, c>,)"
     assert short_repr([1, 2]) == "[1, 2]" and short_repr(np.zeros(3)) == "<ndarray (3,) float64>"
+
+
+def test_short_repr__long_values_cut_alike_with_a_closing_bracket_only_after_an_opening_one():
+    """Was: a long string or list ended in ' ...>' though it opened no '<'; a dict of many tables was not cut at all
+    (a list of the same tables was)."""
+    from edfgen.reprs import MAX_FIELD_CHARS, short_repr
+
+    df = pd.DataFrame(np.zeros((5, 3)), columns=["a", "b", "c"])
+    tables = {f"table_{i}": df for i in range(20)}
+    for value in (tables, list(tables.values()), "x" * 300, list(range(200))):
+        text = short_repr(value)
+        assert len(text) == MAX_FIELD_CHARS and text.endswith(" ...") and not text.endswith(">"), text[-20:]
+    assert short_repr(pd.Timestamp(0)) == repr(pd.Timestamp(0))
+
+
+def test_library_path_arguments_take_bytes_and_refuse_tables_as_the_commands_do(tmp_path):
+    """evaluate_ecgs and zstats_files wrote their own one-path-or-list rule, which read a bytes path as a list of ints
+    and a DataFrame as its column names; they share file_args with the commands now."""
+    from edfgen.formats.sumstats.zscores import zstats_files
+    from edfgen.model.evaluation import EvaluateSettings, evaluate_ecgs
+
+    f = tmp_path / "bmi.tsv"
+    f.write_text("variant_id\tchromosome\tbase_pair_location\teffect_allele\tother_allele\tbeta\tstandard_error\t"
+                 "p_value\nrs1\t1\t100\tA\tG\t0.1\t0.02\t1e-6\n")
+    assert [str(p) for p in zstats_files(bytes(f))] == [str(f)]
+    with pytest.raises(InputError, match=r"^--sumstats: a file path is expected, got a pandas.*DataFrame"):
+        zstats_files(pd.DataFrame({"path": [str(f)]}))
+    linear = EvaluateSettings(probe="linear")     # (the shipped tiny checkpoint has no disease head)
+    with pytest.raises(InputError, match=rf"^--ecg {f}: labels can only be found in a folder"):   # was: '--ecg given
+        evaluate_ecgs("tiny", bytes(f), settings=linear)                                         # 15 times'
+    with pytest.raises(InputError, match=r"^--ecg: a file path is expected"):   # was: '--ecg path: labels can only'
+        evaluate_ecgs("tiny", pd.DataFrame({"path": [str(f)]}), settings=linear)

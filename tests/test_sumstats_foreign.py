@@ -309,3 +309,40 @@ def test_mr_saige_binary_outcome__samplesize_is_cases_plus_controls_and_allele2_
     # the exposure's effect allele G is SAIGE's Allele1: the outcome's beta of A (0.1) is flipped to G's
     np.testing.assert_allclose(h["beta.outcome"], [-0.1, -0.05])
     assert list(h["effect_allele.outcome"]) == ["G", "T"]
+
+
+def test_phenotype_name__tool_suffixes_added_later_keep_the_names_files_had_before(tmp_path):
+    """.assoc/.qassoc/.mlma/.loco.mlma became tools' names: hr.assoc.tsv.gz (phenotype hr.assoc before) was renamed
+    hr and collided with hr.tsv.gz beside it; they are a tool's only as the file's last suffix (gzipped or not).
+    A chromosome tag inside the name was taken out of any tool's file (ldl_chr1_eur.ma was ldl_eur): only REGENIE's
+    and plink2's, which put a per-chromosome --out there."""
+    from edfgen.formats.sumstats.discovery import group_by_phenotype, phenotype_name
+
+    kept = {"hr.assoc.tsv.gz": "hr.assoc", "qt.mlma.txt": "qt.mlma", "res.loco.mlma.tsv": "res.loco.mlma",
+            "x.qassoc.csv.gz": "x.qassoc", "ldl_chr1_eur.ma": "ldl_chr1_eur", "trait_chr2_adj.stats.gz":
+            "trait_chr2_adj", "a.chr1.b.TBL": "a.chr1.b", "ldl_chr1_eur.sumstats.gz": "ldl_chr1_eur",
+            "x_chr3_y.fastGWA": "x_chr3_y", "x.chr1.y.assoc.linear": "x.chr1.y", "ldl_chr1.sumstats.gz": "ldl"}
+    tools = {"hr.assoc": "hr", "hr.assoc.gz": "hr", "res.qassoc.bgz": "res", "res.mlma": "res",
+             "res.loco.mlma.gz": "res"}
+    names = {**kept, **tools}
+    assert {n: phenotype_name(n) for n in names} == names
+    for n in ("hr.tsv.gz", "hr.assoc.tsv.gz"):
+        (tmp_path / n).write_text("x")
+    assert list(group_by_phenotype(sorted(tmp_path.iterdir()))) == ["hr.assoc", "hr"]
+
+
+def test_phenotype_name__numeric_phenotypes_of_per_chromosome_runs_are_combined():
+    """UK Biobank field ids as phenotype names (plink2 gwas.chr1.50.glm.linear, REGENIE step2_chr1_21001.regenie)
+    stayed one phenotype per chromosome: a digit after the tag was read as a range (chr1-2); only '-<digit>' is. A
+    phenotype part1_pheno (gwas.chr1.part1_pheno.glm.linear) lost its part1 as a chunk: a chunk's tag is one only
+    followed by the tool's --out separator and more of the name."""
+    from edfgen.formats.sumstats.discovery import phenotype_name
+
+    names = {"gwas.chr1.50.glm.linear": "gwas.50", "gwas.chr2.50.glm.linear": "gwas.50",
+             "step2_chr1_21001.regenie": "step2_21001", "step2_chr22_21001.regenie.gz": "step2_21001",
+             "gwas.chr2.21001_irnt.glm.linear": "gwas.21001_irnt", "chr1_21001.regenie": "21001",
+             "gwas.chr1.part1_pheno.glm.linear": "gwas.part1_pheno", "gwas.chr1.part2.Y1.glm.linear": "gwas.Y1",
+             "step2_chr1_chunk2_Y1.regenie": "step2_Y1", "step2_chr1_chunk2.Y1.regenie": "step2_chunk2.Y1",
+             "step2_chr1-2_Y1.regenie": "step2_chr1-2_Y1", "gwas.chr1-22.Y1.glm.linear": "gwas.chr1-22.Y1",
+             "step2_chr1_part1.regenie": "step2_part1"}
+    assert {n: phenotype_name(n) for n in names} == names

@@ -21,13 +21,13 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.clump_regional import check_genes_build, locus_frames, write_regional_plots  # noqa: F401
-from edfgen.commands.options import (GenotypeOptions, ReadableRepr, allow_incomplete_opt, file_arg, file_args, filtered_panel, force_opt,
-                                     genotype_source, opt, out_opt)
+from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, filtered_panel, force_opt, genotype_source, opt, out_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.base import rsid_column
 from edfgen.formats.genotypes.panel import (GenotypePanel, genotype_label, genotype_parameters, locate_in_panel,
                                             open_panel, panel_fingerprint)
 from edfgen.formats.manifest import check_upstream, plan_outputs, recording
+from edfgen.formats.paths import file_arg, file_args
 from edfgen.commands.sumstats_options import check_columns_present, columns_opt, read_phenotype, warn_panel_build
 from edfgen.formats.sumstats import (chrom_key, column_test, declared_build, expand_sumstats, genotype_chromosome_labels,
                                      group_by_phenotype, parse_column_option, reads_sub_folders)
@@ -37,6 +37,7 @@ from edfgen.kernels.ld import WindowLD
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
 from edfgen.plots.regional import regional_plot_names
 from edfgen.progress import progress
+from edfgen.reprs import ReadableRepr
 from edfgen.simulate.truth import score_loci, warn_unmatched_traits
 
 log = logging.getLogger(__name__)

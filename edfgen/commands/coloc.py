@@ -33,8 +33,8 @@ from edfgen.commands.finemap import (align_to_panel, check_leads, locus_leads, l
                                      read_loci)
 from edfgen.commands.finemap_ld import region_ld, varying_only
 from edfgen.commands.mr_join import position_agreement
-from edfgen.commands.options import (GenotypeOptions, ReadableRepr, allow_incomplete_opt, force_opt, genotype_source, opt,
-                                     out_opt)
+from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
+from edfgen.reprs import ReadableRepr
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt, warn_panel_build)
 from edfgen.exceptions import InputError

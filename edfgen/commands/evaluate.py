@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import ClassVar, Sequence
 
 from edfgen.commands.model import restores_threads, set_threads, write_rejects
-from edfgen.commands.options import CommandOptions, as_list, file_args, force_opt, opt, out_opt, seed_opt, threads_opt
+from edfgen.commands.options import CommandOptions, as_list, force_opt, opt, out_opt, seed_opt, threads_opt
+from edfgen.formats.paths import file_args
 from edfgen.exceptions import OutputError
 from edfgen.formats.manifest import recording
 from edfgen.formats.tables import prepare_out_dir, write_table
@@ -69,8 +70,19 @@ def run_evaluate(*, checkpoint, ecg: Sequence[str | os.PathLike] | str | os.Path
                  ptbxl_resolution: str = EvaluateOptions.ptbxl_resolution, n_boot: int = EvaluateOptions.n_boot,
                  baselines: Sequence[str] = EvaluateOptions.baseline, seed: int = EvaluateOptions.seed,
                  threads: int | None = None, force: bool = False):
-    """Evaluate (see ``edfgen evaluate --help`` for the options) into ``out``; the defaults are the command's
-    (:class:`EvaluateOptions`; they were all required keywords). ``ecg``: one path or a list of them.
+    """Evaluate a checkpoint on labelled ECGs into ``out``, as ``edfgen evaluate`` does.
+
+    Parameters
+    ----------
+    checkpoint : str or os.PathLike
+        Checkpoint name or path (fine-tuned for ``probe="head"``).
+    ecg : path or list of paths
+        ECG files, folders or ``.npz`` bundles (:func:`~edfgen.formats.paths.file_args`).
+    out : str or os.PathLike
+        Output folder.
+    labels, label_columns, probe, folds, min_positives, ptbxl_resolution, n_boot, baselines, seed, threads, force
+        The command's options, with its defaults (:class:`EvaluateOptions`; ``edfgen evaluate --help``;
+        ``n_boot`` is ``--bootstrap``, ``baselines`` ``--baseline``).
 
     Returns
     -------

@@ -59,7 +59,8 @@ import numpy as np
 import pandas as pd
 
 from edfgen import DEFAULT_CHECKPOINT
-from edfgen.commands.options import CommandOptions, file_args, force_opt, opt, out_opt, threads_opt
+from edfgen.commands.options import CommandOptions, force_opt, opt, out_opt, threads_opt
+from edfgen.formats.paths import file_args
 from edfgen.commands.extract_ids import check_fam, pheno_table, read_fam_fids, read_id_map
 from edfgen.commands.extract_notes import NOTE_COLUMNS, ordered_notes, report_notes
 from edfgen.commands.extract_parts import (check_parts, discard_parts, open_parts, own_file, parts_dir,

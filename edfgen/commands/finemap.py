@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.finemap_ld import region_ld, varying_only
-from edfgen.commands.options import GenotypeOptions, ReadableRepr, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
+from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt, warn_panel_build)
 from edfgen.exceptions import InputError
@@ -35,13 +35,13 @@ from edfgen.formats.tables import prepare_out_dir, write_table
 from edfgen.kernels.alleles import COMPLEMENT
 from edfgen.kernels.susie import kriging_rss, ld_eigen, susie_rss
 from edfgen.progress import progress
+from edfgen.reprs import ReadableRepr
 
 log = logging.getLogger(__name__)
 
 CS_COLUMNS = ["locus", "phenotype", "cs", "variant_id", "pip", "cs_coverage", "cs_min_abs_corr"]
 PIP_COLUMNS = ["locus", "phenotype", "variant_id", "chromosome", "base_pair_location", "z", "pip", "cs"]
-LD_CHECK_COLUMNS = ["locus", "phenotype", "nsnps", "n", "s", "n_flagged", "flagged_variants", "converged",
-                    "n_no_ld"]
+LD_CHECK_COLUMNS = ["locus", "phenotype", "nsnps", "n", "s", "n_flagged", "flagged_variants", "converged", "n_no_ld"]
 #: kriging s above this is reported as an LD mismatch
 S_WARN = 0.1
 

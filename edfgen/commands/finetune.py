@@ -14,7 +14,8 @@ from typing import ClassVar, Sequence
 
 from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands.model import load_signals, restores_threads, set_threads, write_rejects
-from edfgen.commands.options import CommandOptions, as_list, file_args, force_opt, opt, out_opt, seed_opt, threads_opt
+from edfgen.commands.options import CommandOptions, as_list, force_opt, opt, out_opt, seed_opt, threads_opt
+from edfgen.formats.paths import file_args
 from edfgen.formats.labels import read_label_table
 from edfgen.formats.manifest import read_manifest, recording
 from edfgen.formats.tables import prepare_out_dir
@@ -70,8 +71,22 @@ def run_finetune(*, checkpoint=FinetuneOptions.checkpoint, ecg: Sequence[str | o
                  lr: float = FinetuneOptions.lr, encoder_lr: float = FinetuneOptions.encoder_lr,
                  from_scratch: bool = False, linear_probe: bool = False, seed: int = FinetuneOptions.seed,
                  threads: int | None = None, force: bool = False):
-    """Fine-tune (see ``edfgen finetune --help`` for the options) into ``out``; the defaults are the command's
-    (:class:`FinetuneOptions`; they were all required keywords). ``ecg``: one path or a list of them.
+    """Fine-tune a checkpoint on labelled ECGs into ``out``, as ``edfgen finetune`` does.
+
+    Parameters
+    ----------
+    checkpoint : str or os.PathLike
+        Pre-trained checkpoint name or path (default: the command's).
+    ecg : path or list of paths
+        ECG files, folders or ``.npz`` bundles (:func:`~edfgen.formats.paths.file_args`).
+    labels : str or os.PathLike
+        Outcomes table: IID and 0/1 columns, optional ``patient_id``.
+    out : str or os.PathLike
+        Output folder.
+    label_columns, label_fraction, epochs, patience, batch_size, lr, encoder_lr, from_scratch, linear_probe
+        The command's options, with its defaults (:class:`FinetuneOptions`; ``edfgen finetune --help``).
+    seed, threads, force
+        As the command's ``--seed``, ``--threads``, ``--force``.
 
     Returns
     -------

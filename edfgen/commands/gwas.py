@@ -69,8 +69,8 @@ from edfgen.commands.gwas_design import (analysed_inputs, binary_phenotypes, che
                                          warn_sex_disagreement)
 from edfgen.commands.gwas_output import (GwasOutputs, SampleCounts, analysis_label, case_counts, output_order,
                                          plot_files, write_multivariate)
-from edfgen.commands.options import (GenotypeOptions, HailOptions, ReadableRepr, allow_incomplete_opt, as_list, file_arg,
-                                     genotype_source, hail_settings, opt, path_str)
+from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
+                                     hail_settings, opt, path_str)
 from edfgen.engines import gwas_stream
 from edfgen.engines.hail import HailSettings, import_for_gwas, init_hail, qc_for_gwas, related_callback
 from edfgen.engines.hail_import import check_bgen_for_hail
@@ -83,15 +83,16 @@ from edfgen.formats.genotypes.sex import sample_sex, sex_file, sex_or_covariate,
 from edfgen.formats.loco import loco_files, open_loco_predictions, write_loco_predictions
 from edfgen.formats.loco_check import check_loco_predictions, write_loco_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
+from edfgen.formats.paths import file_arg
 from edfgen.formats.sumstats.write import warn_non_ssf_variant_ids
 from edfgen.formats.tables import check_output_stem, prepare_out_dir, write_table
-from edfgen.kernels.association import (MISSING_GENOTYPES, check_phenotypes,
-                                        inverse_normal_transform)
+from edfgen.kernels.association import MISSING_GENOTYPES, check_phenotypes, inverse_normal_transform
 from edfgen.kernels.covariates import covariate_warnings_once, standardize_covariates
 from edfgen.kernels.firth import FIRTH_P_THRESHOLD
 from edfgen.kernels.models import MODELS, check_loco_chromosomes
 from edfgen.kernels.multivariate import min_null_variants
 from edfgen.kernels.qc import QCSettings, qc_table
+from edfgen.reprs import ReadableRepr
 
 log = logging.getLogger(__name__)
 
@@ -537,8 +538,7 @@ class GwasOptions(GenotypeOptions, HailOptions):
     binary: bool = opt(GwasSettings.binary, "Binary (0/1) outcomes: logistic regression, beta = log-odds.")
     logistic_test: str = opt(GwasSettings.logistic_test, "wald; firth (Hail engine); firth-fallback: Wald, refitted by "
                              "Firth (full fit: beta as plink2 --glm firth; p from the penalised likelihood-ratio test) where "
-                             "p < --firth-threshold or the fit fails.",
-                             choices=LOGISTIC_TESTS)
+                             "p < --firth-threshold or the fit fails.", choices=LOGISTIC_TESTS)
     firth_threshold: float = opt(GwasSettings.firth_threshold, "Wald p below which firth-fallback refits by Firth.",
                                  range=(0, 1))
     model: str = opt(GwasSettings.model, "ridge-loco: REGENIE (whole-genome ridge, leave-one-chromosome-out predictions in "

@@ -22,7 +22,8 @@ from typing import ClassVar, Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.options import CommandOptions, ReadableRepr, allow_incomplete_opt, as_list, force_opt, opt, out_opt, seed_opt
+from edfgen.commands.options import CommandOptions, allow_incomplete_opt, as_list, force_opt, opt, out_opt, seed_opt
+from edfgen.reprs import ReadableRepr
 from edfgen.exceptions import InputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRejected, discover_records, read_records
 from edfgen.formats.manifest import check_upstream, recording

@@ -24,7 +24,7 @@ import pandas as pd
 
 from edfgen.commands.ldsc_inputs import (AUTOSOMES, AlignedZ, align_zscores, allele_classes,  # noqa: F401
                                          autosomes_of, check_rg_builds, insample_ldscores)  # (re-exported)
-from edfgen.commands.options import GenotypeOptions, ReadableRepr, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
+from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
@@ -38,6 +38,7 @@ from edfgen.formats.tables import prepare_out_dir, write_table
 from edfgen.kernels.ldsc import N_BLOCKS, TWO_STEP, H2Result, LDRegressionError, ldsc_h2, ldsc_rg, to_liability
 from edfgen.kernels.ldsc_batch import gencov_rg_batch
 from edfgen.progress import progress
+from edfgen.reprs import ReadableRepr
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,7 @@ class LdscOptions(GenotypeOptions):
                                  "n_cases): one number for all, or NAME=K,NAME=K.")
     n_blocks: int = opt(N_BLOCKS, "Jackknife blocks.", range=(2, None))
     two_step: float = opt(TWO_STEP, "Chi² cut-off of the two-step h² estimator (intercept from chi² below it); "
-                          "rg uses one-step fits, as ldsc --rg does by default.",
-                          range=(0, None), open=(True, False))
+                          "rg uses one-step fits, as ldsc --rg does by default.", range=(0, None), open=(True, False))
     columns: str | None = columns_opt()
     sample_size: tuple[str, ...] = sample_size_opt()
     case_counts: tuple[str, ...] = case_counts_opt()

@@ -46,8 +46,10 @@ from edfgen.commands.mr_pair import (  # noqa: F401 (analyse_pair, pair_rng: the
 )
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt,  # noqa: F401 (API)
                                               parse_case_counts, parse_sample_sizes, sample_size_opt)
-from edfgen.commands.options import (BFILE_HELP, GenotypeOptions, ReadableRepr, allow_incomplete_opt, file_arg, file_args, force_opt,
-                                     genotype_source, opt, out_opt, seed_opt)
+from edfgen.commands.options import (BFILE_HELP, GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source,
+                                     opt, out_opt, seed_opt)
+from edfgen.formats.paths import file_arg, file_args
+from edfgen.reprs import ReadableRepr
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_label, genotype_parameters, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording

@@ -57,7 +57,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from edfgen.exceptions import ConfigError, InputError
-from edfgen.reprs import ReadableRepr  # noqa: F401 (the commands' results take it from here)
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOMES
 
 #: where the shipped checkpoints (small, tiny) are (edfgen.model.checkpoint.PACKAGE_DIR, without importing torch)
@@ -424,44 +423,6 @@ def hail_field_names() -> tuple[str, ...]:
 def path_str(v: Any) -> str | None:
     """A path option as the library takes it (``str``), None when not given."""
     return str(v) if v else None
-
-
-def file_arg(value: Any, name: str) -> Any:
-    """``value`` unchanged when it is a file path (``str``, ``os.PathLike``; ``bytes`` decoded as :func:`os.fsdecode`
-    does) or None, else a one-line :class:`InputError` naming the option (``name``, as the command line spells it):
-    commands read files, and a pandas DataFrame passed from a notebook gave a TypeError traceback, or (``run_mr``) its
-    column names read as file names."""
-    if isinstance(value, bytes):
-        return os.fsdecode(value)
-    if value is None or isinstance(value, (str, os.PathLike)):
-        return value
-    hint = (": write it first (df.to_csv(path, sep='\\t', index=False)) and pass the path" if hasattr(value, "to_csv")
-            else ": for ECGs held in memory, preprocess(EcgRecord(...)) and embed_windows (README, Python API)"
-            if name == "--ecg" and hasattr(value, "__array__") else "")
-    raise InputError(f"{name}: a file path is expected, got a {type(value).__module__}.{type(value).__name__}{hint}")
-
-
-def _is_table(value: Any) -> bool:
-    """A DataFrame, or an array that cannot be a list of paths (numeric, or not 1-D): refused by :func:`file_arg`.
-    A 1-D string or object array, a pandas Series or Index of paths (``df['path']``, ``np.array(glob(...))``) is a
-    list of paths."""
-    if hasattr(value, "columns"):
-        return True
-    if not hasattr(value, "__array__"):
-        return False
-    return getattr(value, "ndim", None) != 1 or getattr(getattr(value, "dtype", None), "kind", None) not in ("O", "U", "S")
-
-
-def file_args(value: Any, name: str) -> list:
-    """One file path or an iterable of them (a list, a 1-D array, Series or Index of paths), as a list, each checked
-    by :func:`file_arg`; a DataFrame or a numeric array is refused in one line."""
-    if value is None or isinstance(value, (str, bytes, os.PathLike)) or _is_table(value):
-        return [file_arg(value, name)]
-    try:
-        items = list(value)
-    except TypeError:
-        return [file_arg(value, name)]
-    return [file_arg(v, name) for v in items]
 
 
 def as_list(v: Any) -> list | None:

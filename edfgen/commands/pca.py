@@ -23,7 +23,8 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.options import GenotypeOptions, HailOptions, ReadableRepr, genotype_source, hail_settings, opt
+from edfgen.commands.options import GenotypeOptions, HailOptions, genotype_source, hail_settings, opt
+from edfgen.reprs import ReadableRepr
 from edfgen.engines.hail import HailSettings, hail_pca, init_hail
 from edfgen.engines.hail_import import (PCA_BGEN_REMEDY, PCA_LOCUS_REMEDY, check_bgen_for_hail, import_genotypes,
                                         input_errors)

@@ -107,7 +107,8 @@ def autocast_encoder(encoder, precision: str):
             self.encoder = encoder
 
         def embed(self, x, *, check_units: bool = True):
-            with torch.autocast(device_type=x.device.type, dtype=dtype):
+            x = torch.as_tensor(x)        # (a numpy array has no .device; check_input moves it to the weights')
+            with torch.autocast(device_type=next(self.encoder.parameters()).device.type, dtype=dtype):
                 return self.encoder.embed(x, check_units=check_units).float()
 
     return AutocastEncoder().eval()

@@ -198,20 +198,39 @@ class ECGEncoder(nn.Module):
         return c, self.final_norm(h)
 
     def check_input(self, x, *, units: bool = True) -> Tensor:
-        """``x`` as the encoder takes it: a float tensor ``[N, in_channels, T]`` in mV of the weights' dtype.
+        """``x`` as the encoder takes it: a float tensor ``[N, in_channels, T]`` in mV of the weights' dtype and device.
 
-        A numpy array or another float dtype is converted. A wrong layout (``[12, T]``, ``[N, T, 12]``), integer
-        samples (ADC counts), too few samples for the conv front end, or (``units``) records whose median lead SD (the
-        batch's median record) exceeds the clip level (``input_clip`` mV: µV or counts; mV ECGs have ~0.1-0.5) raise
-        :class:`InputError` in one line. ``units=False`` where :func:`~edfgen.kernels.ecg.preprocess.preprocess` has
-        judged each record's amplitude already (extract, evaluate, fine-tuning): a batch-level check there would stop a
-        run on a noisy record that the user's quality thresholds let through, depending on the batch it fell in. Sampling rate and lead order cannot be seen here: band-pass and resample with
-        :func:`edfgen.kernels.ecg.preprocess.preprocess` (an ``EcgRecord`` with its rate and lead names) first.
+        A numpy array, another float dtype or a tensor on another device is converted. Sampling rate and lead order
+        cannot be seen here: band-pass and resample with :func:`edfgen.kernels.ecg.preprocess.preprocess` (an
+        ``EcgRecord`` with its rate and lead names) first.
+
+        Parameters
+        ----------
+        x : torch.Tensor or numpy.ndarray
+            The batch, ``[N, in_channels, T]`` mV.
+        units : bool
+            Refuse records whose median lead SD (the batch's median record) exceeds the clip level (``input_clip``
+            mV: µV or counts; mV ECGs have ~0.1-0.5). ``False`` where
+            :func:`~edfgen.kernels.ecg.preprocess.preprocess` has judged each record's amplitude already (extract,
+            evaluate, fine-tuning): a batch-level check there would stop a run on a noisy record that the user's
+            quality thresholds let through, depending on the batch it fell in.
+
+        Returns
+        -------
+        torch.Tensor
+            ``x`` as a float tensor of the weights' dtype on their device.
+
+        Raises
+        ------
+        InputError
+            In one line: a wrong layout (``[12, T]``, ``[N, T, 12]``), integer samples (ADC counts), too few samples
+            for the conv front end, or (``units``) amplitudes not in mV.
         """
         cfg = self.config
         want = f"[N, {cfg.in_channels}, T] mV"
+        w = next(self.parameters())
         if not isinstance(x, Tensor):
-            x = torch.as_tensor(x)
+            x = torch.as_tensor(x, device=w.device)    # (on the weights' device: a CUDA model takes numpy too)
         if not x.dtype.is_floating_point:
             raise InputError(f"ECGEncoder: x has integer samples ({x.dtype}: ADC counts?); the encoder takes "
                              f"float {want}: divide the counts by the gain (counts per mV)")
@@ -228,9 +247,8 @@ class ECGEncoder(nn.Module):
                 need = (need - 1) * stride + k
             raise InputError(f"ECGEncoder: x has {x.shape[2]} samples per lead: too short for the conv front end "
                              f"(at least {need}; edfgen feeds 5 s crops, 2500 samples at 500 Hz)")
-        w = next(self.parameters())
-        if x.dtype != w.dtype:
-            x = x.to(w.dtype)
+        if x.dtype != w.dtype or x.device != w.device:
+            x = x.to(w.device, w.dtype)
         limit = cfg.input_clip * cfg.input_scale_mv
         if not units:
             return x

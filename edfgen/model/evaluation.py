@@ -24,7 +24,6 @@ Alain G, Bengio Y. Understanding intermediate layers using linear classifier pro
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -35,6 +34,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.reprs import ReadableRepr
 from edfgen.formats.labels import read_label_set
+from edfgen.formats.paths import file_args
 from edfgen.formats.tables import some_names
 from edfgen.model.metrics import auprc_rows, auroc_rows, bootstrap_replicates, bootstrap_samples, percentile_ci
 
@@ -518,7 +518,7 @@ def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path] | str | Path, *, labels:
     from edfgen.model.finetune import align_labels, predict, warn_unmatched
 
     s = settings
-    ecg = [ecg] if isinstance(ecg, (str, os.PathLike)) else list(ecg)   # (a string was read per character)
+    ecg = file_args(ecg, "--ecg")    # (one path was read per character)
     loaded = checkpoint if isinstance(checkpoint, LoadedModel) else load_checkpoint(checkpoint)
     model, prep = loaded.model, loaded.preprocessing
     if s.probe == "head" and model.classifier is None:

@@ -18,7 +18,6 @@ import contextlib
 import glob
 import io
 import logging
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Callable, Sequence
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.sumstats.filenames import TOOL_SUFFIXES, file_phenotype, tool_suffix
 from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES
 from edfgen.formats.sumstats.layout import alias_clashes, ssf_chromosome_codes, sumstats_columns
 from edfgen.formats.sumstats.coordinates import NOT_DECLARED, meta_field
@@ -39,12 +39,6 @@ from edfgen.formats.textio import _stream_key, comma_separated, read_text_bytes
 
 log = logging.getLogger(__name__)
 
-#: other tools' output names (REGENIE, BOLT-LMM, plink2 --glm, METAL, GCTA-COJO, GCTA --mlma[-loco], plink 1.9
-#: --assoc/--linear/--logistic; Neale lab's .tsv.bgz): found in a directory and stripped from the phenotype name
-TOOL_SUFFIXES = (".regenie", ".stats", ".glm.linear", ".glm.logistic", ".glm.logistic.hybrid", ".glm.firth",
-                 ".tbl", ".ma", ".assoc", ".qassoc", ".assoc.linear", ".assoc.logistic", ".fastgwa", ".mlma",
-                 ".loco.mlma",
-                 ".sumstats")   # LDSC's munged X.sumstats.gz is phenotype X
 #: names of the files a directory is searched for (each one is named by :func:`phenotype_name`), compressed
 #: (``.gz``, ``.bgz``) or not
 SUMSTATS_SUFFIXES = ((".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".pq", ".gz", ".bgz")
@@ -318,50 +312,21 @@ def _trait_in(data: bytes, path: str | Path) -> tuple[str, str] | None:
 
 
 def phenotype_name(path: str | Path) -> str:
-    """``<phenotype>.tsv.gz`` -> ``<phenotype>`` (also strips ``.tsv``, ``.txt``, ``.csv``, ``.gz``, ``.bgz``,
-    ``.vcf``, ``.parquet``, ``.pq`` and one of :data:`TOOL_SUFFIXES` (``.regenie``, ``.glm.linear``, ...), in any case,
-    and a trailing chromosome tag ``.chr1``, ``_chr22``, ``-chrX``, or in a tool's output one inside the name, where
-    the tool puts a per-chromosome ``--out``'s (REGENIE ``step2_chr1_Y1.regenie``, plink2
-    ``gwas.chr1.Y1.glm.linear``: ``step2_Y1``, ``gwas.Y1``), with a chunk's tag beside it (``step2_chr1_chunk2_Y1``:
-    ``step2_Y1``; a bare number after it, ``step2_chr1-2_Y1``, leaves the name as it is): one phenotype's per-chromosome
-    files share its name; the GWAS Catalog's harmonised tag ``.h``: ``GCST90000001_buildGRCh38.h.tsv.gz`` ->
-    ``GCST90000001_buildGRCh38``, the name of the same study's unharmonised file). The one naming rule of clump, mr and regional
-    plots, so that the ``phenotype`` column of ``clumps.tsv`` matches ``edfgen mr``'s exposure names. A stream
-    is named by its path as well: ``<(zcat bmi.tsv.gz)`` is ``/dev/fd/63``, phenotype ``63`` (no option renames a
-    phenotype: a named FIFO, ``mkfifo bmi.tsv``, carries the name) unless its rows name the trait
-    (:func:`stream_trait`: a ``phenotype`` or ``trait`` column, TwoSampleMR's ``exposure`` / ``outcome``)."""
+    """``<phenotype>.tsv.gz`` -> ``<phenotype>``: :func:`~edfgen.formats.sumstats.filenames.file_phenotype`; the one
+    naming rule of clump, mr and regional plots, so that the ``phenotype`` column of ``clumps.tsv`` matches ``edfgen
+    mr``'s exposure names. A stream is named by its path as well: ``<(zcat bmi.tsv.gz)`` is ``/dev/fd/63``,
+    phenotype ``63`` (no option renames a phenotype: a named FIFO, ``mkfifo bmi.tsv``, carries the name) unless its
+    rows name the trait (:func:`stream_trait`: a ``phenotype`` or ``trait`` column, TwoSampleMR's ``exposure`` /
+    ``outcome``)."""
     trait = stream_trait(path)
     if trait is not None:
         return trait
-    name = Path(path).name
-    for suf in (".gz", ".bgz", ".tsv", ".txt", ".csv", ".vcf", ".parquet", ".pq"):
-        if name.lower().endswith(suf):
-            name = name[: -len(suf)]
-    tool = next((t for t in sorted(TOOL_SUFFIXES, key=len, reverse=True) if name.lower().endswith(t)), "")
-    name = name[: len(name) - len(tool)] or name
-    name = re.sub(r"\.h$", "", name) or name        # GWAS Catalog harmonised: <accession>[_build<b>].h.tsv.gz
-    if tool:   # REGENIE <out>_<pheno>.regenie, plink2 <out>.<pheno>.glm.*: a per-chromosome --out's tag is inside,
-        # with a chunk's tag beside it where the chromosome was split (step2_chr1_chunk2_Y1); a number after it
-        # (step2_chr1-2_Y1: a chunk, or chromosomes 1 to 2?) leaves the name alone
-        after = rf"(?:[._-]{_CHUNK}(?=[._-]))?+"        # a phenotype called part1 (gwas.chr1.part1) is no chunk
-        name = re.sub(rf"(?:^(?:{_CHUNK}[._-])?+{_CHR_TAG}{after}[._-](?![0-9])"
-                      rf"|(?:[._-]{_CHUNK})?+[._-]{_CHR_TAG}{after}(?=[._-](?![0-9])))", "", name,
-                      flags=re.IGNORECASE) or name
-    return re.sub(rf"[._-]{_CHR_TAG}$", "", name, flags=re.IGNORECASE) or name
-
-
-#: a chromosome tag in a file name (``chr1``, ``chr22``, ``chrX``)
-_CHR_TAG = r"chr(?:[0-9]{1,2}|X|Y|XY|MT|M)"
-#: a chunk's tag beside a chromosome tag in a tool's output name (``chunk2``, ``part3``): one chromosome's pieces
-_CHUNK = r"(?:chunk|part)[0-9]+"
+    return file_phenotype(Path(path).name)
 
 
 def _tool_suffix(path: Path) -> str:
     """The longest of :data:`TOOL_SUFFIXES` a file's name ends with (compressed or not), or ``""``."""
-    name = path.name.lower()
-    for suf in (".gz", ".bgz"):
-        name = name[: -len(suf)] if name.endswith(suf) else name
-    return next((t for t in sorted(TOOL_SUFFIXES, key=len, reverse=True) if name.endswith(t)), "")
+    return tool_suffix(path.name)
 
 
 #: one tool's two tests of one ``--out`` and phenotype (plink 1.9 ``--assoc --linear``: ``res.qassoc``,

@@ -11,7 +11,6 @@ z-score column (``Z``, ``zscore``, ``z_stat``) and no beta/standard error is rea
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -22,6 +21,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.discovery import (MR_REQUIRED, FileTest, combine_phenotype, expand_sumstats,
                                                group_by_phenotype, header_maps)
+from edfgen.formats.paths import file_args
 from edfgen.formats.sumstats.layout import sumstats_columns
 from edfgen.formats.sumstats.read import checked_header, read_sumstats, read_sumstats_columns
 from edfgen.kernels.alleles import upper_text, variant_allele_codes
@@ -121,9 +121,9 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, colum
     for f, t in zip(files, tables):     # plink2's ERRCODE rows (NA), '.', empty: counted per file, never lost unsaid
         ok = _estimated(t, z_only)
         if not ok.all():
-            log.info("%s: %d of %d rows without %s (NA, '.' or empty; e.g. variant %s): left out", f,
-                     int((~ok).sum()), ok.size, "a z-score" if z_only else "a beta and a positive standard error",
-                     t["variant_id"].to_numpy()[~ok][0])
+            log.info("%s: %d of %d rows without %s (%s; e.g. variant %s): left out", f, int((~ok).sum()), ok.size,
+                     "a z-score" if z_only else "a beta and a positive standard error",
+                     "NA, '.' or empty" if z_only else "NA, '.', empty or SE <= 0", t["variant_id"].to_numpy()[~ok][0])
     df = combine_phenotype(tables, files, option=option)
     df = pd.DataFrame({c: (df[c].to_numpy(object) if df[c].dtype.kind not in "fiub" else df[c].to_numpy())
                        for c in df.columns})
@@ -382,7 +382,7 @@ def zstats_files(paths: Sequence[str | Path] | str | Path, option: str = "--sums
     """The summary-statistics files of ``paths`` (one path or several; :func:`expand_sumstats`, a folder's files by
     :func:`zstats_test`: with ``allow_z`` its z-only files too, in the folder or, without any of its own, its
     sub-folders), each once, before any is read (so a ``FILE=...`` option can be checked against them first)."""
-    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)   # (a string was read per character)
+    paths = file_args(paths, option)    # (one path was read per character)
     if not paths:
         raise InputError(f"{option}: give at least one summary-statistics file or folder")
     return expand_sumstats(paths, option, required=MR_REQUIRED, columns=columns, hint=Z_HINT if allow_z else "",

@@ -51,11 +51,10 @@ def _wave_bounds(beat: np.ndarray, lo: int, hi: int, *, min_mv: float, rel: floa
     if reverse:
         seg = seg[:, ::-1]
     near = np.abs(seg)
+    at = hi - 1 - np.arange(seg.shape[1]) if reverse else lo + np.arange(seg.shape[1])    # index into beat
     if peak_from is not None and peak_from > lo:
-        at = hi - 1 - np.arange(seg.shape[1]) if reverse else lo + np.arange(seg.shape[1])    # index into beat
         near = np.where(at < peak_from, 0.0, near)
     if peak_until is not None and peak_until < hi:
-        at = hi - 1 - np.arange(seg.shape[1]) if reverse else lo + np.arange(seg.shape[1])
         near = np.where(at > peak_until, 0.0, near)
     pk = np.argmax(near, axis=1)
     amp = np.abs(seg[np.arange(len(seg)), pk])
