@@ -1006,3 +1006,27 @@ def test_gwas_force__an_older_edfgens_plots_folder_with_a_ds_store_is_run_not_re
     assert (out / "plots" / ".DS_Store").read_bytes() == b"finder" and (out / "plots" / "x.qq.png").exists()
     assert [ln for ln in res.output.splitlines() if "--force kept 1 file(s)" in ln and "plots/.DS_Store" in ln], res.output
     assert "plots/x.qq.png" in read_manifest(out)["outputs"] and "plots/" not in read_manifest(out)["outputs"]
+
+
+def test_recording_force__a_users_file_at_a_planned_name_in_an_old_whole_folder_is_refused_not_replaced(tmp_path):
+    """s41safefix #1: an older edfgen's manifest lists plots/ whole; after that run the user put their own
+    plots/edf_001_manhattan.png there, a name this run writes. --force counted it edfgen's for being planned and
+    wrote over it (at aaefbdc it was refused). Now refused in one line naming it, the file kept; an unchanged plot of
+    that run, at a planned name beside a .DS_Store, is still replaced (the other --force test)."""
+    import json
+
+    out = tmp_path / "o"
+    _old_style_output(out, finished="")
+    (out / "plots" / "edf_002_manhattan.png").write_bytes(b"old png")
+    (out / "plots" / "edf_001_manhattan.png").unlink()
+    old = {**json.loads((out / "manifest.json").read_text()), "finished": _finished_now()}
+    (out / "manifest.json").write_text(json.dumps(old))
+    (out / "plots" / "edf_001_manhattan.png").write_bytes(b"USER FILE")
+    planned = ["summary.tsv", "plots/edf_001_manhattan.png"]
+    with pytest.raises(InputError, match=r"--out \S+: plots/edf_001_manhattan\.png is in plots/, .* changed after "
+                                         r"that run finished .*move or delete it yourself \(this run writes that very name"):
+        with recording(out, "edfgen demo-cmd", planned=planned, force=True):
+            for x in planned:
+                (out / x).write_text("new")
+    assert (out / "plots" / "edf_001_manhattan.png").read_bytes() == b"USER FILE"
+    assert (out / "summary.tsv").read_text() == "1"

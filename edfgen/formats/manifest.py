@@ -60,7 +60,7 @@ from edfgen.formats.lock import HIDDEN_NAMES, folder_lock
 from edfgen.formats.owned import (MANIFEST, Anchor, anchored, folders_holding_files, listed_outputs,  # noqa: F401
                                   owned_files, unlisted_file, unlisted_file_said, unowned_reason)  # (re-exported)
 from edfgen.formats.owned import not_listed as _not_listed, read_json as _read_json, subfolders as _subfolders
-from edfgen.formats.owned import kept_by_force, whole_folders as _whole_folders
+from edfgen.formats.owned import kept_by_force, kept_name_planned, whole_folders as _whole_folders
 from edfgen.formats.removable import first_unremovable, unremovable_reason, warn_protected
 from edfgen.formats.recorded import PATH_PARAMETERS, package_versions, resolved_path  # noqa: F401  (re-exported)
 
@@ -432,6 +432,13 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
                 raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} " + (
                     f"{why}, or choose another {option}" if why else f"exists and was not written by an earlier "
                     f"'{command}' (not listed in its {name}); move it away or choose another {option}"))
+        # ... yet never writes over a file there that changed after that run finished under a name it writes (a
+        # user's plot put there later was counted edfgen's for being planned and replaced: s41safefix #1)
+        if left and (taken := kept_name_planned(previous, out_dir, plan, left, name=name)) is not None:
+            why = unowned_reason(taken, previous, out_dir, name=name)
+            raise InputError(f"{option} {out_dir}: {taken.relative_to(os.path.realpath(out_dir))} {why} (this run "
+                             f"writes that very name, and --force never writes over such a file), or choose another "
+                             f"{option}")
         if left:
             first = min(left, key=lambda f: (f.name.startswith("."), f)).relative_to(os.path.realpath(out_dir))
             log.warning("%s %s: --force kept %d file(s) edfgen cannot tell are its own in the folder(s) %s lists whole "

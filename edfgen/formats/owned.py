@@ -309,6 +309,43 @@ def kept_by_force(manifest: dict[str, Any] | None, base: str | os.PathLike, owne
             if not any(f == p or p in f.parents for p in planned_folders)}
 
 
+def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, plan: Iterable[str | os.PathLike],
+                      kept: Iterable[Path], *, name: str = MANIFEST) -> Path | None:
+    """The first file (or link) at or under a ``plan`` entry (absolute paths the current run writes) that lies in a
+    folder ``manifest`` (an older edfgen's) lists whole where ``--force`` keeps files (``kept``:
+    :func:`kept_by_force`), and that itself, or a folder between it and that folder, changed after that run finished
+    (:func:`owned_files` without the plan; that folder's own time, which the kept file changed, not counted): a
+    user's file put there under a name the run writes (s41safefix #1: ``--force`` wrote over it). ``None`` when none.
+
+    Parameters
+    ----------
+    manifest
+        The earlier run's parsed manifest (or ``None``).
+    base
+        The folder it describes.
+    plan
+        The files the current run writes, absolute.
+    kept
+        :func:`kept_by_force` of it.
+    name
+        The manifest's file name in ``base``.
+
+    Returns
+    -------
+    Path or None
+        The first such file, sorted.
+    """
+    kept = list(kept)
+    whole = whole_folders(manifest, base)
+    folders = [d for d in whole if any(d in f.parents for f in kept)]
+    if not folders:
+        return None
+    anchor, edfgens = Anchor(), _edfgens_time(manifest, base, name)
+    found = [f for p in plan if any(d in (a := anchor(p)).parents for d in folders) and os.path.lexists(a)
+             for f in _unowned(a, ())]
+    return min((f for f in found if not edfgens(_changed(f, whole))), default=None)
+
+
 def _unowned(path: Path, owned: Iterable[Path], skip=None, anchor=None) -> list[Path]:
     """The files (and links) at or under ``path`` (links not followed) that are not in ``owned``, unsorted; ``skip``
     (relative name parts under ``path`` -> bool) leaves some out. One ``realpath`` per folder (``anchor``: an
