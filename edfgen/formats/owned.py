@@ -310,12 +310,13 @@ def kept_by_force(manifest: dict[str, Any] | None, base: str | os.PathLike, owne
 
 
 def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, plan: Iterable[str | os.PathLike],
-                      kept: Iterable[Path], *, name: str = MANIFEST) -> Path | None:
+                      kept: Iterable[Path], *, name: str = MANIFEST) -> str | None:
     """The first file (or link) at or under a ``plan`` entry (absolute paths the current run writes) that lies in a
     folder ``manifest`` (an older edfgen's) lists whole where ``--force`` keeps files (``kept``:
     :func:`kept_by_force`), and that itself, or a folder between it and that folder, changed after that run finished
     (:func:`owned_files` without the plan; that folder's own time, which the kept file changed, not counted): a
-    user's file put there under a name the run writes (s41safefix #1: ``--force`` wrote over it). ``None`` when none.
+    user's file put there under a name the run writes (s41safefix #1: ``--force`` wrote over it), as a refusal says
+    it (its name under ``base`` and why: :func:`unowned_reason`); ``None`` when none.
 
     Parameters
     ----------
@@ -332,8 +333,9 @@ def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, 
 
     Returns
     -------
-    Path or None
-        The first such file, sorted.
+    str or None
+        ``"plots/x.png is in plots/, which ...: check it, and move or delete it yourself (this run writes that very
+        name, and --force never writes over such a file)"``, or ``None``.
     """
     kept = list(kept)
     whole = whole_folders(manifest, base)
@@ -343,7 +345,10 @@ def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, 
     anchor, edfgens = Anchor(), _edfgens_time(manifest, base, name)
     found = [f for p in plan if any(d in (a := anchor(p)).parents for d in folders) and os.path.lexists(a)
              for f in _unowned(a, ())]
-    return min((f for f in found if not edfgens(_changed(f, whole))), default=None)
+    if (taken := min((f for f in found if not edfgens(_changed(f, whole))), default=None)) is None:
+        return None
+    return (f"{taken.relative_to(os.path.realpath(base))} {unowned_reason(taken, manifest, base, name=name)} (this run "
+            "writes that very name, and --force never writes over such a file)")
 
 
 def _unowned(path: Path, owned: Iterable[Path], skip=None, anchor=None) -> list[Path]:
