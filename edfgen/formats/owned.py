@@ -276,7 +276,8 @@ def unowned_reason(path: str | os.PathLike, manifest: dict[str, Any] | None, bas
         why = f"that run did not finish (started {m.get('started', '?')})"
     folder = whole.relative_to(os.path.realpath(base)).as_posix()
     return (f"is in {folder}/, which {name} (an older edfgen's) lists as a whole folder, and {why}, so edfgen cannot "
-            "tell it is its own: check it, and move or delete it yourself")
+            f"tell it is its own: check it, and move or delete it yourself (or move all of {folder}/ away if nothing "
+            "in it is yours)")
 
 
 def kept_by_force(manifest: dict[str, Any] | None, base: str | os.PathLike, owned: Iterable[Path],
