@@ -434,3 +434,33 @@ def test_run__an_older_edfgens_killed_stage_listing_a_folder_whole_resumes_when_
     with pytest.raises(InputError, match=r"plots/edf_001\.png is in plots/, .* that run did not finish"):
         pl._Runner(cfg).stage("gwas", "gwas", {"out": gw}, [], gw)
     assert len(ran) == 1 and (gw / "plots" / "edf_001.png").exists()
+
+
+def test_run_stages__a_killed_stages_half_written_temp_file_does_not_stop_its_resume(tmp_path, monkeypatch):
+    """s41safefix #3: edfgen run first removed stale temporary files in its whole folder, recursively, before judging
+    a stage an older edfgen was killed in (its manifest listing plots/ whole): removing the killed run's half-written
+    plots/.edf_002.png.edfgen-tmp-* changed plots/'s status-change time past the lock's last heartbeat, so that
+    stage's own plot counted as not provably its own and the resume was refused, naming edfgen's plot. Through
+    _run_stages (the first stage, simulate, is the killed one): it now resumes, the temp file gone too."""
+    import edfgen.pipeline as pl
+    from edfgen.pipeline import config_from_dict
+
+    class Stop(Exception):
+        pass
+
+    def run_command(options):
+        raise Stop
+
+    monkeypatch.setattr(pl, "run_command", run_command)
+    monkeypatch.setattr(pl, "package_code_digest", lambda: "code")
+    script = _OLD_KILLED_STAGE.replace("edfgen gwas", "edfgen simulate").replace(
+        '    print("written"', '    (gw / "plots" / f".edf_002.png.edfgen-tmp-{os.getpid()}-0123456789ab").write_text("half")'
+                               '\n    print("written"')
+    monkeypatch.setitem(globals(), "_OLD_KILLED_STAGE", script)
+    cohort = tmp_path / "o" / "cohort"
+    _old_stage_killed(cohort, heartbeat=0.1)
+    assert [p.name for p in (cohort / "plots").iterdir() if "edfgen-tmp" in p.name]
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    with pytest.raises(Stop):                                 # reached the command: the stage was not refused
+        pl._run_stages(cfg, force=False)
+    assert not (cohort / "plots").exists() and not (cohort / "edf_001.tsv.gz").exists()
