@@ -464,3 +464,34 @@ def test_run_stages__a_killed_stages_half_written_temp_file_does_not_stop_its_re
     with pytest.raises(Stop):                                 # reached the command: the stage was not refused
         pl._run_stages(cfg, force=False)
     assert not (cohort / "plots").exists() and not (cohort / "edf_001.tsv.gz").exists()
+
+
+def test_owned_files__a_killed_runs_lock_is_timed_by_since_s_not_by_its_local_time(tmp_path):
+    """s41safefix #6: the lock's `since` is local time, read back in the reader's time zone: a killed stage whose lock
+    was taken under another zone (TZ of a cluster job, a laptop travelling) seemed taken after that run started, so
+    its files never counted as its own. The lock now also holds `since_s` (seconds since the epoch), read first; an
+    older lock (no since_s) is still read by its `since`."""
+    import datetime as dt
+    import json
+    import socket
+    import subprocess
+    import time
+
+    from edfgen.formats.owned import owned_files
+
+    out = tmp_path / "gw"
+    (out / "plots").mkdir(parents=True)
+    started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    manifest = {"command": "edfgen gwas", "started": started.isoformat(), "finished": None,
+                "outputs": ["plots/"], "extra": {"in_progress": True}}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "plots" / "p.png").write_text("killed run's plot")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    local = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started.timestamp()))
+    elsewhere = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started.timestamp() + 5 * 3600))
+    for since, since_s, owned in [(elsewhere, started.timestamp(), True), (local, None, True), (elsewhere, None, False)]:
+        info = {"host": socket.gethostname(), "pid": dead.pid, "started_ticks": "1", "command": "edfgen gwas",
+                "since": since, **({"since_s": since_s} if since_s is not None else {}), "heartbeat_s": 60}
+        (out / ".edfgen.lock").write_text(json.dumps(info))           # (its time now: a heartbeat after the plot)
+        assert ((out / "plots" / "p.png") in owned_files(manifest, out)) is owned, (since, since_s)

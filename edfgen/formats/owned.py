@@ -162,7 +162,9 @@ def _while_it_ran(manifest: dict[str, Any] | None, base: str | os.PathLike) -> t
     info, beat = found
     try:
         started = _dt.datetime.fromisoformat(str(m["started"]))
-        since = _dt.datetime.strptime(str(info["since"]), "%Y-%m-%dT%H:%M:%S").timestamp()   # (local time)
+        since = info.get("since_s")     # seconds since the epoch; an older lock's local time else (another time zone)
+        if not isinstance(since, (int, float)) or isinstance(since, bool):
+            since = _dt.datetime.strptime(str(info["since"]), "%Y-%m-%dT%H:%M:%S").timestamp()
     except (KeyError, TypeError, ValueError):
         return float("inf"), float("-inf")
     started_s = (started if started.tzinfo else started.replace(tzinfo=_dt.timezone.utc)).timestamp()
