@@ -174,6 +174,7 @@ class _Runner:
             log.log(logging.WARNING if other else logging.INFO, "stage %s: %s, skipped", name, "up to date" if not
                     other else f"made by other edfgen code ({str(done.get('code'))[:18]}…), kept (--ignore-code-changes)")
             self.records.append(StageRecord(name, "skipped", 0.0, out_dir))
+            clean_temp_files(out_dir)       # (a complete stage: nothing to judge; _run_stages no longer cleans here)
             return out_dir
         if other:
             log.info("edfgen's code changed since %s ran: rerunning", name)

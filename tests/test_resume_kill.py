@@ -495,3 +495,28 @@ def test_owned_files__a_killed_runs_lock_is_timed_by_since_s_not_by_its_local_ti
                 "since": since, **({"since_s": since_s} if since_s is not None else {}), "heartbeat_s": 60}
         (out / ".edfgen.lock").write_text(json.dumps(info))           # (its time now: a heartbeat after the plot)
         assert ((out / "plots" / "p.png") in owned_files(manifest, out)) is owned, (since, since_s)
+
+
+def test_stage__a_skipped_stage_still_loses_a_killed_writers_temp_file(tmp_path, monkeypatch):
+    """s41safefix #3, its other side: edfgen run no longer removes temp files in the stages' folders up front, so a
+    stage that is up to date (skipped) removes a killed writer's leftover itself (a half-written export can be GBs)."""
+    import edfgen.pipeline as pl
+    from edfgen.formats.manifest import recording
+    from edfgen.pipeline import config_from_dict
+
+    monkeypatch.setattr(pl, "package_code_digest", lambda: "code")
+
+    def run_command(options):
+        with recording(options.out, "edfgen gwas", planned=["a.tsv"]):
+            (Path(options.out) / "a.tsv").write_text("x")
+
+    monkeypatch.setattr(pl, "run_command", run_command)
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    gw = tmp_path / "o" / "gwas"
+    pl._Runner(cfg).stage("gwas", "gwas", {"out": gw}, [], gw)
+    (gw / "sub").mkdir()
+    left = gw / "sub" / ".big.tsv.edfgen-tmp-999999999-0123456789ab"         # (no such pid)
+    left.write_text("half")
+    runner = pl._Runner(cfg)
+    assert runner.stage("gwas", "gwas", {"out": gw}, [], gw) == gw and runner.records[-1].status == "skipped"
+    assert not left.exists()
