@@ -81,7 +81,7 @@ from edfgen.exceptions import ConfigError, EdfgenError, InputError, OutputError,
 from edfgen.formats.lock import HIDDEN_NAMES, folder_lock
 from edfgen.formats.manifest import (MANIFEST, Manifest, finite_json, mark_in_progress,
                                      memoised_digests, read_manifest, remove_outputs, unlisted_file_said)
-from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
+from edfgen.formats.tables import atomic_path, atomic_write, clean_temp_files, read_table, write_table
 from edfgen.pipeline_checks import (code_key, current_code, drop_earlier_outputs, earlier_outputs, left_in, stage_key,
                                     output_fingerprints, package_code_digest, ran_with_other_code, stage_done)
 
@@ -174,6 +174,7 @@ class _Runner:
             log.log(logging.WARNING if other else logging.INFO, "stage %s: %s, skipped", name, "up to date" if not
                     other else f"made by other edfgen code ({str(done.get('code'))[:18]}…), kept (--ignore-code-changes)")
             self.records.append(StageRecord(name, "skipped", 0.0, out_dir))
+            clean_temp_files(out_dir)       # (a complete stage: nothing to judge; _run_stages no longer cleans here)
             return out_dir
         if other:
             log.info("edfgen's code changed since %s ran: rerunning", name)
@@ -192,6 +193,7 @@ class _Runner:
             if stray is not None:
                 raise InputError(f"--out {out_dir}: {stray}: edfgen run replaces only its own files, --force or not")
             remove_outputs(manifest.parent, command=command, name=manifest.name, option=f"{name}:")
+            clean_temp_files(out_dir)    # once judged: removed first, they made a killed stage's files not its own
             result = run_command(dataclasses.replace(options, **wiring))
         except EdfgenError as exc:
             msg = str(exc)
@@ -294,10 +296,8 @@ def _check_out(out: Path) -> None:
 
 
 def _run_stages(cfg: PipelineConfig, *, force: bool, ignore_code_changes: bool = False) -> PipelineResult:
-    from edfgen.formats.tables import clean_temp_files
-
     out = cfg.out                       # (a folder: run_pipeline's _check_out)
-    clean_temp_files(out)
+    clean_temp_files(out, recursive=False)     # the stages' folders: each by _Runner.stage, once judged (s41safefix #3)
     earlier, earlier_owned = earlier_outputs(out)    # the earlier run's own files, judged before the mark below
     # the run's summary files (loci.tsv, report.html ...) stay from the earlier run until this one ends: its
     # manifest says so while stages rerun, so a run that fails halfway does not leave them marked complete

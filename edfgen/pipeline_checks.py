@@ -219,7 +219,7 @@ def stage_key(command: str, cls: type[CommandOptions], tuned: dict[str, Any], wi
 def source_digest(root: Path) -> str:
     """A hex sha256 over the ``*.py`` files under ``root`` (by relative name and bytes; computed once per process):
     regular files only, no name starting with ``.`` (an editor's ``.#gwas.py`` lock link is no module; review rev34
-    #4).
+    #4); and the bytes of the shipped data (:data:`DATA_FOLDERS`, :func:`_shipped_data`).
 
     Parameters
     ----------
@@ -234,7 +234,24 @@ def source_digest(root: Path) -> str:
     h = hashlib.sha256()
     for rel, source in _sources(root):
         h.update(f"{rel}\0{hashlib.sha256(source).hexdigest()}\n".encode())
+    h.update(_shipped_data(root).encode())
     return h.hexdigest()
+
+
+#: the package's folders of shipped data that results depend on (genes, catalog, checkpoints): keyed by their bytes
+DATA_FOLDERS = ("data", "checkpoints")
+
+
+@functools.cache
+def _shipped_data(root: Path) -> str:
+    """``relative name\\0sha256`` lines of each file in :data:`DATA_FOLDERS` under ``root`` but its ``*.md``
+    documentation (regular files, no hidden name), once per process (9 ms for edfgen's 7 MB, warm): a release that
+    changes only ``data/genes_GRCh38.tsv.gz`` changes what annotate finds nearest, so it is code to a stage's key
+    (s41safefix #5: :func:`source_digest` and :func:`code_digest` read ``*.py`` only, so a stage kept stale genes)."""
+    files = [f for d in DATA_FOLDERS for f in (root / d).rglob("*") if f.suffix != ".md" and f.is_file()
+             and not any(part.startswith(".") for part in f.relative_to(root).parts)]
+    return "".join(f"{rel}\0{hashlib.sha256(f.read_bytes()).hexdigest()}\n"
+                   for rel, f in sorted((f.relative_to(root).as_posix(), f) for f in files))
 
 
 @functools.cache
@@ -265,7 +282,8 @@ def code_digest(root: Path) -> str:
     """A hex sha256 over the result-relevant code of the ``*.py`` files under ``root`` (as :func:`source_digest`
     selects them): each module's syntax tree (``ast.dump``, no line numbers) without its docstrings (module, class,
     function), so without its comments and layout, and without a module-level ``__version__ =`` (computed once per
-    process, about a second for edfgen's 2.7 MB of source; a file that does not parse by its bytes). A release that
+    process, about a second for edfgen's 2.7 MB of source; a file that does not parse by its bytes), and the bytes
+    of the shipped data (:func:`_shipped_data`: genes, catalog, checkpoints). A release that
     changes only documentation, comments or the version number keeps it; any other change to any module (a statement,
     a name, a constant, a message) changes it: a whole-package rule, as a stage's imports cannot be known statically
     (commands are dispatched by name). (Bytecode, compiled with ``optimize=2``, is 3x cheaper but keeps a ``NOP``
@@ -296,6 +314,7 @@ def code_digest(root: Path) -> str:
         tree.body = [n for n in tree.body if not (isinstance(n, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "__version__" for t in n.targets))]
         h.update(f"{rel}\0{hashlib.sha256(ast.dump(tree).encode()).hexdigest()}\n".encode())
+    h.update(_shipped_data(root).encode())            # (the shipped data, by its bytes)
     return h.hexdigest()
 
 

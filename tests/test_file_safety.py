@@ -649,7 +649,8 @@ def test_remove_outputs__an_old_manifest_listing_a_folder_whole_keeps_a_users_fi
     with pytest.raises(InputError, match=r"--out .*: plots/my_notes\.txt is in plots/, which manifest\.json \(an "
                                          r"older edfgen's\) lists as a whole folder, and an earlier removal of that "
                                          r"run's outputs \(--force, a rerun\) kept it, so edfgen cannot tell it is "
-                                         r"its own: check it, and move or delete it yourself, or choose another --out$"):
+                                         r"its own: check it, and move or delete it yourself \(or move all of plots/ away if "
+                                         r"nothing in it is yours\), or choose another --out$"):
         with recording(out, "edfgen demo-cmd", planned=["plots/edf_001_manhattan.png"]):
             pass
     (out / "plots" / "my_notes.txt").unlink()
@@ -851,7 +852,8 @@ def test_recording__a_run_writing_nothing_in_an_old_whole_folder_is_refused_over
     (out / "manifest.json").write_text(json.dumps(killed))
     with pytest.raises(InputError, match=r"loco/pred\.loco is in loco/, which manifest\.json \(an older edfgen's\) "
                                          r"lists as a whole folder, and that run did not finish .*move or delete it "
-                                         r"yourself, or choose another --out"):
+                                         r"yourself \(or move all of loco/ away if nothing in it is yours\), or choose "
+                                         r"another --out"):
         with recording(out, "edfgen demo-cmd", planned=["summary.tsv"]):
             pass
     assert (out / "summary.tsv").read_text() == "1" and (out / "loco" / "pred.loco").read_text() == "1"
@@ -1006,3 +1008,82 @@ def test_gwas_force__an_older_edfgens_plots_folder_with_a_ds_store_is_run_not_re
     assert (out / "plots" / ".DS_Store").read_bytes() == b"finder" and (out / "plots" / "x.qq.png").exists()
     assert [ln for ln in res.output.splitlines() if "--force kept 1 file(s)" in ln and "plots/.DS_Store" in ln], res.output
     assert "plots/x.qq.png" in read_manifest(out)["outputs"] and "plots/" not in read_manifest(out)["outputs"]
+
+
+def test_recording_force__a_users_file_at_a_planned_name_in_an_old_whole_folder_is_refused_not_replaced(tmp_path):
+    """s41safefix #1: an older edfgen's manifest lists plots/ whole; after that run the user put their own
+    plots/edf_001_manhattan.png there, a name this run writes. --force counted it edfgen's for being planned and
+    wrote over it (at aaefbdc it was refused). Now refused in one line naming it, the file kept; an unchanged plot of
+    that run, at a planned name beside a .DS_Store, is still replaced (the other --force test)."""
+    import json
+
+    out = tmp_path / "o"
+    _old_style_output(out, finished="")
+    (out / "plots" / "edf_002_manhattan.png").write_bytes(b"old png")
+    (out / "plots" / "edf_001_manhattan.png").unlink()
+    old = {**json.loads((out / "manifest.json").read_text()), "finished": _finished_now()}
+    (out / "manifest.json").write_text(json.dumps(old))
+    (out / "plots" / "edf_001_manhattan.png").write_bytes(b"USER FILE")
+    planned = ["summary.tsv", "plots/edf_001_manhattan.png"]
+    with pytest.raises(InputError, match=r"--out \S+: plots/edf_001_manhattan\.png is in plots/, .* changed after "
+                                         r"that run finished .*move or delete it yourself \(.*\) \(this run writes that very "
+                                         r"name"):
+        with recording(out, "edfgen demo-cmd", planned=planned, force=True):
+            for x in planned:
+                (out / x).write_text("new")
+    assert (out / "plots" / "edf_001_manhattan.png").read_bytes() == b"USER FILE"
+    assert (out / "summary.tsv").read_text() == "1"
+
+
+def test_simulate_force__a_ds_store_in_an_older_edfgens_ecg_folder_is_kept_and_the_cohort_written(tmp_path,
+                                                                                                   monkeypatch):
+    """s41safefix #2: simulate did not pass --force on to recording, so `simulate --force` over an older edfgen's
+    cohort (manifest listing ecg/ whole) after the Finder put ecg/.DS_Store there exited 2 whatever the user did; and
+    the new ecg/ went into place with os.replace, which fails on a folder still holding the kept file. Now it runs:
+    the records are replaced, .DS_Store kept, the manifest lists the records one by one."""
+    import json
+
+    import edfgen.simulate.cohort as cohort
+
+    monkeypatch.setattr(cohort, "_simulate_into", _fake_simulate_into)
+    out = tmp_path / "cohort"
+    args = ["simulate", "--out", str(out), "--n", "40", "--chromosomes", "1", "--variants-per-chromosome", "60"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    m = json.loads((out / "manifest.json").read_text())
+    m["outputs"] = [o for o in m["outputs"] if not o.startswith("ecg/")] + ["ecg/"]     # as an older edfgen wrote it
+    m["finished"] = _finished_now()
+    (out / "manifest.json").write_text(json.dumps(m))
+    (out / "ecg" / ".DS_Store").write_bytes(b"finder")
+    res = CliRunner().invoke(cli, [*args, "--force", "--seed", "2"])
+    assert res.exit_code == 0, res.output
+    assert (out / "ecg" / ".DS_Store").read_bytes() == b"finder" and (out / "genotypes.bed").read_text().endswith(
+        "seed 2") and (out / "ecg" / "P000001.hea").read_text() == "simulated"
+    assert "ecg/P000001.hea" in read_manifest(out)["outputs"] and "ecg/" not in read_manifest(out)["outputs"]
+    assert not [p for p in out.iterdir() if is_temp_name(p.name)]
+
+
+def test_annotate__a_ds_store_in_an_older_edfgens_regional_folder_is_refused_saying_what_to_do(tmp_path):
+    """s41safefix #2: annotate has no --force; an older edfgen's <out>.manifest.json lists <out>_regional/ whole and
+    the Finder put .DS_Store there: every rerun was refused, naming .DS_Store, then (deleted, the folder changed)
+    each plot in turn, and nothing said how to get out. The refusal now says to move the whole folder away; done,
+    the rerun works."""
+    import json
+
+    args = _loci_args(tmp_path)
+    out = tmp_path / "annotated.tsv"
+    assert CliRunner().invoke(cli, [*args, str(out)]).exit_code == 0
+    regional = tmp_path / "annotated_regional"
+    regional.mkdir()
+    (regional / "locus_1.png").write_bytes(b"png")
+    mpath = tmp_path / "annotated.tsv.manifest.json"
+    m = json.loads(mpath.read_text())
+    mpath.write_text(json.dumps({**m, "outputs": [*m["outputs"], "annotated_regional/"], "finished": _finished_now()}))
+    (regional / ".DS_Store").write_bytes(b"finder")
+    res = CliRunner().invoke(cli, [*args, str(out)])
+    said = [ln for ln in res.output.splitlines() if "error:" in ln]
+    assert res.exit_code == 2 and len(said) == 1 and said[0].endswith("or choose another --out"), res.output
+    assert "annotated_regional/.DS_Store is in annotated_regional/" in res.output
+    assert "move all of annotated_regional/ away if nothing in it is yours" in res.output, res.output
+    regional.rename(tmp_path / "moved_away")
+    res = CliRunner().invoke(cli, [*args, str(out)])
+    assert res.exit_code == 0, res.output

@@ -1016,7 +1016,8 @@ def test_run__a_file_in_a_folder_an_older_manifest_lists_whole_is_refused_saying
     assert str(err.value) == (f"stage gwas: --out {gw}: plots/edf_001.png is in plots/, which manifest.json (an older "
                               "edfgen's) lists as a whole folder, and it or a folder above it changed after that run "
                               "finished (2020-01-01T00:00:00+00:00; moved or copied in, a chmod, a restore), so edfgen "
-                              "cannot tell it is its own: check it, and move or delete it yourself: edfgen run replaces "
+                              "cannot tell it is its own: check it, and move or delete it yourself (or move all of plots/ "
+                              "away if nothing in it is yours): edfgen run replaces "
                               "only its own files, --force or not")
     assert not ran and [(gw / f).read_text() for f in ("edf_001.tsv.gz", "plots/edf_001.png")] == ["earlier output"] * 2
 

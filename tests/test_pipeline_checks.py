@@ -573,3 +573,33 @@ def test_earlier_outputs__judged_before_the_run_marks_its_manifest_in_progress(t
     mark_in_progress(out / "manifest.json", note="an edfgen run is updating this folder")
     assert drop_earlier_outputs(out, earlier, [], owned=owned) == ["old_figures/rg.png"]
     assert not (out / "old_figures").exists()
+
+
+def test_code_digests__a_release_changing_only_shipped_data_is_other_code(tmp_path):
+    """s41safefix #5: source_digest and code_digest read *.py only, so a release changing only the shipped genes
+    (edfgen/data/genes_GRCh38.tsv.gz) or a checkpoint kept the stage (annotate's stale nearest genes). The bytes of
+    the files under data/ and checkpoints/ key it now; their *.md documentation does not."""
+    from edfgen.pipeline_checks import _shipped_data, _sources, code_digest, source_digest
+
+    pkg = tmp_path / "edfgen"
+    for d in ("data", "checkpoints"):
+        (pkg / d).mkdir(parents=True)
+    (pkg / "__init__.py").write_text("__version__ = '1'\n")
+    (pkg / "data" / "genes_GRCh38.tsv.gz").write_bytes(b"genes v1")
+    (pkg / "data" / "README.md").write_text("the genes\n")
+    (pkg / "checkpoints" / "tiny.json").write_text("{}")
+
+    def digests() -> tuple[str, str]:
+        for f in (code_digest, source_digest, _sources, _shipped_data):
+            f.cache_clear()
+        return code_digest(pkg), source_digest(pkg)
+
+    first = digests()
+    (pkg / "data" / "README.md").write_text("the genes, documented better\n")
+    assert digests() == first
+    (pkg / "data" / "genes_GRCh38.tsv.gz").write_bytes(b"genes v2")
+    second = digests()
+    assert second[0] != first[0] and second[1] != first[1]
+    (pkg / "checkpoints" / "tiny.json").write_text('{"d": 2}')
+    third = digests()
+    assert third[0] != second[0] and third[1] != second[1]

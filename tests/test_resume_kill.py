@@ -434,3 +434,89 @@ def test_run__an_older_edfgens_killed_stage_listing_a_folder_whole_resumes_when_
     with pytest.raises(InputError, match=r"plots/edf_001\.png is in plots/, .* that run did not finish"):
         pl._Runner(cfg).stage("gwas", "gwas", {"out": gw}, [], gw)
     assert len(ran) == 1 and (gw / "plots" / "edf_001.png").exists()
+
+
+def test_run_stages__a_killed_stages_half_written_temp_file_does_not_stop_its_resume(tmp_path, monkeypatch):
+    """s41safefix #3: edfgen run first removed stale temporary files in its whole folder, recursively, before judging
+    a stage an older edfgen was killed in (its manifest listing plots/ whole): removing the killed run's half-written
+    plots/.edf_002.png.edfgen-tmp-* changed plots/'s status-change time past the lock's last heartbeat, so that
+    stage's own plot counted as not provably its own and the resume was refused, naming edfgen's plot. Through
+    _run_stages (the first stage, simulate, is the killed one): it now resumes, the temp file gone too."""
+    import edfgen.pipeline as pl
+    from edfgen.pipeline import config_from_dict
+
+    class Stop(Exception):
+        pass
+
+    def run_command(options):
+        raise Stop
+
+    monkeypatch.setattr(pl, "run_command", run_command)
+    monkeypatch.setattr(pl, "package_code_digest", lambda: "code")
+    script = _OLD_KILLED_STAGE.replace("edfgen gwas", "edfgen simulate").replace(
+        '    print("written"', '    (gw / "plots" / f".edf_002.png.edfgen-tmp-{os.getpid()}-0123456789ab").write_text("half")'
+                               '\n    print("written"')
+    monkeypatch.setitem(globals(), "_OLD_KILLED_STAGE", script)
+    cohort = tmp_path / "o" / "cohort"
+    _old_stage_killed(cohort, heartbeat=0.1)
+    assert [p.name for p in (cohort / "plots").iterdir() if "edfgen-tmp" in p.name]
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    with pytest.raises(Stop):                                 # reached the command: the stage was not refused
+        pl._run_stages(cfg, force=False)
+    assert not (cohort / "plots").exists() and not (cohort / "edf_001.tsv.gz").exists()
+
+
+def test_owned_files__a_killed_runs_lock_is_timed_by_since_s_not_by_its_local_time(tmp_path):
+    """s41safefix #6: the lock's `since` is local time, read back in the reader's time zone: a killed stage whose lock
+    was taken under another zone (TZ of a cluster job, a laptop travelling) seemed taken after that run started, so
+    its files never counted as its own. The lock now also holds `since_s` (seconds since the epoch), read first; an
+    older lock (no since_s) is still read by its `since`."""
+    import datetime as dt
+    import json
+    import socket
+    import subprocess
+    import time
+
+    from edfgen.formats.owned import owned_files
+
+    out = tmp_path / "gw"
+    (out / "plots").mkdir(parents=True)
+    started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    manifest = {"command": "edfgen gwas", "started": started.isoformat(), "finished": None,
+                "outputs": ["plots/"], "extra": {"in_progress": True}}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "plots" / "p.png").write_text("killed run's plot")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    local = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started.timestamp()))
+    elsewhere = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started.timestamp() + 5 * 3600))
+    for since, since_s, owned in [(elsewhere, started.timestamp(), True), (local, None, True), (elsewhere, None, False)]:
+        info = {"host": socket.gethostname(), "pid": dead.pid, "started_ticks": "1", "command": "edfgen gwas",
+                "since": since, **({"since_s": since_s} if since_s is not None else {}), "heartbeat_s": 60}
+        (out / ".edfgen.lock").write_text(json.dumps(info))           # (its time now: a heartbeat after the plot)
+        assert ((out / "plots" / "p.png") in owned_files(manifest, out)) is owned, (since, since_s)
+
+
+def test_stage__a_skipped_stage_still_loses_a_killed_writers_temp_file(tmp_path, monkeypatch):
+    """s41safefix #3, its other side: edfgen run no longer removes temp files in the stages' folders up front, so a
+    stage that is up to date (skipped) removes a killed writer's leftover itself (a half-written export can be GBs)."""
+    import edfgen.pipeline as pl
+    from edfgen.formats.manifest import recording
+    from edfgen.pipeline import config_from_dict
+
+    monkeypatch.setattr(pl, "package_code_digest", lambda: "code")
+
+    def run_command(options):
+        with recording(options.out, "edfgen gwas", planned=["a.tsv"]):
+            (Path(options.out) / "a.tsv").write_text("x")
+
+    monkeypatch.setattr(pl, "run_command", run_command)
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    gw = tmp_path / "o" / "gwas"
+    pl._Runner(cfg).stage("gwas", "gwas", {"out": gw}, [], gw)
+    (gw / "sub").mkdir()
+    left = gw / "sub" / ".big.tsv.edfgen-tmp-999999999-0123456789ab"         # (no such pid)
+    left.write_text("half")
+    runner = pl._Runner(cfg)
+    assert runner.stage("gwas", "gwas", {"out": gw}, [], gw) == gw and runner.records[-1].status == "skipped"
+    assert not left.exists()

@@ -376,7 +376,8 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
         return
     path = folder / LOCK_NAME
     info = {"host": socket.gethostname(), "pid": os.getpid(), "started_ticks": _start_time(os.getpid()),
-            "command": command, "since": time.strftime("%Y-%m-%dT%H:%M:%S"), "heartbeat_s": HEARTBEAT_S}
+            "command": command, "since": time.strftime("%Y-%m-%dT%H:%M:%S"), "since_s": round(time.time(), 3),
+            "heartbeat_s": HEARTBEAT_S}
     for attempt in range(4):
         try:
             _create(path, info, folder, option)

@@ -60,7 +60,7 @@ from edfgen.formats.lock import HIDDEN_NAMES, folder_lock
 from edfgen.formats.owned import (MANIFEST, Anchor, anchored, folders_holding_files, listed_outputs,  # noqa: F401
                                   owned_files, unlisted_file, unlisted_file_said, unowned_reason)  # (re-exported)
 from edfgen.formats.owned import not_listed as _not_listed, read_json as _read_json, subfolders as _subfolders
-from edfgen.formats.owned import kept_by_force, whole_folders as _whole_folders
+from edfgen.formats.owned import kept_by_force, kept_name_planned, whole_folders as _whole_folders
 from edfgen.formats.removable import first_unremovable, unremovable_reason, warn_protected
 from edfgen.formats.recorded import PATH_PARAMETERS, package_versions, resolved_path  # noqa: F401  (re-exported)
 
@@ -383,18 +383,18 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
     name (relative; ``"plots/"`` for a folder) that is taken by a file edfgen did not write or that
     is an input, refuse a sub-folder of a planned output (``"plots/x.png"``: ``plots/``) or of ``folders`` that holds
     such a file (and, replacing, a folder the earlier manifest lists whole that holds a file edfgen cannot tell is its
-    own: :func:`~edfgen.formats.owned.unowned_reason`), and write an in-progress manifest listing ``planned``. A folder whose files are known only
-    later (``folders``: clump's ``regional/``) is not listed as a whole: the command names each file with
-    :func:`plan_outputs` before writing it, so that a rerun after a kill removes those and never a user's file
-    put there meanwhile. Yields a :class:`Manifest`,
-    written complete only if the block succeeds. On failure the in-progress manifest stays only
-    while a planned output exists (so ``--force`` can remove it later), and a folder this call
-    created is removed when left empty. A failure of the environment (disk full, read-only, permission:
+    own: :func:`~edfgen.formats.owned.unowned_reason`), and write an in-progress manifest listing ``planned``. A
+    folder whose files are known only later (``folders``: clump's ``regional/``) is not listed as a whole: the command
+    names each file with :func:`plan_outputs` before writing it, so that a rerun after a kill removes those and never a
+    user's file put there meanwhile. Yields a :class:`Manifest`, written complete only if the block succeeds. On
+    failure the in-progress manifest stays only while a planned output exists (so ``--force`` can remove it later),
+    and a folder this call created is removed when left empty. A failure of the environment (disk full, read-only, permission:
     :class:`~edfgen.exceptions.OutputError`) removes the outputs this run wrote and its manifest, so
     that a plain rerun works once the cause is fixed. ``replace=False`` (a run that continues the earlier one, e.g.
     ``pretrain --resume``) keeps the earlier outputs and only drops the earlier manifest. ``force`` (``--force``) keeps
     the files of an older manifest's whole folder it cannot tell are its own (:func:`~edfgen.formats.owned.kept_by_force`)
-    with one warning, instead of refusing them; a name it writes taken by one is still refused (:func:`plan_outputs`).
+    with one warning, instead of refusing them; a name it writes taken by one is still refused (:func:`plan_outputs`,
+    :func:`~edfgen.formats.owned.kept_name_planned`).
     """
     out_dir = Path(out_dir)
     created = not out_dir.exists()
@@ -415,11 +415,9 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         # in a folder an older manifest lists whole, only those planned again or unchanged since (review s40)
         plan = [out_dir / x.rstrip("/") for x in planned]
         covered = owned_files(previous, out_dir, plan=plan, name=name)
-        # checked before anything is removed: each planned output, and the sub-folders it writes into (listed by
-        # file, not as a whole: review s39, a rerun removed a user's file put into a killed run's plots folder)
-        # and, when replacing, each folder the earlier manifest lists whole: what edfgen cannot tell is its own there
-        # stays (remove_outputs), and this run's manifest would then list it no more (second read s40 #2): only --force
-        # goes on, keeping them (a .DS_Store there made every file unowned and refused each --force: s41safe #1)
+        # checked before anything is removed: each planned output, the sub-folders it writes into (review s39) and,
+        # replacing, each folder the earlier manifest lists whole (what edfgen cannot tell is its own there stays,
+        # unlisted: s40 #2); only --force goes on, keeping them (a .DS_Store made each --force refused: s41safe #1)
         anchor = Anchor()
         whole = [str(d.relative_to(os.path.realpath(out_dir))) for d in _whole_folders(previous, out_dir)] if (
             replace) else []
@@ -432,7 +430,9 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
                 raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} " + (
                     f"{why}, or choose another {option}" if why else f"exists and was not written by an earlier "
                     f"'{command}' (not listed in its {name}); move it away or choose another {option}"))
-        if left:
+        if left and (taken := kept_name_planned(previous, out_dir, plan, left, name=name)):
+            raise InputError(f"{option} {out_dir}: {taken}, or choose another {option}")
+        if left:    # (kept_name_planned: a user's file at a planned name there was written over, s41safefix #1)
             first = min(left, key=lambda f: (f.name.startswith("."), f)).relative_to(os.path.realpath(out_dir))
             log.warning("%s %s: --force kept %d file(s) edfgen cannot tell are its own in the folder(s) %s lists whole "
                         "(an older edfgen's), such as %s: left as they are, no longer edfgen's; check them and move or "

@@ -162,7 +162,9 @@ def _while_it_ran(manifest: dict[str, Any] | None, base: str | os.PathLike) -> t
     info, beat = found
     try:
         started = _dt.datetime.fromisoformat(str(m["started"]))
-        since = _dt.datetime.strptime(str(info["since"]), "%Y-%m-%dT%H:%M:%S").timestamp()   # (local time)
+        since = info.get("since_s")     # seconds since the epoch; an older lock's local time else (another time zone)
+        if not isinstance(since, (int, float)) or isinstance(since, bool):
+            since = _dt.datetime.strptime(str(info["since"]), "%Y-%m-%dT%H:%M:%S").timestamp()
     except (KeyError, TypeError, ValueError):
         return float("inf"), float("-inf")
     started_s = (started if started.tzinfo else started.replace(tzinfo=_dt.timezone.utc)).timestamp()
@@ -276,7 +278,8 @@ def unowned_reason(path: str | os.PathLike, manifest: dict[str, Any] | None, bas
         why = f"that run did not finish (started {m.get('started', '?')})"
     folder = whole.relative_to(os.path.realpath(base)).as_posix()
     return (f"is in {folder}/, which {name} (an older edfgen's) lists as a whole folder, and {why}, so edfgen cannot "
-            "tell it is its own: check it, and move or delete it yourself")
+            f"tell it is its own: check it, and move or delete it yourself (or move all of {folder}/ away if nothing "
+            "in it is yours)")
 
 
 def kept_by_force(manifest: dict[str, Any] | None, base: str | os.PathLike, owned: Iterable[Path],
@@ -307,6 +310,48 @@ def kept_by_force(manifest: dict[str, Any] | None, base: str | os.PathLike, owne
     planned_folders = [Path(root, x.rstrip("/")) for x in planned if x.endswith("/")]
     return {f for d in whole_folders(manifest, base) for f in _unowned(d, owned)
             if not any(f == p or p in f.parents for p in planned_folders)}
+
+
+def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, plan: Iterable[str | os.PathLike],
+                      kept: Iterable[Path], *, name: str = MANIFEST) -> str | None:
+    """The first file (or link) at or under a ``plan`` entry (absolute paths the current run writes) that lies in a
+    folder ``manifest`` (an older edfgen's) lists whole where ``--force`` keeps files (``kept``:
+    :func:`kept_by_force`), and that itself, or a folder between it and that folder, changed after that run finished
+    (:func:`owned_files` without the plan; that folder's own time, which the kept file changed, not counted): a
+    user's file put there under a name the run writes (s41safefix #1: ``--force`` wrote over it), as a refusal says
+    it (its name under ``base`` and why: :func:`unowned_reason`); ``None`` when none.
+
+    Parameters
+    ----------
+    manifest
+        The earlier run's parsed manifest (or ``None``).
+    base
+        The folder it describes.
+    plan
+        The files the current run writes, absolute.
+    kept
+        :func:`kept_by_force` of it.
+    name
+        The manifest's file name in ``base``.
+
+    Returns
+    -------
+    str or None
+        ``"plots/x.png is in plots/, which ...: check it, and move or delete it yourself (this run writes that very
+        name, and --force never writes over such a file)"``, or ``None``.
+    """
+    kept = list(kept)
+    whole = whole_folders(manifest, base)
+    folders = [d for d in whole if any(d in f.parents for f in kept)]
+    if not folders:
+        return None
+    anchor, edfgens = Anchor(), _edfgens_time(manifest, base, name)
+    found = [f for p in plan if any(d in (a := anchor(p)).parents for d in folders) and os.path.lexists(a)
+             for f in _unowned(a, ())]
+    if (taken := min((f for f in found if not edfgens(_changed(f, whole))), default=None)) is None:
+        return None
+    return (f"{taken.relative_to(os.path.realpath(base))} {unowned_reason(taken, manifest, base, name=name)} (this run "
+            "writes that very name, and --force never writes over such a file)")
 
 
 def _unowned(path: Path, owned: Iterable[Path], skip=None, anchor=None) -> list[Path]:

@@ -244,9 +244,10 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
         # ecg/ and biobank/ listed by file, not as a whole: --force removed a user's file put into ecg/ (review s39)
         files = sorted(p.relative_to(stage).as_posix() for name in written
                        for p in [stage / name, *(stage / name).rglob("*")] if p.is_file())
-        with recording(out_dir, "edfgen simulate", parameters=params, seed=seed, planned=files) as manifest:
+        with recording(out_dir, "edfgen simulate", parameters=params, seed=seed, planned=files,
+                       force=force) as manifest:
             for name in written:                            # outputs replaced only once all are ready
-                os.replace(stage / name, out_dir / name)
+                _move_in(stage / name, out_dir / name)
             shutil.rmtree(stage)
             stage = None
             manifest.outputs = files
@@ -266,6 +267,19 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
         n_families=len(truth["families"]))
     logger.info("%s", result.summary())
     return result
+
+
+def _move_in(src: Path, dst: Path) -> None:
+    """``os.replace(src, dst)``; a folder whose place still holds a folder (the files ``--force`` kept in an older
+    edfgen's whole-listed ``ecg/``: recording; a user's empty sub-folder) gets ``src``'s files moved into it one by
+    one, what it held kept (s41safefix #2: os.replace failed, 'Directory not empty')."""
+    if not (src.is_dir() and dst.is_dir() and not dst.is_symlink()):
+        os.replace(src, dst)
+        return
+    for f in sorted(p for p in src.rglob("*") if not p.is_dir()):
+        target = dst / f.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(f, target)
 
 
 def _simulate_into(stage: Path, *, n: int, seed: int, chromosomes: int, variants_per_chromosome: int,
