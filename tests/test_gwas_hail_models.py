@@ -265,24 +265,32 @@ def test_hail_engine__vif_rule_as_plink2_and_the_fast_engine(hail_context, tmp_p
     to_bed(tmp_path / "m.bed", _with_missing_calls(G).astype(np.float32), count_A1=True, properties=props)
     shutil.copy(tmp_path / "g.bim", tmp_path / "m.bim")
     iid = pd.read_csv(tmp_path / "p.txt", sep="\t")["IID"]
-    pd.DataFrame({"IID": iid, "y": y, "yb": (y > np.median(y)).astype(int)}).to_csv(tmp_path / "ph.tsv", sep="\t",
-                                                                                      index=False)
+    # y2, a second missingness group (review s41 test gap: one group only), missing where v12 or v13 differ from
+    # v5: in its samples both are v5 (VIF_TOO_HIGH), in all samples neither is
+    y2 = np.where((G[:, 12] != G[:, 5]) | (G[:, 13] != G[:, 5]), np.nan, y[::-1])
+    pd.DataFrame({"IID": iid, "y": y, "y2": y2, "yb": (y > np.median(y)).astype(int)}).to_csv(
+        tmp_path / "ph.tsv", sep="\t", index=False)
     qc = QCSettings(maf=0.0, call_rate=0.0, hwe_p=0.0, sample_call_rate=0.0)
     na, beta = {}, {}
     for engine in ("fast", "hail"):
         for bfile, binary in (("g", False), ("m", False), ("g", True))[engine == "hail":]:
             out = tmp_path / f"{engine}_{bfile}_{binary}"
+            phenos = ["yb"] if binary else ["y", "y2"]
             run_gwas(GenotypeSource(bfile=str(tmp_path / bfile)), tmp_path / "ph.tsv", tmp_path / "c.txt", out,
-                     pheno_cols=["yb" if binary else "y"], covar_cols=list("abcdz"), qc=qc,
+                     pheno_cols=phenos, covar_cols=list("abcdz"), qc=qc,
                      settings=GwasSettings(engine=engine, plots=False, transform="none", binary=binary))
-            res = pd.read_csv(out / f"{'yb' if binary else 'y'}.tsv.gz", sep="\t").set_index("variant_id")
-            na[engine, bfile, binary] = (set(errcode.index) - set(res.index)) | set(res.index[res["beta"].isna()])
-            beta[engine, bfile, binary] = res["beta"]
+            for ph in phenos:
+                res = pd.read_csv(out / f"{ph}.tsv.gz", sep="\t").set_index("variant_id")
+                key = (engine, bfile, binary) if ph != "y2" else (engine, bfile, "y2")
+                na[key] = (set(errcode.index) - set(res.index)) | set(res.index[res["beta"].isna()])
+                beta[key] = res["beta"]
     want = set(errcode.index[errcode != "."])
     assert na["fast", "g", False] == want
     assert na["hail", "m", False] == na["fast", "m", False] and na["hail", "g", True] == na["fast", "g", True]
     assert len(na["hail", "m", False]) >= 5 and na["hail", "g", True] == want
-    for key in (("m", False), ("g", True)):                           # (the rest: the fast engine's estimates)
+    # each group's own NA rows (the flags of the group of the column, not another's)
+    assert na["hail", "m", "y2"] == na["fast", "m", "y2"] == na["fast", "m", False] | {"v12", "v13"}
+    for key in (("m", False), ("g", True), ("m", "y2")):             # (the rest: the fast engine's estimates)
         pd.testing.assert_series_equal(beta[("hail", *key)], beta[("fast", *key)], rtol=1e-5)
 
 

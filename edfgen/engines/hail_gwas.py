@@ -31,8 +31,9 @@ def hail_vif_too_high(hl, mt, used_ids: np.ndarray, C: np.ndarray, groups, P: in
     """Which variant x phenotype rows of ``mt`` are NA by the fast engine's VIF rule
     (:func:`edfgen.kernels.covariates.vif_too_high`: a predictor's variance inflation factor above
     :data:`~edfgen.kernels.covariates.MAX_VIF`, plink2 ``--glm``'s ``VIF_TOO_HIGH`` / ``CORR_TOO_HIGH``), on the
-    genotypes mean-imputed in each group's samples as Hail's regressions impute them. Hail fits whatever it is
-    given: a genotype 99.98 % correlated with a covariate got an estimate where the fast engine and plink2 write NA.
+    genotypes mean-imputed in each group's samples as Hail's regressions impute them. Hail's regressions have no
+    such rule: a genotype 99.98 % correlated with a covariate got an estimate where the fast engine and plink2
+    write NA.
 
     One pass over ``mt``: each group's sums (calls, sum and sum of squares of ``x``, its products with the group's
     covariates ``c``) are aggregated and the rule evaluated in Hail (the products rotated onto the group's
@@ -132,9 +133,10 @@ def hail_linear(hl, mt, used_ids, Y, C, *, names=None, cov_names=None) -> Associ
     """Hail ``linear_regression_rows`` per missingness group (plain list of y), or chained for many groups.
 
     Each group's regressions get only its independent covariates (:func:`group_covariates`, with a WARNING
-    naming the one left out, as plink2): Hail fits whatever it is given, and a covariate constant among one
-    group's samples gave silently wrong statistics (review s33b F1). ``names``, ``cov_names``: phenotype and
-    covariate names for that warning.
+    naming the one left out, as plink2): a covariate constant among one group's samples gave silently wrong
+    statistics (review s33b F1). The rows over the VIF limit in a group (:func:`hail_vif_too_high`, one more
+    pass over the data) are NA, as the fast engine's and plink2's ``VIF_TOO_HIGH`` / ``CORR_TOO_HIGH``.
+    ``names``, ``cov_names``: phenotype and covariate names for that warning.
     """
     mt = _annotate_design(hl, mt, used_ids, Y, C)
     M, P = mt.count_rows(), Y.shape[1]
@@ -225,7 +227,8 @@ def _linear_chained(hl, mt, groups, covs, arrays: dict, n: np.ndarray) -> None:
 
 def hail_logistic(hl, mt, used_ids, Y, C, test: str, *, names=None, cov_names=None) -> AssociationResult:
     """Hail ``logistic_regression_rows`` per missingness group (Wald or Firth), each with its independent
-    covariates (:func:`group_covariates`, as :func:`hail_linear`).
+    covariates (:func:`group_covariates`, as :func:`hail_linear`). The rows over the VIF limit in a group
+    (:func:`hail_vif_too_high`, one more pass over the data) are NA, as the fast engine's, and not refitted.
 
     Firth returns no standard error: it is reported as ``|beta| / sqrt(chi_sq_stat)`` (the SE that
     reproduces the likelihood-ratio p-value). The polymorphic rows whose Hail Firth fit did not converge (one
@@ -445,9 +448,10 @@ def sex_codes(hl, sex_by_id: pd.Series, s):
 
 def analysed_sex_hail(hl, mt, sex_by_id: pd.Series, ids, *, label: str = "the genotype files"):
     """``(mt, sex_by_id, both, n_y)`` for the QC of the samples ``ids`` as the fast engine's
-    (:func:`edfgen.engines.sex_chromosomes.analysed_sex`, which logs, naming ``label``: where the sex was read): Y rows left out where no sample is male
-    (``n_y`` of them), ``sex_by_id`` None where none has a known sex (X and Y as without sex), ``both``: males and
-    females among them (else X's allele frequency counts everyone, unknown sex as diploid)."""
+    (:func:`edfgen.engines.sex_chromosomes.analysed_sex`, which logs, naming ``label``: where the sex was read):
+    Y rows left out where no sample is male (``n_y`` of them), ``sex_by_id`` None where none has a known sex (X and
+    Y as without sex), ``both``: males and females among them (else X's allele frequency counts everyone, unknown
+    sex as diploid)."""
     from edfgen.engines.sex_chromosomes import MALE, FEMALE, analysed_sex
 
     n_kind = mt.aggregate_rows(hl.agg.counter(row_kind(hl, mt.locus)))

@@ -272,9 +272,9 @@ def firth_full(covariates: np.ndarray, genotypes: np.ndarray, y: np.ndarray, off
     cases needed 300-1000 steps where ``plink2 --glm firth`` converges, and the row kept its Wald β of the
     opposite sign; review rev35b); only the fits still running pay for it (``max_iterations`` None: the cap).
     A fit also ends, converged, when a step taken gains no more than rounding (:data:`STILL` of ``|ℓ*|``; R
-    ``logistf``'s ``lconv``): at the maximum of a quasi-separated fit (a rare variant in a rare disease, a covariate holding
-    all cases but one) the Fisher-scoring step overshoots and the fit swung around the maximum, ``ℓ*`` equal to
-    the last digit, for all 1000 steps, then NA where plink2 converges (review s41).
+    ``logistf``'s ``lconv``): at the maximum of a quasi-separated fit (a rare variant in a rare disease, a
+    covariate holding all cases but one) the Fisher-scoring step overshoots and the fit swung around the maximum,
+    ``ℓ*`` equal to the last digit, for all 1000 steps, then NA where plink2 converges (review s41).
     """
     from scipy.special import chdtrc
 
