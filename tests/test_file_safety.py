@@ -672,7 +672,13 @@ def test_recording__an_old_manifest_listing_a_folder_whole_is_refused_over_a_use
     assert (out / "plots" / "my_notes.txt").read_text() == "mine"
     assert (out / "plots" / "edf_001_manhattan.png").exists()
     (out / "plots" / "my_notes.txt").rename(tmp_path / "my_notes.txt")
-    with recording(out, "edfgen demo-cmd", planned=planned):   # the planned plots are edfgen's: replaced
+    # a file at a planned name changed after that run is not written over either (s41safefix2 #2: a plain rerun wrote
+    # over a user's file there); once the user moved plots/ away, the rerun goes on
+    with pytest.raises(InputError, match=r"plots/edf_001_manhattan\.png is in plots/, .*this run writes that very"):
+        with recording(out, "edfgen demo-cmd", planned=planned):
+            pass
+    (out / "plots").rename(tmp_path / "plots_moved")
+    with recording(out, "edfgen demo-cmd", planned=planned):
         assert not (out / "plots").exists()
         (out / "plots").mkdir()
         for x in planned:
@@ -1029,6 +1035,30 @@ def test_recording_force__a_users_file_at_a_planned_name_in_an_old_whole_folder_
                                          r"that run finished .*move or delete it yourself \(.*\) \(this run writes that very "
                                          r"name"):
         with recording(out, "edfgen demo-cmd", planned=planned, force=True):
+            for x in planned:
+                (out / x).write_text("new")
+    assert (out / "plots" / "edf_001_manhattan.png").read_bytes() == b"USER FILE"
+    assert (out / "summary.tsv").read_text() == "1"
+
+
+@pytest.mark.parametrize("force", [True, False])
+def test_recording__a_users_file_at_a_planned_name_in_an_old_whole_folder_is_refused_with_nothing_else_kept(
+        tmp_path, force):
+    """s41safefix2 #2: the check above ran only when --force kept some other file (a .DS_Store): with nothing else
+    there, --force and a plain rerun both counted the user's plots/edf_001_manhattan.png (put there after the older
+    edfgen's run, which lists plots/ whole) edfgen's for being planned, and wrote over it. Now both refuse, naming it."""
+    import json
+
+    out = tmp_path / "o"
+    _old_style_output(out, finished="")
+    (out / "plots" / "edf_001_manhattan.png").unlink()
+    old = {**json.loads((out / "manifest.json").read_text()), "finished": _finished_now()}
+    (out / "manifest.json").write_text(json.dumps(old))
+    (out / "plots" / "edf_001_manhattan.png").write_bytes(b"USER FILE")
+    planned = ["summary.tsv", "plots/edf_001_manhattan.png"]
+    with pytest.raises(InputError, match=r"plots/edf_001_manhattan\.png is in plots/, .* changed after that run "
+                                         r"finished .*\(this run writes that very name"):
+        with recording(out, "edfgen demo-cmd", planned=planned, force=force):
             for x in planned:
                 (out / x).write_text("new")
     assert (out / "plots" / "edf_001_manhattan.png").read_bytes() == b"USER FILE"

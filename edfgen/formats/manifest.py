@@ -430,9 +430,13 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
                 raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} " + (
                     f"{why}, or choose another {option}" if why else f"exists and was not written by an earlier "
                     f"'{command}' (not listed in its {name}); move it away or choose another {option}"))
-        if left and (taken := kept_name_planned(previous, out_dir, plan, left, name=name)):
+        # a user's file at a planned name in such a folder counted as edfgen's for being planned: written over by
+        # --force (s41safefix #1) and by a plain rerun (s41safefix2 #2); a killed run's folder counts its planned files
+        if replace and (taken := kept_name_planned(previous, out_dir, plan, [
+                d for d in _whole_folders(previous, out_dir) if previous.get("finished") is not None
+                or any(d in f.parents for f in left)], name=name)):
             raise InputError(f"{option} {out_dir}: {taken}, or choose another {option}")
-        if left:    # (kept_name_planned: a user's file at a planned name there was written over, s41safefix #1)
+        if left:
             first = min(left, key=lambda f: (f.name.startswith("."), f)).relative_to(os.path.realpath(out_dir))
             log.warning("%s %s: --force kept %d file(s) edfgen cannot tell are its own in the folder(s) %s lists whole "
                         "(an older edfgen's), such as %s: left as they are, no longer edfgen's; check them and move or "

@@ -313,13 +313,14 @@ def kept_by_force(manifest: dict[str, Any] | None, base: str | os.PathLike, owne
 
 
 def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, plan: Iterable[str | os.PathLike],
-                      kept: Iterable[Path], *, name: str = MANIFEST) -> str | None:
-    """The first file (or link) at or under a ``plan`` entry (absolute paths the current run writes) that lies in a
-    folder ``manifest`` (an older edfgen's) lists whole where ``--force`` keeps files (``kept``:
-    :func:`kept_by_force`), and that itself, or a folder between it and that folder, changed after that run finished
-    (:func:`owned_files` without the plan; that folder's own time, which the kept file changed, not counted): a
-    user's file put there under a name the run writes (s41safefix #1: ``--force`` wrote over it), as a refusal says
-    it (its name under ``base`` and why: :func:`unowned_reason`); ``None`` when none.
+                      folders: Iterable[Path], *, name: str = MANIFEST) -> str | None:
+    """The first file (or link) at or under a ``plan`` entry (absolute paths the current run writes) that lies in one
+    of ``folders`` (those ``manifest``, an older edfgen's, lists whole: :func:`whole_folders`), and that itself, or a
+    folder between it and that folder, changed after that run finished (:func:`owned_files` without the plan; that
+    folder's own time, which a kept file changes, not counted): a user's file put there under a name the run writes
+    (s41safefix #1: ``--force`` wrote over it; s41safefix2 #2: so did a plain rerun, and ``--force`` with nothing
+    else kept, since :func:`owned_files` counts every planned name as edfgen's), as a refusal says it (its name under
+    ``base`` and why: :func:`unowned_reason`); ``None`` when none.
 
     Parameters
     ----------
@@ -329,8 +330,8 @@ def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, 
         The folder it describes.
     plan
         The files the current run writes, absolute.
-    kept
-        :func:`kept_by_force` of it.
+    folders
+        The folders to check, :func:`anchored` (of :func:`whole_folders`).
     name
         The manifest's file name in ``base``.
 
@@ -340,9 +341,7 @@ def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, 
         ``"plots/x.png is in plots/, which ...: check it, and move or delete it yourself (this run writes that very
         name, and --force never writes over such a file)"``, or ``None``.
     """
-    kept = list(kept)
-    whole = whole_folders(manifest, base)
-    folders = [d for d in whole if any(d in f.parents for f in kept)]
+    folders, whole = list(folders), whole_folders(manifest, base)
     if not folders:
         return None
     anchor, edfgens = Anchor(), _edfgens_time(manifest, base, name)
@@ -351,7 +350,7 @@ def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, 
     if (taken := min((f for f in found if not edfgens(_changed(f, whole))), default=None)) is None:
         return None
     return (f"{taken.relative_to(os.path.realpath(base))} {unowned_reason(taken, manifest, base, name=name)} (this run "
-            "writes that very name, and --force never writes over such a file)")
+            "writes that very name, and edfgen never writes over such a file)")
 
 
 def _unowned(path: Path, owned: Iterable[Path], skip=None, anchor=None) -> list[Path]:
