@@ -430,11 +430,7 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
                 raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} " + (
                     f"{why}, or choose another {option}" if why else f"exists and was not written by an earlier "
                     f"'{command}' (not listed in its {name}); move it away or choose another {option}"))
-        # a user's file at a planned name in such a folder counted as edfgen's for being planned: written over by
-        # --force (s41safefix #1) and by a plain rerun (s41safefix2 #2); a killed run's folder counts its planned files
-        if replace and (taken := kept_name_planned(previous, out_dir, plan, [
-                d for d in _whole_folders(previous, out_dir) if previous.get("finished") is not None
-                or any(d in f.parents for f in left)], name=name)):
+        if whole and (taken := kept_name_planned(previous, out_dir, plan, left, name=name)):  # s41safefix(2) #1/#2
             raise InputError(f"{option} {out_dir}: {taken}, or choose another {option}")
         if left:
             first = min(left, key=lambda f: (f.name.startswith("."), f)).relative_to(os.path.realpath(out_dir))

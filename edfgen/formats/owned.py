@@ -313,9 +313,11 @@ def kept_by_force(manifest: dict[str, Any] | None, base: str | os.PathLike, owne
 
 
 def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, plan: Iterable[str | os.PathLike],
-                      folders: Iterable[Path], *, name: str = MANIFEST) -> str | None:
-    """The first file (or link) at or under a ``plan`` entry (absolute paths the current run writes) that lies in one
-    of ``folders`` (those ``manifest``, an older edfgen's, lists whole: :func:`whole_folders`), and that itself, or a
+                      kept: Iterable[Path] = (), *, name: str = MANIFEST) -> str | None:
+    """The first file (or link) at or under a ``plan`` entry (absolute paths the current run writes) that lies in a
+    folder ``manifest`` (an older edfgen's) lists whole (:func:`whole_folders`; of a run that did not finish, only one
+    where ``--force`` keeps files, ``kept``: :func:`kept_by_force`, such a folder's planned files being the killed
+    run's), and that itself, or a
     folder between it and that folder, changed after that run finished (:func:`owned_files` without the plan; that
     folder's own time, which a kept file changes, not counted): a user's file put there under a name the run writes
     (s41safefix #1: ``--force`` wrote over it; s41safefix2 #2: so did a plain rerun, and ``--force`` with nothing
@@ -330,8 +332,8 @@ def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, 
         The folder it describes.
     plan
         The files the current run writes, absolute.
-    folders
-        The folders to check, :func:`anchored` (of :func:`whole_folders`).
+    kept
+        :func:`kept_by_force` of it.
     name
         The manifest's file name in ``base``.
 
@@ -341,7 +343,9 @@ def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, 
         ``"plots/x.png is in plots/, which ...: check it, and move or delete it yourself (this run writes that very
         name, and --force never writes over such a file)"``, or ``None``.
     """
-    folders, whole = list(folders), whole_folders(manifest, base)
+    kept, whole = list(kept), whole_folders(manifest, base)
+    done = _finished_s(manifest) is not None
+    folders = [d for d in whole if done or any(d in f.parents for f in kept)]
     if not folders:
         return None
     anchor, edfgens = Anchor(), _edfgens_time(manifest, base, name)
