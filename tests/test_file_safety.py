@@ -1092,6 +1092,49 @@ def test_simulate_force__a_ds_store_in_an_older_edfgens_ecg_folder_is_kept_and_t
     assert not [p for p in out.iterdir() if is_temp_name(p.name)]
 
 
+def _records_into(stage: Path, *, ecg: bool, **kw) -> dict:
+    """:func:`_fake_simulate_into` with one record per participant, stamped with the seed."""
+    truth = _fake_simulate_into(stage, ecg=False, **kw)
+    (stage / "ecg").mkdir()
+    for i in range(kw["n"]):
+        (stage / "ecg" / f"P{i + 1:06d}.hea").write_text(f"seed {kw['seed']}")
+    return truth
+
+
+def test_simulate_force__a_smaller_cohort_over_an_older_one_with_a_ds_store_leaves_no_stale_record(tmp_path,
+                                                                                                   monkeypatch):
+    """s41safefix2 #1: over an older edfgen's 60-participant cohort (manifest listing ecg/ whole) with a .DS_Store in
+    ecg/, `simulate --force --n 40 --seed 2` kept the 20 records P000041-P000060 of the old cohort it could not tell
+    were its own (the .DS_Store changed ecg/): 60 .hea files, the manifest listing 40, extract reading both cohorts.
+    Now the old cohort's records are simulate's: ecg/ holds exactly the 40 new records and the .DS_Store; a user's
+    file there (no record of that cohort, no desktop junk) is refused in one line naming it, nothing replaced."""
+    import json
+
+    import edfgen.simulate.cohort as cohort
+
+    monkeypatch.setattr(cohort, "_simulate_into", _records_into)
+    out = tmp_path / "cohort"
+    args = ["simulate", "--out", str(out), "--chromosomes", "1", "--variants-per-chromosome", "60"]
+    assert CliRunner().invoke(cli, [*args, "--n", "60"]).exit_code == 0
+    m = json.loads((out / "manifest.json").read_text())
+    m["outputs"] = [o for o in m["outputs"] if not o.startswith("ecg/")] + ["ecg/"]     # as an older edfgen wrote it
+    m["finished"] = _finished_now()
+    (out / "manifest.json").write_text(json.dumps(m))
+    (out / "ecg" / ".DS_Store").write_bytes(b"finder")
+    (out / "ecg" / "mine.txt").write_text("mine")
+    res = CliRunner().invoke(cli, [*args, "--n", "40", "--force", "--seed", "2"])
+    said = [ln for ln in res.output.splitlines() if "error:" in ln]
+    assert res.exit_code == 2 and len(said) == 1 and "ecg/mine.txt (1 such file(s)) is in ecg/" in said[0], res.output
+    assert len(list((out / "ecg").glob("*.hea"))) == 60 and (out / "ecg" / "mine.txt").read_text() == "mine"
+    (out / "ecg" / "mine.txt").rename(tmp_path / "mine.txt")
+    res = CliRunner().invoke(cli, [*args, "--n", "40", "--force", "--seed", "2"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (out / "ecg").iterdir()) == [".DS_Store", *(f"P{i:06d}.hea" for i in range(1, 41))]
+    assert {p.read_text() for p in (out / "ecg").glob("*.hea")} == {"seed 2"}
+    assert sorted(o for o in read_manifest(out)["outputs"] if o.startswith("ecg/")) == [
+        f"ecg/P{i:06d}.hea" for i in range(1, 41)]
+
+
 def test_annotate__a_ds_store_in_an_older_edfgens_regional_folder_is_refused_saying_what_to_do(tmp_path):
     """s41safefix #2: annotate has no --force; an older edfgen's <out>.manifest.json lists <out>_regional/ whole and
     the Finder put .DS_Store there: every rerun was refused, naming .DS_Store, then (deleted, the folder changed)

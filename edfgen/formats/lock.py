@@ -58,6 +58,9 @@ TAKEOVER_NAME = ".edfgen.lock.takeover"
 #: the lock's hidden files: never an output, an input, or a user's file in a folder (one left behind by an older
 #: edfgen, or by a taker killed while taking over, does not make a folder "not empty")
 HIDDEN_NAMES = (LOCK_NAME, TAKEOVER_NAME)
+#: the files a desktop's file manager puts into any folder it shows (macOS Finder, Windows Explorer, KDE): no one's
+#: data, kept where a command replaces a folder's files (simulate's ``ecg/``: s41safefix2 #1)
+JUNK_NAMES = (".DS_Store", ".localized", "Thumbs.db", "ehthumbs.db", "desktop.ini", "Desktop.ini", ".directory")
 
 _HELD: dict[str, int] = {}  # resolved folder -> nesting depth, in this process
 

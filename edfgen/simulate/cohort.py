@@ -51,7 +51,9 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.plink1_write import write_fam
+from edfgen.formats.lock import JUNK_NAMES
 from edfgen.formats.manifest import recording
+from edfgen.formats.owned import MANIFEST, kept_by_force, owned_files, read_json, whole_folders
 from edfgen.formats.tables import prepare_out_dir, temp_name, write_table
 from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
 from edfgen.progress import progress
@@ -244,7 +246,8 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
         # ecg/ and biobank/ listed by file, not as a whole: --force removed a user's file put into ecg/ (review s39)
         files = sorted(p.relative_to(stage).as_posix() for name in written
                        for p in [stage / name, *(stage / name).rglob("*")] if p.is_file())
-        with recording(out_dir, "edfgen simulate", parameters=params, seed=seed, planned=files,
+        stale = _older_cohort_files(out_dir, [out_dir / f for f in files], force=force)
+        with recording(out_dir, "edfgen simulate", parameters=params, seed=seed, planned=[*files, *stale],
                        force=force) as manifest:
             for name in written:                            # outputs replaced only once all are ready
                 _move_in(stage / name, out_dir / name)
@@ -267,6 +270,37 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
         n_families=len(truth["families"]))
     logger.info("%s", result.summary())
     return result
+
+
+#: the files :func:`edfgen.simulate.biobank.simulate_biobank` writes into ``biobank/``
+BIOBANK_FILES = ("genotypes.bed", "genotypes.bim", "genotypes.fam", "covariates.tsv", "outcomes.tsv")
+
+
+def _older_cohort_files(out_dir: Path, plan: list[Path], *, force: bool) -> list[str]:
+    """The files (relative names) that an older edfgen's simulate wrote by name into the folders its manifest lists
+    whole (``ecg/``: the records ``P000001.hea/.dat`` ... of its ``n`` participants; ``biobank/``'s files), still
+    there: planned again by this run, so replaced as its own (recording; one changed since that run is refused).
+    ``--force`` kept those it could not tell were its own once a ``.DS_Store`` had changed ``ecg/``: 20 stale
+    records beside the 40 new ones, unlisted, read by extract (s41safefix2 #1). With ``force``, any other file it
+    would keep there that is no desktop junk (:data:`~edfgen.formats.lock.JUNK_NAMES`, kept) is refused, naming it.
+    """
+    previous = read_json(out_dir / MANIFEST)
+    whole = whole_folders(previous, out_dir) if (previous or {}).get("command") == "edfgen simulate" else []
+    if not whole:
+        return []
+    root = Path(os.path.realpath(out_dir))
+    n = (previous.get("parameters") or {}).get("n")
+    n = n if isinstance(n, int) and not isinstance(n, bool) else 0
+    ours = {*(f"ecg/P{i + 1:06d}.{x}" for i in range(n) for x in ("hea", "dat")), *(f"biobank/{b}" for b in BIOBANK_FILES)}
+    stale = [rel for d in whole for f in d.rglob("*") if (rel := f.relative_to(root).as_posix()) in ours]
+    other = sorted(f for f in kept_by_force(previous, out_dir, owned_files(previous, out_dir, plan=[
+        *plan, *(root / s for s in stale)])) if f.name not in JUNK_NAMES) if force else []
+    if other:
+        first = other[0].relative_to(root).as_posix()
+        raise InputError(f"--out {out_dir}: {first} ({len(other)} such file(s)) is in {first.split('/')[0]}/, which "
+                         f"{MANIFEST} (an older edfgen's) lists as a whole folder, and is no file of that cohort: "
+                         "--force would leave it beside the new cohort's; move it away or choose another --out")
+    return stale
 
 
 def _move_in(src: Path, dst: Path) -> None:
