@@ -4,6 +4,7 @@ and a failed command leaves no empty folder behind."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -1039,6 +1040,32 @@ def test_recording_force__a_users_file_at_a_planned_name_in_an_old_whole_folder_
                 (out / x).write_text("new")
     assert (out / "plots" / "edf_001_manhattan.png").read_bytes() == b"USER FILE"
     assert (out / "summary.tsv").read_text() == "1"
+
+
+def test_recording__after_a_force_that_kept_files_the_next_refusal_names_them_all_in_one_line(tmp_path):
+    """s41safefix2 #3: --force over an older edfgen's whole-listed plots/ with a .DS_Store kept the plots it could
+    not tell were its own; the next rerun's refusal then named one of them per try (20 tries for 20 plots). Now one
+    line gives the count and the first few."""
+    import json
+
+    out = tmp_path / "o"
+    _old_style_output(out, finished="")
+    for i in range(2, 7):
+        (out / "plots" / f"edf_{i:03d}_manhattan.png").write_bytes(b"old png")
+    old = {**json.loads((out / "manifest.json").read_text()), "finished": _finished_now()}
+    (out / "manifest.json").write_text(json.dumps(old))
+    (out / "plots" / ".DS_Store").write_bytes(b"finder")
+    planned = ["summary.tsv", "plots/edf_001_manhattan.png"]
+    for attempt in ("--force", "rerun"):
+        with contextlib.ExitStack() as stack:
+            if attempt == "rerun":
+                stack.enter_context(pytest.raises(InputError, match=r"plots/\.DS_Store \(and 5 more such file\(s\) "
+                                                  r"there: plots/edf_002_manhattan\.png, plots/edf_003_manhattan\.png, "
+                                                  r"plots/edf_004_manhattan\.png, \.\.\.\) exists and was not written"))
+            with recording(out, "edfgen demo-cmd", planned=planned, force=attempt == "--force"):
+                for x in planned:
+                    (out / x).write_text("new")
+    assert len(list((out / "plots").iterdir())) == 7
 
 
 @pytest.mark.parametrize("force", [True, False])

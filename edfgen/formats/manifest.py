@@ -59,8 +59,8 @@ from edfgen.formats.jsonsafe import finite_json   # re-exported: callers import 
 from edfgen.formats.lock import HIDDEN_NAMES, folder_lock
 from edfgen.formats.owned import (MANIFEST, Anchor, anchored, folders_holding_files, listed_outputs,  # noqa: F401
                                   owned_files, unlisted_file, unlisted_file_said, unowned_reason)  # (re-exported)
-from edfgen.formats.owned import not_listed as _not_listed, read_json as _read_json, subfolders as _subfolders
-from edfgen.formats.owned import kept_by_force, kept_name_planned, whole_folders as _whole_folders
+from edfgen.formats.owned import (kept_by_force, kept_name_planned, more_there, not_listed as _not_listed,
+                                  read_json as _read_json, subfolders as _subfolders, whole_folders as _whole_folders)
 from edfgen.formats.removable import first_unremovable, unremovable_reason, warn_protected
 from edfgen.formats.recorded import PATH_PARAMETERS, package_versions, resolved_path  # noqa: F401  (re-exported)
 
@@ -388,14 +388,13 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
     names each file with :func:`plan_outputs` before writing it, so that a rerun after a kill removes those and never a
     user's file put there meanwhile. Yields a :class:`Manifest`, written complete only if the block succeeds. On
     failure the in-progress manifest stays only while a planned output exists (so ``--force`` can remove it later),
-    and a folder this call created is removed when left empty. A failure of the environment (disk full, read-only, permission:
-    :class:`~edfgen.exceptions.OutputError`) removes the outputs this run wrote and its manifest, so
-    that a plain rerun works once the cause is fixed. ``replace=False`` (a run that continues the earlier one, e.g.
+    and a folder this call created is removed when left empty. A failure of the environment (disk full, read-only,
+    permission: :class:`~edfgen.exceptions.OutputError`) removes the outputs this run wrote and its manifest, so that
+    a plain rerun works once the cause is fixed. ``replace=False`` (a run that continues the earlier one, e.g.
     ``pretrain --resume``) keeps the earlier outputs and only drops the earlier manifest. ``force`` (``--force``) keeps
     the files of an older manifest's whole folder it cannot tell are its own (:func:`~edfgen.formats.owned.kept_by_force`)
-    with one warning, instead of refusing them; a name it writes taken by one is still refused (:func:`plan_outputs`,
-    :func:`~edfgen.formats.owned.kept_name_planned`).
-    """
+    with one warning, instead of refusing them; a name it writes taken by a file changed since that run is refused
+    (:func:`plan_outputs`, :func:`~edfgen.formats.owned.kept_name_planned`), with or without ``force``."""
     out_dir = Path(out_dir)
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -425,9 +424,10 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         for x in dict.fromkeys([*planned, *_subfolders([*planned, *folders]), *whole]):
             foreign = _not_listed(out_dir / x.rstrip("/"), covered | left, anchor=anchor, manifest=previous,
                                   base=out_dir, name=name)
-            if foreign:
-                why = unowned_reason(foreign, previous, out_dir, name=name)
-                raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} " + (
+            if foreign:     # (naming how many more are there: s41safefix2 #3, one per try after a --force kept some)
+                why = unowned_reason(foreign, previous, out_dir, name=name)   # (an old whole folder: "move all")
+                more = "" if why else more_there(foreign, out_dir / x.rstrip("/"), covered | left, out_dir)
+                raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)}{more} " + (
                     f"{why}, or choose another {option}" if why else f"exists and was not written by an earlier "
                     f"'{command}' (not listed in its {name}); move it away or choose another {option}"))
         if whole and (taken := kept_name_planned(previous, out_dir, plan, left, name=name)):  # s41safefix(2) #1/#2

@@ -462,6 +462,36 @@ def not_listed(path: Path, owned: Iterable[Path], *, anchor: Anchor | None = Non
     return _first(found, manifest, base, name) if base is not None else min(found, default=None)
 
 
+def more_there(first: Path, path: Path, owned: Iterable[Path], base: str | os.PathLike, *, shown: int = 3) -> str:
+    """The end of a refusal that names ``first``, the first file at or under ``path`` not in ``owned``
+    (:func:`not_listed`): how many more such files are there and the first ``shown`` of them, so that one refusal
+    names them all (s41safefix2 #3: files an earlier ``--force`` kept were refused one per try, 20 tries).
+
+    Parameters
+    ----------
+    first
+        The file the refusal names.
+    path
+        The planned output or folder checked.
+    owned
+        The files counted as edfgen's there.
+    base
+        The output folder the names are relative to.
+    shown
+        How many of the others to name.
+
+    Returns
+    -------
+    str
+        ``" (and 19 more such file(s) there: plots/b.png, plots/c.png, plots/d.png, ...)"``, or ``""``.
+    """
+    others = sorted(f for f in _unowned(path, owned) if f != first)
+    if not others:
+        return ""
+    names = ", ".join(f.relative_to(base).as_posix() for f in others[:shown]) + (", ..." if len(others) > shown else "")
+    return f" (and {len(others)} more such file(s) there: {names})"
+
+
 def read_json(path: Path) -> dict[str, Any] | None:
     """The JSON object in ``path`` (a manifest), or ``None`` when it is absent, unreadable or no object."""
     try:
