@@ -90,14 +90,7 @@ log = logging.getLogger(__name__)
 STATE_FILE = "pipeline_state.json"
 
 from edfgen.pipeline_config import (  # noqa: F401  (the configuration API, re-exported)
-    INPUT_KEYS,
-    RUN_KEYS,
-    STAGE_SECTIONS,
-    DemoOptions,
-    PipelineConfig,
-    RunOptions,
-    config_from_dict,
-    load_config,
+    INPUT_KEYS, RUN_KEYS, STAGE_SECTIONS, DemoOptions, PipelineConfig, RunOptions, config_from_dict, load_config,
     render_toml,
 )
 
@@ -251,6 +244,7 @@ class _Runner:
                 log.warning("stage %s is no longer part of this run; its earlier outputs were kept: %s", name, exc)
                 continue
             log.info("stage %s is no longer part of this run: %d earlier output(s) removed", name, len(gone))
+            clean_temp_files(manifest.parent)     # once removed (a stage killed there: s41safefix2 #4)
             if manifest.exists() and (left := unlisted_file_said(manifest.parent, name=manifest.name)):
                 log.warning("stage %s: %s/%s; its %s stays", name, manifest.parent, left, manifest.name)
             if not any(manifest.parent.iterdir()):
@@ -297,11 +291,11 @@ def _check_out(out: Path) -> None:
 
 def _run_stages(cfg: PipelineConfig, *, force: bool, ignore_code_changes: bool = False) -> PipelineResult:
     out = cfg.out                       # (a folder: run_pipeline's _check_out)
-    clean_temp_files(out, recursive=False)     # the stages' folders: each by _Runner.stage, once judged (s41safefix #3)
+    for d in (out, out / "split", out / "covariates", out / "report_figures"):    # the run's own folders (s41safefix2
+        clean_temp_files(d, recursive=d != out)    # #4); the stages': each by _Runner.stage, once judged (s41safefix #3)
     earlier, earlier_owned = earlier_outputs(out)    # the earlier run's own files, judged before the mark below
-    # the run's summary files (loci.tsv, report.html ...) stay from the earlier run until this one ends: its
-    # manifest says so while stages rerun, so a run that fails halfway does not leave them marked complete
-    # beside the new stages' outputs
+    # the run's summary files (loci.tsv, report.html ...) stay from the earlier run until this one ends: its manifest
+    # says so while stages rerun, so a run that fails halfway does not leave them marked complete beside the new ones
     mark_in_progress(out / MANIFEST, note="an edfgen run is updating this folder; its summary files are the "
                                           "earlier run's until it finishes")
     r = _Runner(cfg, force=force, ignore_code_changes=ignore_code_changes)

@@ -520,3 +520,37 @@ def test_stage__a_skipped_stage_still_loses_a_killed_writers_temp_file(tmp_path,
     runner = pl._Runner(cfg)
     assert runner.stage("gwas", "gwas", {"out": gw}, [], gw) == gw and runner.records[-1].status == "skipped"
     assert not left.exists()
+
+
+def test_run__temp_files_outside_the_stages_folders_and_in_dropped_stages_folders_are_removed(tmp_path, monkeypatch):
+    """s41safefix2 #4: since edfgen run cleans temp files in the stages' folders only once each is judged, a killed
+    writer's leftover in the run's own folders (split/, covariates/, report_figures/) or in the folder of a stage that
+    the run drops (drop_stale) was never removed (and kept that stage's folder from going once emptied)."""
+    import json
+
+    import edfgen.pipeline as pl
+    from edfgen.formats.manifest import recording
+    from edfgen.pipeline import config_from_dict
+
+    out = tmp_path / "o"
+    cfg = config_from_dict({"run": {"out": str(out)}, "simulate": {}}, base=tmp_path)
+    temp = ".x.tsv.edfgen-tmp-999999999-0123456789ab"              # (no such pid)
+    for d in ("split", "covariates", "report_figures", "ldsc"):
+        (out / d).mkdir(parents=True)
+        (out / d / temp).write_text("half")
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pl, "mark_in_progress", stop)           # (just after the run's cleaning: no stage run)
+    with pytest.raises(KeyboardInterrupt):
+        pl._run_stages(cfg, force=False)
+    assert [d for d in ("split", "covariates", "report_figures") if (out / d / temp).exists()] == []
+    with recording(out / "ldsc", "edfgen ldsc", planned=["h2.tsv"]):
+        (out / "ldsc" / "h2.tsv").write_text("x")
+    (out / "ldsc" / temp).write_text("half")
+    runner = pl._Runner(cfg)
+    runner.state = {"ldsc": {"command": "edfgen ldsc", "wiring": {"out": str(out / "ldsc")}}}
+    runner.drop_stale()
+    assert not (out / "ldsc").exists() and json.loads(runner.state_path.read_text()) == {}
+
