@@ -346,3 +346,85 @@ def test_phenotype_name__numeric_phenotypes_of_per_chromosome_runs_are_combined(
              "step2_chr1-2_Y1.regenie": "step2_chr1-2_Y1", "gwas.chr1-22.Y1.glm.linear": "gwas.chr1-22.Y1",
              "step2_chr1_part1.regenie": "step2_part1"}
     assert {n: phenotype_name(n) for n in names} == names
+
+
+#: plink2 --glm linear output (v2.00a3.5, --dummy data) as written uncompressed; ``--glm zs`` writes the same text
+#: zstd-compressed (frames without their content size, as a streaming compressor writes them)
+PLINK2_LINEAR = ("#CHROM\tPOS\tID\tREF\tALT\tA1\tTEST\tOBS_CT\tBETA\tSE\tT_STAT\tP\tERRCODE\n"
+                 "1\t1000\tsnp0\tG\tT\tG\tADD\t268\t-0.0483944\t0.0893163\t-0.541831\t0.588388\t.\n"
+                 "1\t1100\tsnp1\tA\tG\tG\tADD\t268\t0.250000\t0.0892238\t2.80194\t0.00546\t.\n"
+                 "2\t1200\tsnp2\tC\tT\tT\tADD\t268\t0.0100000\t0.0900000\t0.111111\t0.911612\t.\n")
+
+
+def _zstd_stream(text: str, frames: int = 2) -> bytes:
+    """``text`` zstd-compressed as plink2 writes it: streamed (no content size in the frame headers), in ``frames``
+    consecutive frames (a valid zstd file may hold several; ``zstd -dc`` reads them all)."""
+    import zstandard
+
+    data, cut, out = text.encode(), len(text) // frames, b""
+    for i in range(frames):
+        obj = zstandard.ZstdCompressor().compressobj()
+        out += obj.compress(data[i * cut: None if i == frames - 1 else (i + 1) * cut]) + obj.flush()
+    return out
+
+
+def test_plink2_zst__glm_zs_output_reads_as_its_uncompressed_text(tmp_path):
+    """plink2 --glm zs writes .glm.linear.zst: every command refused it ('zstd-compressed: ... decompress it first')
+    though zstandard is installed; now read like gzip, the same table as the uncompressed file, found in a folder,
+    named like it (phenotype Y1), and a file cut short refused as truncated (zstd itself reads a cut frame silently)."""
+    import zstandard
+
+    from edfgen.formats.sumstats.discovery import expand_sumstats, phenotype_name
+    from edfgen.formats.sumstats.read import checked_header
+
+    plain = tmp_path / "plain" / "gwas.Y1.glm.linear"
+    plain.parent.mkdir()
+    plain.write_text(PLINK2_LINEAR)
+    zst = tmp_path / "zs" / "gwas.Y1.glm.linear.zst"
+    zst.parent.mkdir()
+    zst.write_bytes(_zstd_stream(PLINK2_LINEAR))
+    assert zstandard.get_frame_parameters(zst.read_bytes()).content_size == zstandard.CONTENTSIZE_UNKNOWN
+    want, _ = read_sumstats(plain)
+    got, mapping = read_sumstats(zst)
+    pd.testing.assert_frame_equal(got, want)
+    assert mapping.layout == "plink2 --glm" and list(got["other_allele"]) == ["T", "A", "C"]
+    assert checked_header(zst) == checked_header(plain)
+    assert expand_sumstats([zst.parent]) == [zst] and phenotype_name(zst) == phenotype_name(plain) == "gwas.Y1"
+    pd.testing.assert_frame_equal(load_zstats("Y1", [zst]).table, load_zstats("Y1", [plain]).table)
+    cut = tmp_path / "cut.glm.linear.zst"
+    cut.write_bytes(zst.read_bytes()[:-3])
+    with pytest.raises(InputError, match=r"cut\.glm\.linear\.zst: truncated zstd file"):
+        read_sumstats(cut)
+
+
+@pytest.mark.skipif(__import__("shutil").which("plink2") is None, reason="plink2 not installed")
+def test_plink2_zst__a_real_glm_zs_run_reads_as_the_same_runs_uncompressed_output(tmp_path):
+    """The same plink2 run written twice, --glm zs and --glm: edfgen reads the .zst as the plain file, row for row."""
+    import subprocess
+
+    def plink2(*args):
+        subprocess.run(["plink2", "--threads", "1", *args], cwd=tmp_path, check=True, capture_output=True)
+    plink2("--dummy", "200", "300", "0.1", "acgt", "scalar-pheno", "--seed", "7", "--out", "d")
+    plink2("--pfile", "d", "--glm", "zs", "allow-no-covars", "--out", "z")
+    plink2("--pfile", "d", "--glm", "allow-no-covars", "--out", "u")
+    got, _ = read_sumstats(tmp_path / "z.PHENO1.glm.linear.zst")
+    want, _ = read_sumstats(tmp_path / "u.PHENO1.glm.linear")
+    assert len(want) == 300
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_regenie_binary__n_cases_and_n_controls_are_the_case_counts(tmp_path):
+    """REGENIE step 2 on a binary trait (--bt --af-cc) writes N_CASES and N_CONTROLS beside N: they were kept as
+    unknown columns, so ldsc had no sample prevalence (liability-scale h2 needed --case-counts) and mr's Steiger
+    no case counts. Header as REGENIE v3 writes it."""
+    f = tmp_path / "step2_bin_Y1.regenie"
+    f.write_text("CHROM GENPOS ID ALLELE0 ALLELE1 A1FREQ A1FREQ_CASES A1FREQ_CONTROLS INFO N N_CASES N_CONTROLS TEST "
+                 "BETA SE CHISQ LOG10P EXTRA\n"
+                 "22 37658671 rs1 G GC 0.0141485 0.0157116 0.0121671 0.4 1873 1047 826 ADD 0.960713 0.475595 4.08049 "
+                 "1.3627 NA\n"
+                 "22 37658900 rs2 A G 0.2 0.21 0.19 0.9 1870 1045 825 ADD 0.1 0.05 4.0 1.34 NA\n")
+    df, mapping = read_sumstats(f)
+    assert mapping.mapping["N_CASES"] == "n_cases" and mapping.mapping["N_CONTROLS"] == "n_controls"
+    assert list(df["n_cases"]) == [1047, 1045] and list(df["n_controls"]) == [826, 825]
+    z = load_zstats("Y1", [f])
+    assert z.binary and z.sample_prevalence == pytest.approx(np.median([1047 / 1873, 1045 / 1870]))

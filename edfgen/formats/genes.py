@@ -16,18 +16,18 @@ by default, or GRCh37).
 
 from __future__ import annotations
 
-import gzip
 import re
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from zstandard import ZstdError
 
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.layout import genotype_chromosome_labels
 from edfgen.formats.tables import read_table
-from edfgen.formats.textio import _stream_key, read_text_bytes
+from edfgen.formats.textio import _stream_key, open_decompressed, read_text_bytes
 from edfgen.kernels.thresholds import build_name
 
 GENE_COLUMNS = ["chromosome", "start", "end", "gene", "strand"]
@@ -148,11 +148,9 @@ def declared_genes_build(path: str | Path) -> tuple[str | None, str]:
         if _stream_key(path) is not None:      # the stream's text, cached: read_genes reads the same
             text = read_text_bytes(path)[:1 << 16].decode("utf-8", "replace")
         else:
-            with open(path, "rb") as fh:
-                head = fh.read(2)
-            with (gzip.open if head == b"\x1f\x8b" else open)(path, "rb") as fh:   # the head only: a GTF is large
+            with open_decompressed(path) as fh:   # (gzip/zstd) the head only: a GTF is large
                 text = fh.read(1 << 16).decode("utf-8", "replace")
-    except (OSError, EOFError, zlib.error, InputError):
+    except (OSError, EOFError, zlib.error, InputError, ZstdError):
         text = ""                      # read_genes says what is wrong with the file (a corrupt .gz: zlib.error)
     for line in text.split("\n")[:50]:
         if not line.startswith("#"):

@@ -29,13 +29,14 @@ import io
 import os
 import re
 import stat
-from pathlib import Path
 
 import numpy as np
 
 from edfgen.exceptions import InputError
 
 GZIP_MAGIC = b"\x1f\x8b"
+#: the first bytes of a Zstandard frame (RFC 8878 section 3.1.1): plink2's ``--glm zs`` output (``.glm.linear.zst``)
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 #: the empty block that ends every BGZF file (the same bytes :mod:`edfgen.formats.bgzf` writes)
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 #: bytes per chunk when counting fields (bounds the temporary arrays)
@@ -60,14 +61,16 @@ def is_bgzf(head: bytes) -> bool:
 
 
 def decompress_checked(raw: bytes, path: str | os.PathLike) -> bytes:
-    """``raw`` decompressed when it is gzip/BGZF (else unchanged), refusing a truncated or corrupt stream.
+    """``raw`` decompressed when it is gzip/BGZF or zstd (else unchanged), refusing a truncated or corrupt stream.
 
     Raises
     ------
     InputError
-        ``truncated``: a BGZF file without its end-of-file block, a gzip stream that ends early;
-        ``corrupt``: deflate data that does not decode.
+        ``truncated``: a BGZF file without its end-of-file block, a gzip or zstd stream that ends early;
+        ``corrupt``: deflate or zstd data that does not decode.
     """
+    if raw[:4] == ZSTD_MAGIC:
+        return unzstd_checked((raw,), path)
     if raw[:2] != GZIP_MAGIC:
         return raw
     if is_bgzf(raw[:1024]) and not raw.endswith(BGZF_EOF):
@@ -82,6 +85,79 @@ def decompress_checked(raw: bytes, path: str | os.PathLike) -> bytes:
                          f"({len(raw)} bytes; the file was cut short)") from None
     except Exception as exc:  # isal's IsalError, zlib.error, gzip.BadGzipFile: corrupt data
         raise InputError(f"{path}: corrupt gzip data ({exc})") from None
+
+
+def unzstd_checked(chunks, path: str | os.PathLike) -> bytes:
+    """The text of a Zstandard file given as consecutive byte ``chunks``, decompressed frame after frame (a file
+    may hold several; plink2 writes frames without their content size, which :func:`zstandard.decompress` refuses).
+
+    Parameters
+    ----------
+    chunks
+        The compressed bytes in order (an iterable of ``bytes``: a file read in blocks, not held whole).
+    path
+        The file, named in the errors.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    InputError
+        ``truncated``: the last frame has no end (a frame cut short decompresses without error, only its missing
+        end tells: an interrupted copy read as a complete table); ``corrupt``: data that does not decode.
+    """
+    import zstandard
+
+    dctx, out, dobj, size = zstandard.ZstdDecompressor(), io.BytesIO(), None, 0
+    try:
+        for chunk in chunks:
+            size += len(chunk)
+            while chunk:
+                dobj = dobj or dctx.decompressobj()
+                out.write(dobj.decompress(chunk))
+                chunk = dobj.unused_data if dobj.eof else b""
+                dobj = None if dobj.eof else dobj
+    except zstandard.ZstdError as exc:
+        raise InputError(f"{path}: corrupt zstd data ({exc})") from None
+    if dobj is not None:
+        raise InputError(f"{path}: truncated zstd file: its last frame ends before its end marker ({size} bytes; "
+                         "the file was cut short)")
+    return out.getvalue()
+
+
+def _file_chunks(fh, size: int = _CHUNK):
+    """The bytes of the open binary file ``fh`` in blocks of ``size``."""
+    while block := fh.read(size):
+        yield block
+
+
+def open_decompressed(path: str | os.PathLike):
+    """``path`` opened for reading its text as bytes: through gzip or zstd by its first bytes, else as it is (to
+    read a file's head without decompressing the whole of it; the whole text is :func:`read_text_bytes`, checked).
+
+    Parameters
+    ----------
+    path
+        A regular file.
+
+    Returns
+    -------
+    A binary file object (a context manager).
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head[:2] == GZIP_MAGIC:
+        import gzip
+
+        return gzip.open(path, "rb")
+    if head == ZSTD_MAGIC:
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True)
+        return io.BufferedReader(reader)     # (readline: the reader alone has none)
+    return open(path, "rb")
 
 
 #: the text of each stream (FIFO, pipe, ``<(zcat ...)``) read by the running command, decompressed and checked (or
@@ -109,7 +185,7 @@ def _stream_key(path: str | os.PathLike) -> str | None:
 def read_text_bytes(path: str | os.PathLike) -> bytes:
     """The whole content of a text file, decompressed (:func:`decompress_checked`); UTF-16 text (a byte-order
     mark, or NUL bytes in the first 4096 bytes, as Excel's "Unicode text" export) and other compressions (xz,
-    zip, zstd) are refused naming what they are, where the parser would name a short row or a strange
+    zip) are refused naming what they are, where the parser would name a short row or a strange
     value instead. A stream (FIFO, pipe, device) is read once per command: a second call returns the same text
     (:data:`_STREAM_TEXT`); its first :data:`MAX_FIRST_LINE` bytes are read before the rest, so that a stream
     without a line end (``/dev/zero``) is refused there, not read until memory runs out."""
@@ -121,10 +197,16 @@ def read_text_bytes(path: str | os.PathLike) -> bytes:
         return cached
     try:
         try:
-            raw = Path(path).read_bytes() if key is None else _read_stream(path)
+            if key is None:
+                with open(path, "rb") as fh:
+                    zst = fh.read(4) == ZSTD_MAGIC
+                    fh.seek(0)      # zstd is decompressed as it is read (its compressed bytes are not held whole)
+                    raw = unzstd_checked(_file_chunks(fh), path) if zst else fh.read()
+            else:
+                raw = _read_stream(path)
         except OSError as exc:
             raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-        data = decompress_checked(raw, path)
+        data = raw if key is None and zst else decompress_checked(raw, path)
         del raw
         check_text_head(path, data)
         _check_first_line_length(data, path)
@@ -170,20 +252,23 @@ def check_text_head(path: str | os.PathLike, data: bytes | None = None) -> None:
         import gzip
         import zlib
 
+        import zstandard
+
         try:
-            with open(path, "rb") as fh:
-                gz = fh.read(2) == GZIP_MAGIC
-            with (gzip.open if gz else open)(path, "rb") as fh:
+            with open_decompressed(path) as fh:
                 data = fh.read(1 << 16)
         except EOFError:
             raise InputError(f"{path}: truncated gzip file: the compressed stream ends before its end marker") from None
         except (zlib.error, gzip.BadGzipFile) as exc:
             raise InputError(f"{path}: corrupt gzip data ({exc})") from None
+        except zstandard.ZstdError as exc:
+            raise InputError(f"{path}: corrupt zstd data ({exc})") from None
         except OSError as exc:
             raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     for magic, kind in _OTHER_COMPRESSION:
         if data.startswith(magic):
-            raise InputError(f"{path}: {kind}-compressed: edfgen reads plain or gzip/BGZF text; decompress it first")
+            raise InputError(f"{path}: {kind}-compressed: edfgen reads plain, gzip/BGZF or zstd text; decompress it "
+                             "first")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise InputError(f"{path}: UTF-16 text (byte-order mark); save the file as UTF-8 (or plain ASCII) text")
     if b"\x00" in data[:4096]:
@@ -238,8 +323,9 @@ def comma_separated(data: bytes) -> bool:
     return b"," in first and b"\t" not in first
 
 
-#: compressed formats that are not gzip (their headers hold NUL bytes: named, not called UTF-16)
-_OTHER_COMPRESSION = ((b"\xfd7zXZ\x00", "xz"), (b"PK\x03\x04", "zip"), (b"\x28\xb5\x2f\xfd", "zstd"))
+#: compressed formats that are not read (their headers hold NUL bytes: named, not called UTF-16); zstd is read
+#: (:func:`unzstd_checked`), and named here when it is found inside the decompressed text (compressed twice)
+_OTHER_COMPRESSION = ((b"\xfd7zXZ\x00", "xz"), (b"PK\x03\x04", "zip"), (ZSTD_MAGIC, "zstd"))
 
 
 def _windows_bytes(err: UnicodeDecodeError) -> tuple[str, int]:

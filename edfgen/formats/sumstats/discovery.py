@@ -40,8 +40,9 @@ from edfgen.formats.textio import _stream_key, comma_separated, read_text_bytes
 log = logging.getLogger(__name__)
 
 #: names of the files a directory is searched for (each one is named by :func:`phenotype_name`), compressed
-#: (``.gz``, ``.bgz``) or not
-SUMSTATS_SUFFIXES = ((".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".pq", ".gz", ".bgz")
+#: (``.gz``, ``.bgz``, ``.zst``: plink2's ``--glm zs``) or not
+SUMSTATS_SUFFIXES = ((".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".pq", ".gz", ".bgz",
+                      ".zst")
                      + GWAS_VCF_SUFFIXES + TOOL_SUFFIXES)
 #: the GWAS-SSF columns clumping (and regional plots) need
 CLUMP_REQUIRED = ("variant_id", "p_value")

@@ -30,8 +30,8 @@ _LAST_ONLY = (".assoc", ".qassoc", ".mlma", ".loco.mlma")
 
 
 def _uncompressed(name: str) -> str:
-    """A file name without its ``.gz`` or ``.bgz`` (any case)."""
-    for suf in (".gz", ".bgz"):
+    """A file name without its ``.gz``, ``.bgz`` or ``.zst`` (plink2's ``--glm zs``; any case)."""
+    for suf in (".gz", ".bgz", ".zst"):
         name = name[: -len(suf)] if name.lower().endswith(suf) else name
     return name
 

@@ -119,7 +119,9 @@ LAYOUTS: tuple[SumstatsLayout, ...] = (
         "REGENIE step 2", ("chrom", "genpos", "id", "allele0", "allele1", "log10p"),
         (("chrom", "chromosome"), ("genpos", "base_pair_location"), ("id", "variant_id"),
          ("allele1", "effect_allele"), ("allele0", "other_allele"), ("a1freq", "effect_allele_frequency"),
-         ("beta", "beta"), ("se", "standard_error"), ("log10p", "neg_log_10_p_value"), ("n", "n")),
+         ("beta", "beta"), ("se", "standard_error"), ("log10p", "neg_log_10_p_value"), ("n", "n"),
+         # a binary trait's case and control counts (written with --af-cc, beside A1FREQ_CASES/A1FREQ_CONTROLS)
+         ("n_cases", "n_cases"), ("n_controls", "n_controls")),
         "ALLELE1; rows with TEST other than ADD are dropped"),
     SumstatsLayout(
         "BOLT-LMM", ("snp", "chr", "bp", "allele1", "allele0"),

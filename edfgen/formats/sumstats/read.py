@@ -101,11 +101,14 @@ def _read_header(path: PathLike) -> list[str]:
         compression = None
         if textio.comma_separated(data):    # its name (/dev/fd/63) says nothing of its separator
             sep = ","
-    elif path.is_file():                   # gzip by its bytes, not its name ('.tsv.bgz', a gzip file named '.tsv')
+    elif path.is_file():                   # gzip/zstd by its bytes, not its name ('.tsv.bgz', a gzip file named '.tsv')
         with open(path, "rb") as fh:
-            gz = fh.read(2) == GZIP_MAGIC
-        compression = "gzip" if gz else None
-        _check_first_line(path, gz)
+            head = fh.read(4)
+        compression = "gzip" if head[:2] == GZIP_MAGIC else None
+        if head == textio.ZSTD_MAGIC:      # its head only, through textio (pandas' zstd reader stops at a frame's end)
+            with textio.open_decompressed(path) as fh:
+                data = fh.readline(textio.MAX_FIRST_LINE + 1)
+        _check_first_line(path, compression == "gzip", data)
 
     def source():                          # a stream: a fresh buffer for each read (the first read used one up)
         return path if data is None else io.BytesIO(data)
@@ -115,12 +118,14 @@ def _read_header(path: PathLike) -> list[str]:
     return cols
 
 
-def _check_first_line(path: Path, gz: bool) -> None:
+def _check_first_line(path: Path, gz: bool, first: bytes | None = None) -> None:
     """Refuse a first line longer than :data:`~edfgen.formats.textio.MAX_FIRST_LINE` before pandas splits it (a
-    50 MB line without a line end: 2.1 GB and over 30 s in the header read of mr/coloc/finemap; stop 39 matrix)."""
+    50 MB line without a line end: 2.1 GB and over 30 s in the header read of mr/coloc/finemap; stop 39 matrix);
+    ``first``: the line, when read already (a zstd file's)."""
     try:
-        with (gzip.open if gz else open)(path, "rb") as fh:
-            first = fh.readline(textio.MAX_FIRST_LINE + 1)     # (to the first LF only: review of s40, reading the
+        if first is None:
+            with (gzip.open if gz else open)(path, "rb") as fh:
+                first = fh.readline(textio.MAX_FIRST_LINE + 1)  # (to the first LF only: review of s40, reading the
     except (OSError, EOFError, zlib.error):                    # cap's 16 MiB of every file cost 185 ms a header)
         return                           # the readers say what is wrong with the stream
     # a line ends at LF or, classic Mac, at CR (as the readers split it): a CR-only file over the cap was refused
