@@ -319,7 +319,7 @@ def test_read_catalog__p_below_a_doubles_range_kept_in_neg_log10_and_wins_ties(t
     tiny = pd.concat([row.assign(**{"P-VALUE": "3E-330", "PUBMEDID": "1"}),
                       row.assign(**{"P-VALUE": "2.5E-400", "PUBMEDID": "2"}),
                       row.assign(**{"P-VALUE": "4e-12", "PUBMEDID": "3"}),
-                      row.assign(**{"P-VALUE": "NR", "PUBMEDID": "4"})])
+                      row.assign(**{"P-VALUE": "NR", "PUBMEDID": "4", "PVALUE_MLOG": ""})])   # (no -log10 p either)
     path = tmp_path / "cat.tsv"
     tiny.to_csv(path, sep="\t", index=False)
     cat = read_catalog(path)
@@ -650,3 +650,19 @@ def test_read_loci__annotate_finemap_and_coloc_read_one_loci_file_alike(tmp_path
     assert coloc.read_loci is finemap.read_loci
     assert (read_loci(path)["base_pair_location"].tolist() == finemap.read_loci(path)["base_pair_location"].tolist()
             == [100, 5])
+
+
+def test_read_catalog__p_values_in_papers_notation_and_pvalue_mlog_are_read(tmp_path, caplog):
+    """P-VALUE written as papers write it ('1 x 10-8', '2.5 × 10^-12', '3x10-9') was read as NA with a warning
+    (annotate's nearest_catalog_p_value empty, the smallest-p tie break lost); now the number, and where P-VALUE is
+    no number at all ('NR'), the catalog's own PVALUE_MLOG. Text that is neither stays NA and is warned."""
+    raw = pd.read_csv(V102, sep="\t", dtype=str, keep_default_na=False).iloc[:5].copy()
+    raw["P-VALUE"] = ["1 x 10-8", "2.5 × 10^-12", "3x10-9", "NR", "NR"]
+    raw["PVALUE_MLOG"] = ["8", "11.6", "8.5", "9.25", ""]
+    f = tmp_path / "catalog.tsv"
+    raw.to_csv(f, sep="\t", index=False)
+    with caplog.at_level("WARNING"):
+        cat = read_catalog(f)
+    np.testing.assert_allclose(cat["neg_log10_p_value"].iloc[:4], [8, -np.log10(2.5e-12), -np.log10(3e-9), 9.25])
+    np.testing.assert_allclose(cat["p_value"].iloc[:4], [1e-8, 2.5e-12, 3e-9, 10 ** -9.25])
+    assert cat["p_value"].iloc[4:].isna().all() and "1 P-VALUE entries are not numbers" in caplog.text

@@ -77,6 +77,9 @@ REQUIRED = ["SNPS", "CHR_ID", "CHR_POS", "DISEASE/TRAIT", "P-VALUE", "PUBMEDID"]
 CATALOG_COLUMNS = ["catalog_variant", "chromosome", "position", "trait", "mapped_trait", "mapped_trait_uri",
                    "p_value", "neg_log10_p_value", "pubmed_id", "study_accession"]
 _SPLIT = re.compile(r"\s*(?:;|,|\s[xX]\s)\s*")
+#: a p-value written ``1 x 10-8``, ``2.5 × 10^-12`` or ``3x10-9`` (papers' notation, in hand-edited or older catalog
+#: copies): read as ``1E-8`` (``pd.to_numeric`` and the exact -log10 from text read the E form only)
+_TIMES_TEN = re.compile(r"^([0-9]*\.?[0-9]+)\s*[xX×*]\s*10\s*\^?\s*([-+−–]?\s*[0-9]+)$")
 _OTHER_BUILD = re.compile(r"(hg1[789]|grch3[67]|ncbi3[56]|\bb3[67]\b|build3[67]|_b3[67])", re.I)
 
 
@@ -136,16 +139,23 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
                        "trait": raw["DISEASE/TRAIT"], "mapped_trait": col("MAPPED_TRAIT"),
                        "mapped_trait_uri": col("MAPPED_TRAIT_URI"), "p_value": raw["P-VALUE"],
                        "pubmed_id": raw["PUBMEDID"], "study_accession": col("STUDY ACCESSION")})
+    row = np.repeat(raw.index.to_numpy(), n)     # the catalog row of each variant (after the explode below)
     df = df.explode(["catalog_variant", "chromosome", "position"], ignore_index=True)
     pos = pd.to_numeric(df["position"], errors="coerce")
     # the loci's labels (read_loci): chr prefix off, 23/24 as X/Y, a 25 beyond the mitochondrial genome as X
     df["chromosome"] = chromosome_labels(df["chromosome"].astype(str).str.strip(), pos).astype(str)
     # a position that is not a whole number in [0, 2^31) is read as NA, like one that is not a number
     df["position"] = pos.where((pos >= 0) & (pos < 2**31) & (pos == np.floor(pos))).astype("Int64")
-    p_text = df["p_value"].astype(str).str.strip()
+    p_text = df["p_value"].astype(str).str.strip().str.replace(
+        _TIMES_TEN, lambda m: f"{m[1]}E{re.sub(r'[−–]', '-', m[2]).replace(' ', '')}", regex=True)
     df["p_value"] = pd.to_numeric(p_text, errors="coerce")
     df["neg_log10_p_value"] = neg_log10_text(p_text)
-    unparsed = df["p_value"].isna() & (p_text != "")
+    if "PVALUE_MLOG" in raw.columns:      # the Catalog's own -log10 p where P-VALUE is not a number
+        mlog = pd.to_numeric(raw["PVALUE_MLOG"].reindex(row).reset_index(drop=True), errors="coerce")
+        use = df["neg_log10_p_value"].isna() & (mlog >= 0)
+        df.loc[use, "neg_log10_p_value"] = mlog[use]
+        df.loc[use, "p_value"] = 10.0 ** -mlog[use]
+    unparsed = df["neg_log10_p_value"].isna() & (p_text != "")
     if unparsed.any():  # the Catalog's own data: kept (the association still counts) with p NA, but said
         log.warning("--catalog %s: %d P-VALUE entries are not numbers and are read as NA (e.g. %r)", path,
                     int(unparsed.sum()), str(p_text[unparsed].iloc[0]))
