@@ -962,3 +962,62 @@ def test_manifest__an_unfiltered_ld_panel_records_its_build_or_undeclared(tmp_pa
     assert r.exit_code == 0, r.output
     panel = json.loads((tmp_path / "c" / "manifest.json").read_text())["parameters"]["genotypes"]
     assert panel == {"bfile": str(tmp_path / "g"), "reference_genome": "GRCh37"}, panel
+
+
+#: hostile instruments added to the TwoSampleMR fixture: (id, exposure ea, oa, eaf, outcome ea, oa, eaf) and what
+#: TwoSampleMR's harmonise_data (action 2, tolerance 0.08) gives: (sign of the outcome beta 0.05, mr_keep, reason)
+HOSTILE_MR = [
+    ("x1", "A", "G", 0.3, "t", "c", 0.3, 1, True, "kept"),                      # other strand, lower case
+    ("x2", "A", "G", 0.3, "G", "A", 0.7, -1, True, "kept"),                     # alleles swapped
+    ("x3", "A", "T", 0.45, "A", "T", 0.44, 1, False, "palindromic_ambiguous_maf"),
+    ("x4", "A", "T", 0.42, "T", "A", 0.58, -1, False, "palindromic_ambiguous_maf"),  # 1 - 0.58 > 0.42 in doubles (R too)
+    ("x5", "A", "T", 0.30, "A", "T", 0.70, -1, True, "kept"),                   # palindrome: strand by frequency
+    ("x6", "I", "D", 0.3, "AT", "A", 0.3, 1, True, "kept"),                     # I/D against sequences
+    ("x7", "D", "I", 0.3, "AT", "A", 0.3, -1, True, "kept"),
+    ("x8", "C", "G", 0.2, None, None, None, 0, False, "missing_in_outcome"),
+    ("x9", "C", "G", 0.2, "C", "G", np.nan, 1, False, "palindromic_ambiguous_maf"),   # eaf missing: 0.5
+    ("x10", "C", "T", 0.2, "C", "T", np.nan, 1, True, "kept"),
+    ("x11", "A", "T", np.nan, "A", "T", 0.1, 1, False, "palindromic_ambiguous_maf"),
+    ("x12", "AT", "A", 0.3, "D", "I", 0.3, -1, True, "kept"),                   # sequences against D/I
+    ("x13", "A", "G", 0.3, "A", "C", 0.3, 1, False, "incompatible_alleles"),
+]
+
+
+def test_mr_cli__twosamplemr_method_names_and_hostile_alleles_harmonised_as_twosamplemr(fx, tmp_path):
+    """TwoSampleMR's method names (mr(method_list = c("mr_ivw", "mr_egger_regression"))) were refused as unknown;
+    the instruments an outcome leaves out were counted only in total. Strand flips, case, I/D against sequences,
+    palindromes at the 0.42 bound and without eaf give TwoSampleMR's harmonised values; IVW and Egger equal the
+    closed forms on TwoSampleMR's own harmonised fixture plus the hand-worked rows (to 1e-9)."""
+    e, o = pd.read_csv(fx[0]), pd.read_csv(fx[1])
+    exp_rows, out_rows = [], []
+    for i, (snp, ea, oa, eaf, ob1, ob2, ofr, *_rest) in enumerate(HOSTILE_MR):
+        exp_rows.append(e.iloc[0].to_dict() | {"SNP": snp, "effect_allele.exposure": ea, "other_allele.exposure": oa,
+                                               "eaf.exposure": eaf, "beta.exposure": 0.03, "pval.exposure": 1e-10,
+                                               "chr.exposure": 23, "pos.exposure": 1000 + i})
+        if ob1 is not None:
+            out_rows.append(o.iloc[0].to_dict() | {"SNP": snp, "effect_allele.outcome": ob1, "other_allele.outcome": ob2,
+                                                   "eaf.outcome": ofr, "beta.outcome": 0.05, "chr": 23, "pos": 1000 + i})
+    pd.concat([e, pd.DataFrame(exp_rows)]).to_csv(tmp_path / "exp.csv", index=False)
+    pd.concat([o, pd.DataFrame(out_rows)]).to_csv(tmp_path / "out.csv", index=False)
+    r = _run(["--exposure", tmp_path / "exp.csv", "--outcome", tmp_path / "out.csv", "--out", tmp_path / "o",
+              "--methods", "mr_ivw,mr_egger_regression", "--presso-sims", 0, "--no-plots"])
+    assert r.exit_code == 0, r.output
+    h = pd.read_csv(tmp_path / "o" / "harmonised.tsv", sep="\t").set_index("SNP")
+    for snp, *_alleles, sign, keep, reason in HOSTILE_MR:
+        assert (h.at[snp, "mr_keep"], h.at[snp, "reason"]) == (keep, reason), snp
+        if sign:
+            assert h.at[snp, "beta.outcome"] == pytest.approx(0.05 * sign), snp
+    assert "exp -> out: 6 of 92 instruments not used (palindromic_ambiguous_maf 4, " in r.output
+    ref = pd.read_csv(fx[1].parent / "twosamplemr_test_commondata_dat.csv")
+    kept = [(0.03, 0.05 * s, o.at[0, "se.outcome"]) for _snp, *_a, s, k, _r in HOSTILE_MR if k]
+    bx = np.r_[ref["beta.exposure"], [k[0] for k in kept]]
+    by = np.r_[ref["beta.outcome"], [k[1] for k in kept]]
+    w = 1 / np.r_[ref["se.outcome"], [k[2] for k in kept]] ** 2
+    ivw = np.sum(w * bx * by) / np.sum(w * bx ** 2)
+    s = np.sign(bx)
+    X = np.column_stack([np.ones_like(bx), np.abs(bx)]) * np.sqrt(w)[:, None]
+    egger = np.linalg.lstsq(X, by * s * np.sqrt(w), rcond=None)[0][1]
+    res = pd.read_csv(tmp_path / "o" / "mr_results.tsv", sep="\t").set_index("method")
+    assert res.at["Inverse variance weighted", "nsnp"] == 79 + len(kept)
+    assert res.at["Inverse variance weighted", "b"] == pytest.approx(ivw, abs=1e-9)
+    assert res.at["MR Egger", "b"] == pytest.approx(egger, abs=1e-9)

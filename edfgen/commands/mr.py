@@ -364,6 +364,11 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                     if not h["mr_keep"].any():      # no estimate: said with the reasons (harmonised.tsv lists them)
                         why = ", ".join(f"{k} {v}" for k, v in h["reason"].value_counts().items())
                         unestimated.append(f"{ename} -> {oname} ({why})")
+                    elif not h["mr_keep"].all():    # the instruments left out, counted by reason (TwoSampleMR's
+                        left = h.loc[~h["mr_keep"], "reason"].value_counts()      # harmonise_data names them too)
+                        log.info("%s -> %s: %d of %d instruments not used (%s; harmonised.tsv gives each one's "
+                                 "reason)", ename, oname, int(left.sum()), len(h),
+                                 ", ".join(f"{k} {v}" for k, v in left.items()))
                     harmonised.append(h)
                     n_pairs += 1
                     pt = analyse_pair(h, settings, cases_exposure=ecases, cases_outcome=ocases,
@@ -459,7 +464,8 @@ class MROptions(GenotypeOptions):
                                    "combined).",
                                    multiple=True, required=True, path="any", exists=True)
     out: str | None = out_opt()
-    methods: tuple[str, ...] | None = opt(None, "Comma-separated methods (TwoSampleMR names or ivw, ivw_fe, ivw_mre, "
+    methods: tuple[str, ...] | None = opt(None, "Comma-separated methods (TwoSampleMR names, 'MR Egger', or its "
+                                          "functions', mr_ivw, mr_egger_regression, ...; or ivw, ivw_fe, ivw_mre, "
                                           "egger, weighted_median, simple_median, simple_mode, weighted_mode, wald). "
                                           "Default: all but ivw_mre (IVW without its SE floor); IVW and the Wald "
                                           "ratio always run (each pair's primary estimate).", comma=True)
