@@ -391,6 +391,9 @@ def test_plink2_zst__glm_zs_output_reads_as_its_uncompressed_text(tmp_path):
     assert checked_header(zst) == checked_header(plain)
     assert expand_sumstats([zst.parent]) == [zst] and phenotype_name(zst) == phenotype_name(plain) == "gwas.Y1"
     pd.testing.assert_frame_equal(load_zstats("Y1", [zst]).table, load_zstats("Y1", [plain]).table)
+    csv = tmp_path / "gwas.csv.zst"            # a comma-separated one by its name, as .csv.gz
+    csv.write_bytes(_zstd_stream(PLINK2_LINEAR.replace("\t", ",")))
+    pd.testing.assert_frame_equal(read_sumstats(csv)[0], want)
     cut = tmp_path / "cut.glm.linear.zst"
     cut.write_bytes(zst.read_bytes()[:-3])
     with pytest.raises(InputError, match=r"cut\.glm\.linear\.zst: truncated zstd file"):

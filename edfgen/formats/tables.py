@@ -82,7 +82,7 @@ def _fmt(path: Path) -> str:
     name = path.name.lower()
     if is_parquet(path):
         return "parquet"
-    if name.endswith(".csv") or name.endswith(".csv.gz"):
+    if name.endswith((".csv", ".csv.gz", ".csv.bgz", ".csv.zst")):
         return "csv"
     return "tsv"
 
