@@ -666,3 +666,19 @@ def test_read_catalog__p_values_in_papers_notation_and_pvalue_mlog_are_read(tmp_
     np.testing.assert_allclose(cat["neg_log10_p_value"].iloc[:4], [8, -np.log10(2.5e-12), -np.log10(3e-9), 9.25])
     np.testing.assert_allclose(cat["p_value"].iloc[:4], [1e-8, 2.5e-12, 3e-9, 10 ** -9.25])
     assert cat["p_value"].iloc[4:].isna().all() and "1 P-VALUE entries are not numbers" in caplog.text
+
+
+def test_read_catalog__an_rsid_written_with_its_risk_allele_or_in_capitals_is_the_rsid(tmp_path):
+    """SNPS 'rs12143842-?' or 'RS12143842' (the STRONGEST SNP-RISK ALLELE notation, hand-edited copies) was a
+    catalog variant of that name: a locus rs12143842 was not known by its rsID (novel where the row has no position),
+    and an LD panel did not find it. Now the rsID; a chr:pos id is kept as written."""
+    raw = pd.read_csv(V102, sep="\t", dtype=str, keep_default_na=False).iloc[:3].copy()
+    raw["SNPS"] = ["rs12143842-?", "RS1805128", "chr6:31234567"]
+    raw["CHR_ID"], raw["CHR_POS"] = "", ""
+    f = tmp_path / "catalog.tsv"
+    raw.to_csv(f, sep="\t", index=False)
+    cat = read_catalog(f)
+    assert cat["catalog_variant"].tolist() == ["rs12143842", "rs1805128", "chr6:31234567"]
+    res = annotate_loci(_loci([["rs12143842", "1", 162064100, 1e-20], ["rs1805128", "21", 34449383, 1e-9]]),
+                        select_traits(cat, any_trait=True))
+    assert res["known_by"].tolist() == ["rsid", "rsid"] and not res["novel"].any()

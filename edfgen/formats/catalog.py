@@ -77,6 +77,9 @@ REQUIRED = ["SNPS", "CHR_ID", "CHR_POS", "DISEASE/TRAIT", "P-VALUE", "PUBMEDID"]
 CATALOG_COLUMNS = ["catalog_variant", "chromosome", "position", "trait", "mapped_trait", "mapped_trait_uri",
                    "p_value", "neg_log10_p_value", "pubmed_id", "study_accession"]
 _SPLIT = re.compile(r"\s*(?:;|,|\s[xX]\s)\s*")
+#: an rsID written with its risk allele (``rs123-?``, ``rs123-A``, as STRONGEST SNP-RISK ALLELE writes it) or in
+#: upper case (``RS123``): the rsID, which loci and LD panels name it by
+_RS_ALLELE = re.compile(r"^[rR][sS](\d+)(?:-[A-Za-z?]*)?$")
 #: a p-value written ``1 x 10-8``, ``2.5 × 10^-12`` or ``3x10-9`` (papers' notation, in hand-edited or older catalog
 #: copies): read as ``1E-8`` (``pd.to_numeric`` and the exact -log10 from text read the E form only)
 _TIMES_TEN = re.compile(r"^([0-9]*\.?[0-9]+)\s*[xX×*]\s*10\s*\^?\s*([-+−–]?\s*[0-9]+)$")
@@ -141,6 +144,7 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
                        "pubmed_id": raw["PUBMEDID"], "study_accession": col("STUDY ACCESSION")})
     row = np.repeat(raw.index.to_numpy(), n)     # the catalog row of each variant (after the explode below)
     df = df.explode(["catalog_variant", "chromosome", "position"], ignore_index=True)
+    df["catalog_variant"] = df["catalog_variant"].str.replace(_RS_ALLELE, r"rs\1", regex=True)
     pos = pd.to_numeric(df["position"], errors="coerce")
     # the loci's labels (read_loci): chr prefix off, 23/24 as X/Y, a 25 beyond the mitochondrial genome as X
     df["chromosome"] = chromosome_labels(df["chromosome"].astype(str).str.strip(), pos).astype(str)
