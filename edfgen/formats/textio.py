@@ -87,7 +87,11 @@ def decompress_checked(raw: bytes, path: str | os.PathLike) -> bytes:
         raise InputError(f"{path}: corrupt gzip data ({exc})") from None
 
 
-def unzstd_checked(chunks, path: str | os.PathLike) -> bytes:
+#: compressed bytes decompressed at a time (the text of one piece is appended to the whole, then freed)
+_ZSTD_PIECE = 1 << 20
+
+
+def unzstd_checked(chunks, path: str | os.PathLike) -> bytearray:
     """The text of a Zstandard file given as consecutive byte ``chunks``, decompressed frame after frame (a file
     may hold several; plink2 writes frames without their content size, which :func:`zstandard.decompress` refuses).
 
@@ -100,7 +104,8 @@ def unzstd_checked(chunks, path: str | os.PathLike) -> bytes:
 
     Returns
     -------
-    bytes
+    bytearray
+        The text (read as bytes are: a bytearray holds it once, where bytes would need a second copy).
 
     Raises
     ------
@@ -110,21 +115,24 @@ def unzstd_checked(chunks, path: str | os.PathLike) -> bytes:
     """
     import zstandard
 
-    dctx, out, dobj, size = zstandard.ZstdDecompressor(), io.BytesIO(), None, 0
+    dctx, out, dobj, size = zstandard.ZstdDecompressor(), bytearray(), None, 0
     try:
         for chunk in chunks:
             size += len(chunk)
-            while chunk:
-                dobj = dobj or dctx.decompressobj()
-                out.write(dobj.decompress(chunk))
-                chunk = dobj.unused_data if dobj.eof else b""
-                dobj = None if dobj.eof else dobj
+            view = memoryview(chunk)
+            for start in range(0, len(view), _ZSTD_PIECE):   # (1 MiB in: a bounded piece of text out to append)
+                piece = view[start:start + _ZSTD_PIECE]
+                while piece:
+                    dobj = dobj or dctx.decompressobj()
+                    out += dobj.decompress(piece)
+                    piece = dobj.unused_data if dobj.eof else b""
+                    dobj = None if dobj.eof else dobj
     except zstandard.ZstdError as exc:
         raise InputError(f"{path}: corrupt zstd data ({exc})") from None
     if dobj is not None:
         raise InputError(f"{path}: truncated zstd file: its last frame ends before its end marker ({size} bytes; "
                          "the file was cut short)")
-    return out.getvalue()
+    return out    # (a bytearray, grown in place: bytes(out) or BytesIO.getvalue() would copy it, 2x the text)
 
 
 def _file_chunks(fh, size: int = _CHUNK):
