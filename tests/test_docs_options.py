@@ -18,7 +18,7 @@ COMMAND_DOCS = ("README.md", "benchmarks/README.md", "edfgen/checkpoints/README.
 #: options of other tools that the README and the data dictionary name beside edfgen's (plink 1.9/2, REGENIE,
 #: torchrun, Spark, hailctl, gcloud): each with the tool it belongs to, so that a new one is added knowingly
 FOREIGN_OPTIONS = {
-    "--approx": "REGENIE", "--clump-verbose": "plink1.9", "--hard-call-threshold": "plink2",
+    "--approx": "REGENIE", "--af-cc": "REGENIE", "--clump-verbose": "plink1.9", "--hard-call-threshold": "plink2",
     "--input-missing-phenotype": "plink2", "--interaction": "plink2 --glm", "--king-cutoff": "plink2",
     "--ld-xchr": "plink1.9", "--linear": "plink1.9", "--logistic": "plink1.9", "--make-king-table": "plink2",
     "--mendel": "plink1.9", "--output-chr": "plink2", "--require-covar": "plink2", "--require-pheno": "plink2",
