@@ -334,3 +334,14 @@ def test_read_edf__physical_minimum_equal_to_maximum_on_a_lead_is_a_reject(share
     rec = canonicalise_leads(read_edf(tmp_path / "beside.edf"))
     assert "dropped uncalibrated channel(s) (digital or physical range unreadable): ECG V4R" in rec.notes
     np.testing.assert_allclose(rec.signal, sig, atol=_step() / 2 + 1e-6)
+
+
+def test_read_edf__micro_sign_written_in_utf_8_reads_as_microvolts(shared_data, tmp_path):
+    """EDF headers are ASCII (Latin-1 in practice); a writer that puts ``µV`` in UTF-8 leaves the bytes C2 B5 56,
+    not ``ÂµV`` (an unknown dimension, a reject): read as microvolts, equal to wfdb (checked in s42, already so)."""
+    ref, sig = _wfdb(shared_data, PTBXL)
+    chans = _channels(sig, ref.sig_name, unit="uV")
+    for c in chans:
+        c["dimension"] = "\u00b5V".encode("utf-8").decode("latin-1")       # written back as the bytes C2 B5 56
+    rec = canonicalise_leads(read_edf(write_edf(tmp_path / "u.edf", chans)))
+    np.testing.assert_allclose(rec.signal, sig, atol=_step() / 2 + 1e-6)

@@ -65,7 +65,7 @@ from pathlib import Path
 import numpy as np
 
 from edfgen.formats.ecg.common import MAX_TEXT_RECORD_VALUES, TOO_LARGE_TEXT, _local, _parse, _xml_codec
-from edfgen.formats.ecg.units import UNIT_TO_MV
+from edfgen.formats.ecg.units import UNIT_TO_MV, unit_key
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
 #: root element -> format name
@@ -185,7 +185,7 @@ def _number(text: str, name: str, *, rid, path) -> float:
 
 def _per_lsb_to_mv(units: str | None, default: str, *, rid, path) -> float:
     """mV per count from a resolution unit such as ``uVperLsb`` / ``MICROVOLTS``."""
-    u = (units or default).strip().lower().replace(" ", "")
+    u = unit_key(units or default)
     u = re.sub(r"(per|/)(lsb|bit|count)$", "", u)
     if u in UNIT_TO_MV:
         return UNIT_TO_MV[u]
