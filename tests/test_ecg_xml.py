@@ -455,3 +455,23 @@ def test_read_xml__micro_sign_in_utf_8_under_a_latin_1_declaration_reads_as_micr
         odd.write_bytes(plain.read_bytes().replace(old, new))
         assert plain.read_bytes().count(old) > 0 and b'encoding="ISO-8859-1"' in odd.read_bytes()
         np.testing.assert_array_equal(read(odd).signal, read(plain).signal)
+
+
+@pytest.mark.parametrize("baseline", [100, -100, 1000])
+def test_read_muse__first_sample_baseline_does_not_change_the_encoders_input(wfdb_records, tmp_path, baseline):
+    """``<FirstSampleBaseline>`` is not applied (module docstring: readers disagree on its sign). Applied either way
+    it is one constant per lead; the preprocessing band-pass removes it, so what the encoder sees (and the EDFs) is
+    the same whichever reading is right: checked here on a real record, adding and subtracting it."""
+    import dataclasses
+
+    from edfgen.kernels.ecg.preprocess import preprocess
+
+    _, fs, sig = wfdb_records[0]
+    path = tmp_path / "m.xml"
+    write_muse(path, sig, fs)
+    path.write_bytes(path.read_bytes().replace(b"<FirstSampleBaseline>0<", f"<FirstSampleBaseline>{baseline}<".encode()))
+    rec = read_muse(path)
+    ref = preprocess(rec)
+    for sign in (1, -1):
+        shifted = dataclasses.replace(rec, signal=rec.signal + np.float32(sign * baseline * 4.88e-3))
+        np.testing.assert_allclose(preprocess(shifted), ref, atol=1e-5)
