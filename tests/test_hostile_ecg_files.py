@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edfgen.formats.ecg.records import RecordRejected, discover_records, read_record
+from edfgen.formats.ecg.records import RecordRejected, discover_records, read_record, read_wfdb
 from edfgen.kernels.ecg import LEADS
 from test_untrusted_ecg import _wfdb
 
@@ -475,3 +475,40 @@ def test_extract__an_unreadable_sub_folder_is_a_reject_and_a_warning(tmp_path: P
     assert rej["record"].tolist() == ["sub"] and rej["path"].tolist() == [str(ecg / "sub")]
     assert rej["reason"].str.startswith("folder not readable (Permission denied)").all()
     assert "folder not readable" in caplog.text
+
+
+def _no_checksums(hea_text: str, how: str) -> str:
+    """The CinC header with its checksum fields 0 (unset: not checked) or cut after the ADC zero (Georgia-2020-like
+    short signal lines, which go through ``wfdb.rdrecord``)."""
+    out = []
+    for i, line in enumerate(hea_text.splitlines()):
+        tok = line.split()
+        if 0 < i <= 12:
+            line = " ".join(tok[:6] + ["0"] + tok[7:]) if how == "zero" else " ".join(tok[:5] + tok[8:])
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("how", ["zero", "short"], ids=["checksums 0", "short signal lines"])
+@pytest.mark.parametrize("saved", ["v5", "v4 double", "v4 transposed"])
+def test_read_wfdb__a_mat_file_that_is_not_the_v4_int16_matrix_of_its_header_is_a_reject(shared_data, tmp_path,
+                                                                                         how, saved):
+    """A CinC-style ``.hea`` + ``.mat`` whose ``.mat`` was re-saved by MATLAB's default ``save`` or
+    ``scipy.io.savemat`` (MAT v5), or as doubles, or transposed ``[5000, 12]``: the header's ``16+24`` (int16 from
+    byte 24) read the file's own header and other numbers as samples. With the header's checksums the record was
+    rejected; without them (unset, or short signal lines) it was read as noise in mV, silently (MAT v5: passed every
+    quality check). The MAT v4 header (type, rows, columns, name length) is now checked against the WFDB header."""
+    import scipy.io
+
+    src = shared_data / "ecg" / "cinc2021" / "E07500"
+    val = scipy.io.loadmat(f"{src}.mat")["val"]
+    hea = _no_checksums((src.parent / "E07500.hea").read_text(), how)
+    (tmp_path / "E07500.hea").write_text(hea)
+    shutil.copy(f"{src}.mat", tmp_path / "E07500.mat")
+    np.testing.assert_allclose(read_wfdb(tmp_path / "E07500.hea").signal, read_wfdb(f"{src}.hea").signal)
+    arr, fmt = {"v5": (val, "5"), "v4 double": (val.astype(float), "4"), "v4 transposed": (val.T.copy(), "4")}[saved]
+    scipy.io.savemat(tmp_path / "E07500.mat", {"val": arr}, format=fmt)
+    with pytest.raises(RecordRejected) as e:
+        read_wfdb(tmp_path / "E07500.hea")
+    msg = str(e.value)
+    assert "\n" not in msg and "E07500.mat is not the MATLAB v4 matrix of int16 [12 x 5000]" in msg, msg
