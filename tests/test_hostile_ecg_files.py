@@ -512,3 +512,30 @@ def test_read_wfdb__a_mat_file_that_is_not_the_v4_int16_matrix_of_its_header_is_
         read_wfdb(tmp_path / "E07500.hea")
     msg = str(e.value)
     assert "\n" not in msg and "E07500.mat is not the MATLAB v4 matrix of int16 [12 x 5000]" in msg, msg
+
+
+@pytest.mark.parametrize("header", ["12 of 15 signals", "half the samples"])
+def test_read_wfdb__a_signal_file_longer_than_its_header_is_a_reject(shared_data, tmp_path, header):
+    """A real PTB-XL record written with 3 Frank leads beside its 12 (15 interleaved signals), under a header that
+    lists only the 12 (a converter that dropped lines) or half the samples, with no checksums: the 12 signals were read
+    from misaligned frames (every 'lead' a mixture of channels: noise that passed every quality check), silently.
+    The file holds a frame or more beyond what the header reads: a one-line reject (the 3,419 signal files of
+    shared/data/ecg all have exactly their header's size)."""
+    import wfdb
+
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    p = np.hstack([ref.p_signal, ref.p_signal[:, :3] * 0.5])
+    names = list(ref.sig_name) + ["vx", "vy", "vz"]
+    wfdb.wrsamp("r", fs=500, units=["mV"] * 15, sig_name=names, p_signal=p, fmt=["16"] * 15, adc_gain=[1000.0] * 15,
+                baseline=[0] * 15, write_dir=str(tmp_path))
+    full = (tmp_path / "r.hea").read_text().splitlines()
+    np.testing.assert_allclose(read_wfdb(tmp_path / "r.hea").signal[:12], ref.p_signal.T, atol=1e-6)
+    lines = [" ".join(ln.split()[:6] + ["0"] + ln.split()[7:]) for ln in full[1:]]     # checksums unset
+    if header == "12 of 15 signals":
+        text = [f"r 12 500 {ref.sig_len}"] + lines[:12]
+    else:
+        text = [f"r 15 500 {ref.sig_len // 2}"] + lines
+    (tmp_path / "r.hea").write_text("\n".join(text) + "\n")
+    with pytest.raises(RecordRejected) as e:
+        read_wfdb(tmp_path / "r.hea")
+    assert "\n" not in str(e.value) and "r.dat is longer than its header says: 150000 bytes" in str(e.value)

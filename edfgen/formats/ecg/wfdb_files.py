@@ -73,15 +73,22 @@ def check_mat_v4(real: Path, name: str, sig_lines: list[str], nsamp: int | None,
 
 
 def check_signal_file(hea: Path, name: str, root: Path, rid: str, want: int, nsamp: int | None,
-                       sig_lines=()) -> Path:
+                      sig_lines=(), frame_bytes: float = 0.0) -> Path:
     """Signal file ``name`` of ``hea``: inside ``root`` (symlinks resolved), a regular file, at least ``want``
-    bytes long; a ``.mat`` file the MATLAB v4 matrix its signal lines ``sig_lines`` read (:func:`check_mat_v4`). A
-    missing file is left to the reader, which names it.
+    bytes long and, when ``frame_bytes`` (the bytes of one frame, every signal stored in it) is given, shorter than
+    ``want`` plus one frame; a ``.mat`` file the MATLAB v4 matrix its signal lines ``sig_lines`` read
+    (:func:`check_mat_v4`). A missing file is left to the reader, which names it.
+
+    A file longer than its header by a frame or more means the header miscounts its samples or its signals (a
+    ``.dat`` of 15 interleaved signals under a 12-signal header was read as 12 misaligned leads, silently, when the
+    header carried no checksums; every one of the 3,419 signal files of ``shared/data/ecg`` has exactly the size its
+    header gives). Padding of less than a frame (format 212) is accepted.
 
     Raises
     ------
     RecordRejected
-        A file outside ``root``, not a regular file, truncated, or a ``.mat`` file that is not that matrix.
+        A file outside ``root``, not a regular file, truncated or longer than its header says, or a ``.mat`` file
+        that is not that matrix.
     """
     real = confine(hea.parent / name, root, what="WFDB signal file", record_id=rid, source=hea)
     try:
@@ -94,4 +101,9 @@ def check_signal_file(hea: Path, name: str, root: Path, rid: str, want: int, nsa
         raise RecordRejected(f"WFDB signal file {name} is truncated: {st.st_size} bytes, the header needs {want} "
                              f"({nsamp} samples)", record_id=rid, path=hea)
     check_mat_v4(real, name, list(sig_lines), nsamp, rid=rid, hea=hea)
+    if frame_bytes and st.st_size >= want + frame_bytes:
+        raise RecordRejected(f"WFDB signal file {name} is longer than its header says: {st.st_size} bytes, the "
+                             f"header's {nsamp} samples of {frame_bytes:g} bytes a frame need {want}: the header "
+                             "miscounts its samples or its signals (read as it is, the leads could be misaligned)",
+                             record_id=rid, path=hea)
     return real

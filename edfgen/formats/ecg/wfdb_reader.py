@@ -180,7 +180,7 @@ def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> li
     for name in names:
         bits = need.get(name)
         want = offset.get(name, 0) + int(np.ceil(nsamp * bits / 8)) if nsamp is not None and bits else 0
-        check_signal_file(hea, name, root, rid, want, nsamp, lines[1:])
+        check_signal_file(hea, name, root, rid, want, nsamp, lines[1:], bits / 8 if nsamp and bits else 0.0)
     return names
 
 
@@ -232,7 +232,7 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
         raise RecordRejected(f"WFDB header claims {nsamp} samples x {nsig} signals: "
                              f"{TOO_LARGE}", record_id=rid, path=hea)
     name, offset = files.pop(), offsets.pop()
-    data_file = check_signal_file(hea, name, root, rid, offset + 2 * nsamp * nsig, nsamp, sig_lines)
+    data_file = check_signal_file(hea, name, root, rid, offset + 2 * nsamp * nsig, nsamp, sig_lines, 2.0 * nsig)
     try:
         d = np.fromfile(data_file, dtype="<i2", count=nsamp * nsig, offset=offset)
     except (OSError, ValueError) as exc:
