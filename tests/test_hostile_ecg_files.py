@@ -539,3 +539,30 @@ def test_read_wfdb__a_signal_file_longer_than_its_header_is_a_reject(shared_data
     with pytest.raises(RecordRejected) as e:
         read_wfdb(tmp_path / "r.hea")
     assert "\n" not in str(e.value) and "r.dat is longer than its header says: 150000 bytes" in str(e.value)
+
+
+#: the start of a macOS AppleDouble file (magic 0x00051607, version 2, filler): Finder metadata that macOS writes as
+#: ``._NAME`` beside every file it copies to a FAT/exFAT/SMB volume or into a zip/tar
+APPLE_DOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        \x00\x02" + b"\x00" * 60
+
+
+def test_discover_records__macos_appledouble_twins_are_skipped_not_rejected(shared_data, tmp_path, caplog):
+    """A folder of real ECGs copied from a Mac holds a ``._NAME`` twin of each file. They were listed as records and
+    rejected, with misleading reasons ("._r1: the header is UTF-16 text (big-endian, no byte-order mark)", "._M1:
+    not an XML file"), doubling the rejects of a UK Biobank folder. They are now skipped with one log line; a file
+    named ``._`` that is not AppleDouble is still read (or rejected) as before."""
+    import logging
+
+    import wfdb
+
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    wfdb.wrsamp("r1", fs=500, units=["mV"] * 12, sig_name=ref.sig_name, p_signal=ref.p_signal, fmt=["16"] * 12,
+                write_dir=str(tmp_path))
+    for name in ("._r1.hea", "._r1.dat", "._1234567_20205_2_0.xml", "._P1.edf", "._P1.dcm"):
+        (tmp_path / name).write_bytes(APPLE_DOUBLE)
+    (tmp_path / "._odd.hea").write_text("not an AppleDouble file\n")
+    with caplog.at_level(logging.INFO):
+        refs = discover_records([tmp_path])
+    assert [(r.record_id, r.fmt) for r in refs] == [("._odd", "wfdb"), ("r1", "wfdb")]
+    assert "skipped 4 macOS AppleDouble file(s)" in caplog.text
+    np.testing.assert_allclose(read_record(refs[1]).signal, wfdb.rdrecord(str(tmp_path / "r1")).p_signal.T, atol=1e-6)
