@@ -566,3 +566,38 @@ def test_discover_records__macos_appledouble_twins_are_skipped_not_rejected(shar
     assert [(r.record_id, r.fmt) for r in refs] == [("._odd", "wfdb"), ("r1", "wfdb")]
     assert "skipped 4 macOS AppleDouble file(s)" in caplog.text
     np.testing.assert_allclose(read_record(refs[1]).signal, wfdb.rdrecord(str(tmp_path / "r1")).p_signal.T, atol=1e-6)
+
+
+@pytest.mark.parametrize("units", [np.bytes_(b"uV"), np.array([b"uV"]), np.array(["uV"])], ids=["bytes", "bytes[1]",
+                                                                                                "str[1]"])
+def test_read_npz__units_stored_as_bytes_or_a_one_element_array_read_as_the_hdf5_reader_reads_them(shared_data,
+                                                                                                   tmp_path, units):
+    """``np.savez(..., units=b"uV")`` (or a one-element array, as ``leads`` are stored) was rejected ("unknown signal
+    units \\"np.bytes_(b'uV')\\"" / "\\"['uV']\\""), while the same attribute in HDF5 and byte-string lead names in
+    .npz are decoded: read as microvolts, a real PTB-XL record equal to wfdb."""
+    import wfdb
+
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    np.savez(tmp_path / "p1.npz", signal=ref.p_signal.T * 1000, fs=500.0, leads=np.array(LEADS), units=units)
+    rec = read_record(discover_records([tmp_path / "p1.npz"])[0])
+    np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-6)
+
+
+def test_read_hdf5__per_lead_units_that_differ_are_a_reject_not_the_first_for_every_lead(shared_data, tmp_path):
+    """An HDF5 ``units`` attribute of one unit per lead was read as its first value for every lead: limb leads in mV
+    and chest leads in uV became chest leads 1000x too large (or, the other way round, 1000x too small: flat).
+    Twelve equal units still read; different ones reject in one line."""
+    import h5py
+    import wfdb
+
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    sig = ref.p_signal.T.copy()
+    for name, units, scale in (("same", [b"mV"] * 12, 1.0), ("mixed", [b"mV"] * 6 + [b"uV"] * 6, 1.0)):
+        (tmp_path / name).mkdir()
+        with h5py.File(tmp_path / name / "p1.h5", "w") as f:
+            ds = f.create_dataset("p1", data=np.vstack([sig[:6], sig[6:] * (1000.0 if name == "mixed" else scale)]))
+            ds.attrs.update({"fs": 500.0, "leads": np.array([n.encode() for n in LEADS]), "units": np.array(units)})
+    np.testing.assert_allclose(read_record(discover_records([tmp_path / "same"])[0]).signal, sig, atol=1e-6)
+    with pytest.raises(RecordRejected) as e:
+        read_record(discover_records([tmp_path / "mixed"])[0])
+    assert "units holds 2 different values (mV, uV): one unit for every lead" in str(e.value) and "\n" not in str(e.value)
