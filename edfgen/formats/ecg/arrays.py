@@ -257,8 +257,9 @@ def _one_unit(values, rid: str, path) -> str:
     of them (one per lead) holding one unit; several different units reject (the first was read for every lead)."""
     names = _decode(values) or [""]
     if len(set(names)) > 1:
-        raise RecordRejected(f"units holds {len(set(names))} different values ({_one_line(', '.join(sorted(set(names))), 60)}):"
-                             " one unit for every lead expected", record_id=rid, path=path)
+        seen = _one_line(", ".join(sorted(set(names))), 60)
+        raise RecordRejected(f"units holds {len(set(names))} different values ({seen}): one unit for every lead "
+                             "expected", record_id=rid, path=path)
     return names[0]
 
 
