@@ -312,3 +312,36 @@ def test_cli_extract__default_checkpoint_gives_the_same_edfs_from_edf_as_from_wf
     a, b = wfdb_t.drop(columns="IID").to_numpy(), edf_t.drop(columns="IID").to_numpy()
     assert np.isfinite(a).all() and a.std() > 0.1
     np.testing.assert_allclose(b, a, atol=0.002 * a.std())         # measured: 3.6e-4 (std 0.71)
+
+
+@pytest.mark.parametrize("lead", [0, 7], ids=["lead I (8-lead: derived limb leads)", "V2"])
+def test_read_edf__physical_minimum_equal_to_maximum_on_a_lead_is_a_reject(shared_data, tmp_path, lead):
+    """A lead whose physical minimum equals its physical maximum has no calibration (its counts map to one value):
+    it was read as a constant lead at that value (-10 mV here), zeroed as a tolerated flat lead, and, on lead I of an
+    8-lead file, turned the derived III, aVR, aVL and aVF into II alone, silently. Like a digital range of 0 it now
+    rejects the record naming the signal; the same channel beside the leads is still dropped with a note."""
+    ref, sig = _wfdb(shared_data, PTBXL)
+    keep = [0, 1, 6, 7, 8, 9, 10, 11] if lead == 0 else list(range(12))
+    chans = _channels(sig[keep], [ref.sig_name[i] for i in keep])
+    chans[keep.index(lead)]["written"] = {"pmax": "-10"}                    # pmin -10 = pmax -10
+    write_edf(tmp_path / "same.edf", chans)
+    label = chans[keep.index(lead)]["label"]
+    assert reason(tmp_path / "same.edf") == (f"EDF signal {label!r}: physical minimum = maximum (-10): its "
+                                             "amplitude cannot be calibrated")
+    marker = edf_channel("ECG V4R", "uV", sig[0] * 1000, -10000, 10000, -32768, 32767, 500)
+    marker["written"] = {"pmin": "0", "pmax": "0"}
+    write_edf(tmp_path / "beside.edf", _channels(sig, ref.sig_name) + [marker])
+    rec = canonicalise_leads(read_edf(tmp_path / "beside.edf"))
+    assert "dropped uncalibrated channel(s) (digital or physical range unreadable): ECG V4R" in rec.notes
+    np.testing.assert_allclose(rec.signal, sig, atol=_step() / 2 + 1e-6)
+
+
+def test_read_edf__micro_sign_written_in_utf_8_reads_as_microvolts(shared_data, tmp_path):
+    """EDF headers are ASCII (Latin-1 in practice); a writer that puts ``µV`` in UTF-8 leaves the bytes C2 B5 56,
+    not ``ÂµV`` (an unknown dimension, a reject): read as microvolts, equal to wfdb (checked in s42, already so)."""
+    ref, sig = _wfdb(shared_data, PTBXL)
+    chans = _channels(sig, ref.sig_name, unit="uV")
+    for c in chans:
+        c["dimension"] = "\u00b5V".encode("utf-8").decode("latin-1")       # written back as the bytes C2 B5 56
+    rec = canonicalise_leads(read_edf(write_edf(tmp_path / "u.edf", chans)))
+    np.testing.assert_allclose(rec.signal, sig, atol=_step() / 2 + 1e-6)

@@ -603,3 +603,29 @@ def test_preprocess__multi_segment_missing_samples_name_every_source(tmp_path):
     assert rec.missing_note == ("2 null segments (~) of 3000 samples in all (no signal recorded there); no lead V2 in "
                                 "segment s1 (3000 samples); WFDB's missing-sample value -32768 in lead aVL, 10 "
                                 "samples (segment s2)")
+
+
+@pytest.mark.parametrize("name", ["I_II", "I II", "I.II", "II_I", "I I", "ECG I_II", "Lead I II"])
+def test_canonical_lead_name__two_limb_leads_joined_by_a_space_underscore_or_dot_are_no_lead(name):
+    """'I-II' (a bipolar channel) was already no lead; the same name joined by an underscore, a space or a dot lost its
+    separator and read as III ('I_II' -> 'iii'), and 'I I' as II: a channel of other samples taken for a lead."""
+    assert canonical_lead_name(name) is None
+
+
+def test_read_wfdb__real_8_lead_record_with_a_bipolar_i_ii_channel_derives_iii(cinc, tmp_path):
+    """A real ECG (CinC 2021 E07500) written as its 8 independent leads (I, II, V1-V6) plus a bipolar channel
+    ``I_II`` (= I - II, the negative of III): III, aVR, aVL, aVF are derived from I and II and equal the record's
+    own (to one count), the channel dropped with a note. Was: 'I_II' read as lead III, so III and everything
+    measured on it had the wrong sign, silently."""
+    import wfdb
+
+    ref = wfdb.rdrecord(str(cinc / "E07500"))                          # independent: wfdb's physical read
+    p = ref.p_signal[:, [0, 1, 6, 7, 8, 9, 10, 11]]
+    p = np.hstack([p, p[:, :1] - p[:, 1:2]])
+    names = ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6", "I_II"]
+    wfdb.wrsamp("b", fs=500, units=["mV"] * 9, sig_name=names, p_signal=p, fmt=["16"] * 9, adc_gain=[1000.0] * 9,
+                baseline=[0] * 9, write_dir=str(tmp_path))
+    out = canonicalise_leads(read_wfdb(tmp_path / "b.hea"))
+    assert out.notes == ("dropped channel(s) not among the 12 leads: I_II", "derived III, aVR, aVL, aVF from I, II")
+    # derived from I and II, each rounded to a count of 1 uV, against the recorded III/aVR...: at most 1.5 counts
+    np.testing.assert_allclose(out.signal, ref.p_signal.T, atol=1.5e-3 + 1e-6)

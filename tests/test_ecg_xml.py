@@ -437,3 +437,41 @@ def test_read_muse__leads_that_start_at_different_samples_are_a_reject(wfdb_reco
         else:
             with pytest.raises(RecordRejected, match="V1 12, "):
                 read_muse(tmp_path / "odd.xml")
+
+
+@pytest.mark.parametrize("micro", ["\u00b5", "\u03bc"], ids=["micro sign", "greek mu"])
+def test_read_xml__micro_sign_in_utf_8_under_a_latin_1_declaration_reads_as_microvolts(wfdb_records, tmp_path, micro):
+    """A converter that re-saves an export in UTF-8 but keeps its ``ISO-8859-1`` declaration turns the unit ``µV``
+    into the two characters ``Âµ`` + ``V`` (``Î¼V`` for the Greek mu): the record was rejected ("unknown amplitude
+    units 'ÂµV'"). Read as microvolts, the same samples as the ASCII unit (MUSE ``LeadAmplitudeUnits``, CardioSoft
+    ``Resolution units=``)."""
+    _, fs, sig = wfdb_records[0]
+    utf8_as_latin1 = (micro + "V").encode("utf-8")
+    for write, read, old in ((write_muse, read_muse, b"MICROVOLTS"),
+                             (write_cardiosoft, read_cardiosoft, b'units="uVperLsb"')):
+        plain, odd = tmp_path / "plain.xml", tmp_path / "odd.xml"
+        write(plain, sig, fs)
+        new = utf8_as_latin1 if write is write_muse else b'units="' + utf8_as_latin1 + b'perLsb"'
+        odd.write_bytes(plain.read_bytes().replace(old, new))
+        assert plain.read_bytes().count(old) > 0 and b'encoding="ISO-8859-1"' in odd.read_bytes()
+        np.testing.assert_array_equal(read(odd).signal, read(plain).signal)
+
+
+@pytest.mark.parametrize("baseline", [100, -100, 1000])
+def test_read_muse__first_sample_baseline_does_not_change_the_encoders_input(wfdb_records, tmp_path, baseline):
+    """``<FirstSampleBaseline>`` is not applied (module docstring: readers disagree on its sign). Applied either way
+    it is one constant per lead; the preprocessing band-pass removes it, so what the encoder sees (and the EDFs) is
+    the same whichever reading is right: checked here on a real record, adding and subtracting it."""
+    import dataclasses
+
+    from edfgen.kernels.ecg.preprocess import preprocess
+
+    _, fs, sig = wfdb_records[0]
+    path = tmp_path / "m.xml"
+    write_muse(path, sig, fs)
+    path.write_bytes(path.read_bytes().replace(b"<FirstSampleBaseline>0<", f"<FirstSampleBaseline>{baseline}<".encode()))
+    rec = read_muse(path)
+    ref = preprocess(rec)
+    for sign in (1, -1):
+        shifted = dataclasses.replace(rec, signal=rec.signal + np.float32(sign * baseline * 4.88e-3))
+        np.testing.assert_allclose(preprocess(shifted), ref, atol=1e-5)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edfgen.formats.ecg.records import RecordRejected, discover_records, read_record
+from edfgen.formats.ecg.records import RecordRejected, discover_records, read_record, read_wfdb
 from edfgen.kernels.ecg import LEADS
 from test_untrusted_ecg import _wfdb
 
@@ -475,3 +475,129 @@ def test_extract__an_unreadable_sub_folder_is_a_reject_and_a_warning(tmp_path: P
     assert rej["record"].tolist() == ["sub"] and rej["path"].tolist() == [str(ecg / "sub")]
     assert rej["reason"].str.startswith("folder not readable (Permission denied)").all()
     assert "folder not readable" in caplog.text
+
+
+def _no_checksums(hea_text: str, how: str) -> str:
+    """The CinC header with its checksum fields 0 (unset: not checked) or cut after the ADC zero (Georgia-2020-like
+    short signal lines, which go through ``wfdb.rdrecord``)."""
+    out = []
+    for i, line in enumerate(hea_text.splitlines()):
+        tok = line.split()
+        if 0 < i <= 12:
+            line = " ".join(tok[:6] + ["0"] + tok[7:]) if how == "zero" else " ".join(tok[:5] + tok[8:])
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("how", ["zero", "short"], ids=["checksums 0", "short signal lines"])
+@pytest.mark.parametrize("saved", ["v5", "v4 double", "v4 transposed"])
+def test_read_wfdb__a_mat_file_that_is_not_the_v4_int16_matrix_of_its_header_is_a_reject(shared_data, tmp_path,
+                                                                                         how, saved):
+    """A CinC-style ``.hea`` + ``.mat`` whose ``.mat`` was re-saved by MATLAB's default ``save`` or
+    ``scipy.io.savemat`` (MAT v5), or as doubles, or transposed ``[5000, 12]``: the header's ``16+24`` (int16 from
+    byte 24) read the file's own header and other numbers as samples. With the header's checksums the record was
+    rejected; without them (unset, or short signal lines) it was read as noise in mV, silently (MAT v5: passed every
+    quality check). The MAT v4 header (type, rows, columns, name length) is now checked against the WFDB header."""
+    import scipy.io
+
+    src = shared_data / "ecg" / "cinc2021" / "E07500"
+    val = scipy.io.loadmat(f"{src}.mat")["val"]
+    hea = _no_checksums((src.parent / "E07500.hea").read_text(), how)
+    (tmp_path / "E07500.hea").write_text(hea)
+    shutil.copy(f"{src}.mat", tmp_path / "E07500.mat")
+    np.testing.assert_allclose(read_wfdb(tmp_path / "E07500.hea").signal, read_wfdb(f"{src}.hea").signal)
+    arr, fmt = {"v5": (val, "5"), "v4 double": (val.astype(float), "4"), "v4 transposed": (val.T.copy(), "4")}[saved]
+    scipy.io.savemat(tmp_path / "E07500.mat", {"val": arr}, format=fmt)
+    with pytest.raises(RecordRejected) as e:
+        read_wfdb(tmp_path / "E07500.hea")
+    msg = str(e.value)
+    assert "\n" not in msg and "E07500.mat is not the MATLAB v4 matrix of int16 [12 x 5000]" in msg, msg
+
+
+@pytest.mark.parametrize("header", ["12 of 15 signals", "half the samples"])
+def test_read_wfdb__a_signal_file_longer_than_its_header_is_a_reject(shared_data, tmp_path, header):
+    """A real PTB-XL record written with 3 Frank leads beside its 12 (15 interleaved signals), under a header that
+    lists only the 12 (a converter that dropped lines) or half the samples, with no checksums: the 12 signals were read
+    from misaligned frames (every 'lead' a mixture of channels: noise that passed every quality check), silently.
+    The file holds a frame or more beyond what the header reads: a one-line reject (the 3,419 signal files of
+    shared/data/ecg all have exactly their header's size)."""
+    import wfdb
+
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    p = np.hstack([ref.p_signal, ref.p_signal[:, :3] * 0.5])
+    names = list(ref.sig_name) + ["vx", "vy", "vz"]
+    wfdb.wrsamp("r", fs=500, units=["mV"] * 15, sig_name=names, p_signal=p, fmt=["16"] * 15, adc_gain=[1000.0] * 15,
+                baseline=[0] * 15, write_dir=str(tmp_path))
+    full = (tmp_path / "r.hea").read_text().splitlines()
+    np.testing.assert_allclose(read_wfdb(tmp_path / "r.hea").signal[:12], ref.p_signal.T, atol=1e-6)
+    lines = [" ".join(ln.split()[:6] + ["0"] + ln.split()[7:]) for ln in full[1:]]     # checksums unset
+    if header == "12 of 15 signals":
+        text = [f"r 12 500 {ref.sig_len}"] + lines[:12]
+    else:
+        text = [f"r 15 500 {ref.sig_len // 2}"] + lines
+    (tmp_path / "r.hea").write_text("\n".join(text) + "\n")
+    with pytest.raises(RecordRejected) as e:
+        read_wfdb(tmp_path / "r.hea")
+    assert "\n" not in str(e.value) and "r.dat is longer than its header says: 150000 bytes" in str(e.value)
+
+
+#: the start of a macOS AppleDouble file (magic 0x00051607, version 2, filler): Finder metadata that macOS writes as
+#: ``._NAME`` beside every file it copies to a FAT/exFAT/SMB volume or into a zip/tar
+APPLE_DOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        \x00\x02" + b"\x00" * 60
+
+
+def test_discover_records__macos_appledouble_twins_are_skipped_not_rejected(shared_data, tmp_path, caplog):
+    """A folder of real ECGs copied from a Mac holds a ``._NAME`` twin of each file. They were listed as records and
+    rejected, with misleading reasons ("._r1: the header is UTF-16 text (big-endian, no byte-order mark)", "._M1:
+    not an XML file"), doubling the rejects of a UK Biobank folder. They are now skipped with one log line; a file
+    named ``._`` that is not AppleDouble is still read (or rejected) as before."""
+    import logging
+
+    import wfdb
+
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    wfdb.wrsamp("r1", fs=500, units=["mV"] * 12, sig_name=ref.sig_name, p_signal=ref.p_signal, fmt=["16"] * 12,
+                write_dir=str(tmp_path))
+    for name in ("._r1.hea", "._r1.dat", "._1234567_20205_2_0.xml", "._P1.edf", "._P1.dcm"):
+        (tmp_path / name).write_bytes(APPLE_DOUBLE)
+    (tmp_path / "._odd.hea").write_text("not an AppleDouble file\n")
+    with caplog.at_level(logging.INFO):
+        refs = discover_records([tmp_path])
+    assert [(r.record_id, r.fmt) for r in refs] == [("._odd", "wfdb"), ("r1", "wfdb")]
+    assert "skipped 4 macOS AppleDouble file(s)" in caplog.text
+    np.testing.assert_allclose(read_record(refs[1]).signal, wfdb.rdrecord(str(tmp_path / "r1")).p_signal.T, atol=1e-6)
+
+
+@pytest.mark.parametrize("units", [np.bytes_(b"uV"), np.array([b"uV"]), np.array(["uV"])], ids=["bytes", "bytes[1]",
+                                                                                                "str[1]"])
+def test_read_npz__units_stored_as_bytes_or_a_one_element_array_read_as_the_hdf5_reader_reads_them(shared_data,
+                                                                                                   tmp_path, units):
+    """``np.savez(..., units=b"uV")`` (or a one-element array, as ``leads`` are stored) was rejected ("unknown signal
+    units \\"np.bytes_(b'uV')\\"" / "\\"['uV']\\""), while the same attribute in HDF5 and byte-string lead names in
+    .npz are decoded: read as microvolts, a real PTB-XL record equal to wfdb."""
+    import wfdb
+
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    np.savez(tmp_path / "p1.npz", signal=ref.p_signal.T * 1000, fs=500.0, leads=np.array(LEADS), units=units)
+    rec = read_record(discover_records([tmp_path / "p1.npz"])[0])
+    np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-6)
+
+
+def test_read_hdf5__per_lead_units_that_differ_are_a_reject_not_the_first_for_every_lead(shared_data, tmp_path):
+    """An HDF5 ``units`` attribute of one unit per lead was read as its first value for every lead: limb leads in mV
+    and chest leads in uV became chest leads 1000x too large (or, the other way round, 1000x too small: flat).
+    Twelve equal units still read; different ones reject in one line."""
+    import h5py
+    import wfdb
+
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    sig = ref.p_signal.T.copy()
+    for name, units, scale in (("same", [b"mV"] * 12, 1.0), ("mixed", [b"mV"] * 6 + [b"uV"] * 6, 1.0)):
+        (tmp_path / name).mkdir()
+        with h5py.File(tmp_path / name / "p1.h5", "w") as f:
+            ds = f.create_dataset("p1", data=np.vstack([sig[:6], sig[6:] * (1000.0 if name == "mixed" else scale)]))
+            ds.attrs.update({"fs": 500.0, "leads": np.array([n.encode() for n in LEADS]), "units": np.array(units)})
+    np.testing.assert_allclose(read_record(discover_records([tmp_path / "same"])[0]).signal, sig, atol=1e-6)
+    with pytest.raises(RecordRejected) as e:
+        read_record(discover_records([tmp_path / "mixed"])[0])
+    assert "units holds 2 different values (mV, uV): one unit for every lead" in str(e.value) and "\n" not in str(e.value)

@@ -22,7 +22,8 @@ What is read
   a number where a number belongs rejects the record naming the field and signal.
 * Each signal's sampling rate is its samples per data record / the record duration. Its physical value is
   ``(digital - dmin) x (pmax - pmin) / (dmax - dmin) + pmin`` (EDF spec; an inverted range, pmax < pmin, keeps its
-  sign) in the signal's physical dimension, converted to mV (``uV``, ``mV``, ``V``: :mod:`~edfgen.formats.ecg.units`).
+  sign; a lead whose digital or physical minimum equals its maximum has no calibration and rejects the record)
+  in the signal's physical dimension, converted to mV (``uV``, ``mV``, ``V``: :mod:`~edfgen.formats.ecg.units`).
 * Channels kept: the leads (labels :func:`~edfgen.kernels.ecg.leads.canonical_lead_name` knows, e.g. ``ECG I``,
   ``ECG aVR``, ``V1``) and any other channel in volts at the leads' rate (``V4R``, ``-aVR``: dropped later by
   :func:`~edfgen.kernels.ecg.leads.canonicalise_leads` with a note). The leads must share one rate: leads at
@@ -252,6 +253,9 @@ def _calibration(s: Signal, rid, path) -> tuple[float, float, float]:
                               for k, name in _CALIBRATION.items())
     if dmax == dmin:
         raise RecordRejected(f"EDF signal {s.label!r}: digital minimum = maximum ({dmin:g}): its amplitude cannot "
+                             f"be calibrated", record_id=rid, path=path)
+    if pmax == pmin:   # every count maps to one value: a constant 'lead' at pmin, not the ECG (an unset range)
+        raise RecordRejected(f"EDF signal {s.label!r}: physical minimum = maximum ({pmin:g}): its amplitude cannot "
                              f"be calibrated", record_id=rid, path=path)
     return dmin, (pmax - pmin) / (dmax - dmin), pmin
 

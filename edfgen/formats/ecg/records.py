@@ -121,6 +121,22 @@ def _pacs_dicom(path: Path) -> bool:
     return path.suffix == "" and path.name.upper() != "DICOMDIR" and path.is_file() and is_dicom(path)
 
 
+#: the magic number that starts a macOS AppleDouble file (``._NAME``: Finder metadata macOS writes beside each file it
+#: copies to a FAT/exFAT/SMB volume or into an archive)
+_APPLE_DOUBLE_MAGIC = b"\x00\x05\x16\x07"
+
+
+def _apple_double(path: Path) -> bool:
+    """Whether ``path`` is a macOS AppleDouble file (named ``._NAME``, starting with the AppleDouble magic)."""
+    if not path.name.startswith("._"):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == _APPLE_DOUBLE_MAGIC
+    except OSError:
+        return False
+
+
 def _is_loop(path: Path) -> bool:
     """Whether resolving the symbolic link ``path`` runs in a circle (ELOOP)."""
     try:
@@ -155,7 +171,8 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
     XML file's layout is read from its root element). A file given by name with another
     extension (or none) is read as DICOM when it carries the DICOM marker, as EDF/BDF when it starts with an EDF
     header, as XML when its root element is an ECG layout. A WFDB record may be given as ``NAME.hea``, ``NAME.dat``/``NAME.mat`` or ``NAME``.
-    In a directory, the segment headers of a multi-segment WFDB record (``NAME/n``; its layout and data
+    In a directory, macOS AppleDouble files (``._NAME`` with the AppleDouble magic: Finder metadata) are skipped with
+    a log line, and the segment headers of a multi-segment WFDB record (``NAME/n``; its layout and data
     segments, MIMIC style) are parts of that record, not records: they are left out.
 
     Raises
@@ -171,6 +188,11 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
             found, unreadable = _walk(p)
             files = sorted(q for q in found if (q.is_file() or q.is_symlink())
                            and (_fmt_of(q) is not None or _pacs_dicom(q)))
+            mac = [q for q in files if _apple_double(q)]   # '._r1.hea' beside r1.hea: metadata, not an ECG
+            if mac:
+                log.info("--ecg %s: skipped %d macOS AppleDouble file(s) (._NAME: Finder metadata, not ECGs), e.g. %s",
+                         p, len(mac), mac[0].name)
+                files = [q for q in files if q not in set(mac)]
             refs.extend(_rejected(d.name, d, reason, root) for d, reason in unreadable)
             segs = {os.path.normpath(f): segment_headers(f) for f in files if f.suffix.lower() == ".hea" and f.is_file()}
             parts = {os.path.normpath(s) for ss in segs.values() for s in ss} - {k for k, ss in segs.items() if ss}

@@ -19,9 +19,18 @@ from __future__ import annotations
 UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "microvolt": 1e-3, "microvolts": 1e-3,
               "v": 1e3, "volt": 1e3, "volts": 1e3, "millivolt": 1.0, "millivolts": 1.0, "nv": 1e-6}
 
+#: the micro sign (U+00B5) and Greek mu (U+03BC) written in UTF-8 and read as Latin-1 ('Âµ', 'Î¼' lower-cased): a
+#: converter re-saving a file in UTF-8 under its ISO-8859-1 declaration
+_MOJIBAKE_MICRO = {"\u00e2\u00b5": "\u00b5", "\u00ee\u00bc": "\u03bc"}
+
+
 def unit_key(units) -> str:
-    """A unit name as :data:`UNIT_TO_MV` and :data:`Z_UNITS` key it: lower case, no spaces (``" uV"`` -> ``uv``)."""
-    return str(units).strip().lower().replace(" ", "")
+    """A unit name as :data:`UNIT_TO_MV` and :data:`Z_UNITS` key it: lower case, no spaces (``" uV"`` -> ``uv``); a
+    micro sign in UTF-8 read as Latin-1 (``"ÂµV"``) is the micro sign."""
+    key = str(units).strip().lower().replace(" ", "")
+    for bad, micro in _MOJIBAKE_MICRO.items():
+        key = key.replace(bad, micro)
+    return key
 
 
 def mv_per_unit(units) -> float | None:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from pathlib import Path
 
 import numpy as np
 
 from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, TOO_LARGE, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
 from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS, mv_per_unit, unit_key
+from edfgen.formats.ecg.wfdb_files import check_signal_file
 from edfgen.formats.ecg.wfdb_header import (FMT_RE, GAIN_RE, OTHER_BREAK, WFDB_BITS, WFDB_FORMATS, header_fs, header_lines,
                                             header_text, header_units, samples_per_frame, text_lines)
 from edfgen.kernels.ecg.leads import canonical_lead_name
@@ -41,9 +41,9 @@ def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None,
     A multi-segment record (``NAME/n``; MIMIC waveform style, fixed or variable layout) is read segment by
     segment, each in mV with its own gains, baselines and units (:func:`_read_wfdb_segments`).
 
-    Every file the header names (signal files, segment headers) must resolve, symlinks included,
-    inside ``root`` (default: the header's own folder); a signal file shorter than the header says is
-    rejected as truncated before anything is read.
+    Every file the header names (signal files, segment headers) must resolve, symlinks included, inside ``root``
+    (default: the header's own folder); a signal file shorter than the header says is rejected as truncated before
+    anything is read, and a ``.mat`` one that is not the MATLAB v4 matrix the header reads (a MATLAB v5 file).
 
     Parameters
     ----------
@@ -180,24 +180,8 @@ def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> li
     for name in names:
         bits = need.get(name)
         want = offset.get(name, 0) + int(np.ceil(nsamp * bits / 8)) if nsamp is not None and bits else 0
-        _check_signal_file(hea, name, root, rid, want, nsamp)
+        check_signal_file(hea, name, root, rid, want, nsamp, lines[1:], bits / 8 if nsamp and bits else 0.0)
     return names
-
-
-def _check_signal_file(hea: Path, name: str, root: Path, rid: str, want: int, nsamp: int | None) -> Path:
-    """Signal file ``name`` of ``hea``: inside ``root`` (symlinks resolved), a regular file, at least ``want``
-    bytes long. A missing file is left to the reader, which names it."""
-    real = confine(hea.parent / name, root, what="WFDB signal file", record_id=rid, source=hea)
-    try:
-        st = real.stat()
-    except OSError:
-        return real  # missing (or a malformed line naming no file): the reader says what is wrong
-    if not stat.S_ISREG(st.st_mode):  # a folder, or a pipe/device that would block or never end
-        raise RecordRejected(f"WFDB signal file {name} is not a regular file", record_id=rid, path=hea)
-    if st.st_size < want:
-        raise RecordRejected(f"WFDB signal file {name} is truncated: {st.st_size} bytes, the header needs {want} "
-                             f"({nsamp} samples)", record_id=rid, path=hea)
-    return real
 
 
 def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> EcgRecord | None:
@@ -248,7 +232,7 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
         raise RecordRejected(f"WFDB header claims {nsamp} samples x {nsig} signals: "
                              f"{TOO_LARGE}", record_id=rid, path=hea)
     name, offset = files.pop(), offsets.pop()
-    data_file = _check_signal_file(hea, name, root, rid, offset + 2 * nsamp * nsig, nsamp)
+    data_file = check_signal_file(hea, name, root, rid, offset + 2 * nsamp * nsig, nsamp, sig_lines, 2.0 * nsig)
     try:
         d = np.fromfile(data_file, dtype="<i2", count=nsamp * nsig, offset=offset)
     except (OSError, ValueError) as exc:

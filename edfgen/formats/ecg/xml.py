@@ -31,7 +31,10 @@ GE MUSE XML, root ``<RestingECG>``
     leads (I, II, V1-V6); III, aVR, aVL and aVF are derived by
     :func:`~edfgen.kernels.ecg.leads.canonicalise_leads`. ``<FirstSampleBaseline>`` is not applied: no GE
     documentation of it was found, GE's own ``musexmlex.py`` (A. Ricke, 2009) and the ECG Conversion Toolkit
-    (van Ettinger) read the samples without it (the toolkit writes 0), and other readers disagree on its sign.
+    (van Ettinger) read the samples without it (the toolkit writes 0), and other readers disagree on its sign
+    (BRAVEHEART's ``load_musexml.m`` adds it, others subtract it). It is one constant per lead, which the band-pass
+    of :func:`~edfgen.kernels.ecg.preprocess.preprocess` removes: the encoder's input, hence the EDFs, do not
+    depend on it (to 1e-7 mV on a real record, ``tests/test_ecg_xml.py``); only the raw mV of the record would.
     Record id: file stem.
 HL7 aECG, root ``<AnnotatedECG>``
     The rhythm series: read by :mod:`edfgen.formats.ecg.aecg` (origin + scale x digits per lead, sampling rate
@@ -65,7 +68,7 @@ from pathlib import Path
 import numpy as np
 
 from edfgen.formats.ecg.common import MAX_TEXT_RECORD_VALUES, TOO_LARGE_TEXT, _local, _parse, _xml_codec
-from edfgen.formats.ecg.units import UNIT_TO_MV
+from edfgen.formats.ecg.units import UNIT_TO_MV, unit_key
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
 #: root element -> format name
@@ -185,7 +188,7 @@ def _number(text: str, name: str, *, rid, path) -> float:
 
 def _per_lsb_to_mv(units: str | None, default: str, *, rid, path) -> float:
     """mV per count from a resolution unit such as ``uVperLsb`` / ``MICROVOLTS``."""
-    u = (units or default).strip().lower().replace(" ", "")
+    u = unit_key(units or default)
     u = re.sub(r"(per|/)(lsb|bit|count)$", "", u)
     if u in UNIT_TO_MV:
         return UNIT_TO_MV[u]

@@ -123,6 +123,9 @@ _NEGATED = re.compile(r"^\s*(mdc_ecg_lead_|e[ck]g[\s_.]+)?(lead[\s_]+)?[-\u2013\
 #: ("aVR-"), and such a name is not the lead
 _PREFIX = re.compile(r"^\s*((e[ck]g|lead)(?![a-z])[\s_.\-\u2013\u2212]*)*", re.I)
 _DASH = re.compile(r"[-\u2013\u2212]")
+#: a space, underscore or dot between two roman numerals ('I_II', 'I II', 'I.II', 'I I'): two limb leads joined, as
+#: 'I-II' is (a bipolar channel), whose letters would otherwise read as III (or II): not a lead of the 12
+_SPLIT_NUMERAL = re.compile(r"i[\s_.]+i", re.I)
 #: an ISO/IEEE 11073 "derived lead" code (``MDC_ECG_LEAD_dII``, ``dV1``, ``daVR``: computed from other electrodes,
 #: e.g. EASI), with the lower-case ``d`` of the standard (``MDC_ECG_LEAD_D`` is Nehb's lead D): not the measured lead
 _DERIVED_CODE = re.compile(r"^\s*(?i:mdc[\s_]*ecg[\s_]*lead[\s_]*)d(?=[ivaIVA])")
@@ -145,7 +148,8 @@ def canonical_lead_name(name: str) -> str | None:
     nor is a derived-lead code (``MDC_ECG_LEAD_dII``, ``MDC_ECG_LEAD_dV1``: computed from other electrodes, EASI).
     A dash is a separator only after the prefix (``"ECG-II"``, ``"lead-avr"``); anywhere else the name is not a lead
     of the 12: ``"I-II"`` (a bipolar channel, whose letters would otherwise read as III), ``"V1-Ref"``, ``"aVR-"``
-    -> ``None``; a dash between a lead's letter and its number is part of its name (``"D-II"`` -> ``II``, ``"V-1"``
+    -> ``None``, and so are two limb leads joined by a space, underscore or dot (``"I_II"``, ``"I II"``: not III);
+    a dash between a lead's letter and its number is part of its name (``"D-II"`` -> ``II``, ``"V-1"``
     -> ``V1``). The lead system DICOM names in parentheses (``"Lead I (Einthoven)"``, ``"Lead V1 (Wilson)"``) is
     dropped; any other parenthesis (``"aVR (inverted)"``) makes the name no lead.
 
@@ -159,6 +163,8 @@ def canonical_lead_name(name: str) -> str | None:
         return None
     rest = _PREFIX.sub("", str(name), count=1).rstrip()
     if _DASH.search(rest) and not _JOINED.match(rest):   # 'I-II', 'V1-Ref', 'aVR-' (but 'D-II', 'V-1' are names)
+        return None
+    if _SPLIT_NUMERAL.search(rest):   # 'I_II', 'I II': joined like 'I-II', not lead III
         return None
     return _ALIASES.get(_lead_key(name))
 
