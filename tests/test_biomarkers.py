@@ -677,3 +677,16 @@ def test_last_wave_start__a_t_tail_larger_than_the_u_wave_does_not_keep_the_u_wa
     cut = last_wave_start(mag, 0, 200, min_mv=0.03, min_gap=50, rel=0.5, size_rel=0.3) / 500.0
     assert 0.25 < cut < 0.29, cut
     assert last_wave_start(g(0.3, -0.02, 0.025) + g(0.1, 0.33, 0.02), 0, 200, min_mv=0.03, min_gap=50) / 500 < 0.2
+
+
+@pytest.mark.parametrize("rid", [31, 57, 81])
+def test_measure_record__qt_of_a_flat_t_wave_kept_at_half_the_gain(shared_data, rid):
+    """Stop 42: LUDB sinus records whose T wave stays under 0.1 mV on every lead (0.07-0.09 mV at most) recorded at
+    half the gain (another recorder's scale) had no QT at all: no lead reached the 0.05 mV floor (t_min_mv). The
+    floor is now halved when no lead reaches it, so the copy at half the gain is timed on the leads the record is,
+    and gives its QT (434, 392, 368 ms; cardiologists 441.5, 403, 394). At a quarter of the gain, too."""
+    sig, ref = _ludb_with_reference(shared_data, rid)
+    full = measure_record(sig, 500.0)["qt_interval_ms"]
+    assert abs(full - ref["qt_interval_ms"]) <= 30, (full, ref)
+    for gain in (0.5, 0.25):
+        assert abs(measure_record(gain * sig, 500.0)["qt_interval_ms"] - full) <= 2, gain

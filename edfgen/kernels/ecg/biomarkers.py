@@ -246,6 +246,9 @@ class DelineationSettings:
         wave when the magnitude there reaches ``t_min_mv``: a T wave that falls below this fraction of it before the
         window's end is sought before that dip too. The T amplitude and ST direction (:func:`measure_record`) are
         taken in the window up to the nadir (:attr:`Delineation.t_window`), not at the U wave.
+    t_floor_halvings
+        When no lead's T wave (nor the magnitude's) reaches ``t_min_mv``, the floor is halved up to this many times
+        (0: no QT then): LUDB 31, 57, 81 (T 0.07-0.09 mV at most) at half the gain had no QT, now the full gain's.
     """
 
     lp_hz: float = 40.0
@@ -271,6 +274,7 @@ class DelineationSettings:
     p_flutter_ratio: tuple[float, float] = (0.6, 1.6)
     p_last_wave_rel: float | None = 0.5
     t_first_wave_rel: float | None = 0.5
+    t_floor_halvings: int = 2
 
 
 DEFAULT_SETTINGS = DelineationSettings()
@@ -372,10 +376,11 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
             t_until = t_hi - 1 - last_wave_start(mag8[0, t_lo:t_hi][::-1], 0, t_hi - t_lo, min_mv=st.t_min_mv,
                                                  min_gap=int(0.1 * fs), rel=st.t_first_wave_rel, size_rel=0.5)
         t_window = (t_lo, t_hi if t_until is None else t_until + 1)     # the T amplitude is the T's, not the U's
-        t_ends, t_mag = _lead_and_global_bounds(beat, mag8, t_lo, t_hi, min_mv=st.t_min_mv, rel=st.t_rel,
-                                                reach=int(st.t_reach_s * fs), floor=floor, reverse=False,
-                                                peak_until=t_until)
-        t_end = _global_bound(t_ends, t_mag, st.t_lead_quantile)
+        for t_min in st.t_min_mv * 0.5 ** np.arange(st.t_floor_halvings + 1):   # a flat T wave, a gain of 1/2
+            t_ends, t_mag = _lead_and_global_bounds(beat, mag8, t_lo, t_hi, min_mv=t_min, rel=st.t_rel, floor=floor,
+                                                    reach=int(st.t_reach_s * fs), reverse=False, peak_until=t_until)
+            if np.isfinite(t_end := _global_bound(t_ends, t_mag, st.t_lead_quantile)):
+                break
 
     # P onset: mirrored trapezium before the P peak of the spatial magnitude, after the previous T wave;
     # none in a record without a consistent P wave (irregular RR and unlike P windows: atrial fibrillation)
