@@ -221,6 +221,19 @@ def test_gwas_plink_numeric_chromosome_codes__one_chromosome_with_its_name(cohor
     assert ss["base_pair_location"].is_monotonic_increasing and len(ss) == 60
 
 
+def test_gwas_plink_negative_position__one_line_saying_plink_skips_it_and_how_to_drop_it(cohort: Path):
+    """Stop 42 (s42geno): a .bim position of -5 is PLINK 1's mark for 'skip this variant' (plink2 --glm loads 59
+    of 60 variants and tests them). edfgen refuses the fileset, in one line naming the file and variant, and now
+    says what the negative number means and how to write the fileset without it (the line said only 'outside
+    0..2147483646')."""
+    bim = cohort / "g.bim"
+    rows = [ln.split("\t") for ln in bim.read_text().splitlines()]
+    rows[4][3] = "-5"
+    bim.write_text("\n".join("\t".join(r) for r in rows) + "\n")
+    _one_line_error(_run(_gwas(cohort)), "g.bim: variant 5: base-pair position -5", "PLINK 1 marks a variant to skip",
+                    "plink2 --bfile", "--make-bed")
+
+
 def test_gwas_plink_xy_and_mt__two_chromosomes_stay_two(cohort: Path):
     """Review of stop 22: PLINK's 25 is XY (the pseudo-autosomal region), 26 is MT; GWAS-SSF's 25 is MT. XY was
     written as 25, so a .bim with both came out as one chromosome '25', read back as MT. XY is written as X."""

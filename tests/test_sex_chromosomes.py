@@ -345,7 +345,9 @@ def test_covariate_sex__only_a_coding_that_says_who_is_male():
     for column, values, want in (("sex", ["1", "2", "0", "-9", None], [1, 2, 0, 0, 0]),
                                  ("Gender", ["male", "Female", "NA", "M", "f"], [1, 2, 0, 1, 2]),
                                  ("is_male", [1.0, 0.0, np.nan], [1, 2, 0]), ("31-0.0", [0, 1], [2, 1]),
-                                 ("is_female", [1, 0], [2, 1]), ("sex", [1.0, 2.0, np.nan], [1, 2, 0])):
+                                 ("is_female", [1, 0], [2, 1]), ("sex", [1.0, 2.0, np.nan], [1, 2, 0]),
+                                 # UK Biobank RAP's dx extract_dataset names (stop 42, s42geno)
+                                 ("participant.p31", [0, 1], [2, 1]), ("participant.p22001", [1, 0], [1, 2])):
         sex, where = read(column, values)
         assert sex.tolist() == want and where == f"c.tsv column {column!r}", column
     assert read("sex", [0, 1, 1])[1] == "c.tsv column 'sex' is coded 0/1, which does not say who is male (code it " \

@@ -297,15 +297,16 @@ def test_gwas__warns_when_covariate_sex_differs_from_the_genotype_files(tmp_path
 
 
 def test_names__id_aliases_in_the_error_and_harmonised_catalog_names(tmp_path):
-    """Review s29 F8: ukbconv's ``f.eid`` column: the error lists the id names accepted; a GWAS Catalog
-    harmonised file ``GCST..._buildGRCh38.h.tsv.gz`` is the phenotype ``GCST..._buildGRCh38``."""
+    """Review s29 F8: an id column of another name (then ukbconv's ``f.eid``, read since stop 42; now a RAP Table
+    Exporter's title ``Participant ID``): the error lists the id names accepted; a GWAS Catalog harmonised file
+    ``GCST..._buildGRCh38.h.tsv.gz`` is the phenotype ``GCST..._buildGRCh38``."""
     from edfgen.exceptions import InputError
     from edfgen.formats.sumstats.discovery import phenotype_name
     from edfgen.formats.tables import read_table
 
-    (tmp_path / "t.tsv").write_text("f.eid\tage\n1000001\t50\n")
+    (tmp_path / "t.tsv").write_text("Participant ID\tage\n1000001\t50\n")
     with pytest.raises(InputError, match=r"missing column\(s\) IID \(the participant id: one of IID, #IID, eid, "
-                                         r"ID_2\) \(has: f\.eid, age\)"):
+                                         r"ID_2, participant\.eid, f\.eid, FINNGENID\) \(has: Participant ID, age\)"):
         read_table(tmp_path / "t.tsv", id_column="IID")
     assert phenotype_name("x/GCST90000001_buildGRCh38.h.tsv.gz") == "GCST90000001_buildGRCh38"
     assert phenotype_name("27863252-GCST004131-EFO_0004314.h.tsv.gz") == "27863252-GCST004131-EFO_0004314"
@@ -335,3 +336,42 @@ def test_pca__withdrawn_samples_left_out(hail_context, tmp_path):
         for k in ("PC1", "PC2"):
             a, b = pcs[k].to_numpy(), ref[k].to_numpy()
             np.testing.assert_allclose(a * np.sign(a @ b), b, atol=1e-6)
+
+
+@pytest.mark.skipif(__import__("shutil").which("plink2") is None, reason="plink2 is the reference")
+def test_gwas__biobank_export_id_columns_read_as_the_participant_id(tmp_path):
+    """Stop 42 (s42geno): the participant-id columns that biobank exports write were refused ('missing column(s)
+    IID'): UK Biobank RAP's ``dx extract_dataset`` CSV (``participant.eid,participant.p21001_i0``), ukbconv's R
+    table (``f.eid``), FinnGen's phenotype and covariate files (``FINNGENID``). Each is read as the IID, as
+    --pheno, --covar and --keep; the GWAS equals plink2 --glm on the same values under ``#FID IID``
+    (plink2 prints 6 digits)."""
+    from edfgen.commands.gwas import GwasSettings, run_gwas
+    from edfgen.kernels.qc import QCSettings
+
+    prefix = _bfile(tmp_path / "g", withdrawn=0)
+    iid = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str)[1]
+    rng = np.random.default_rng(4)
+    y, age = rng.normal(size=N).round(4), rng.normal(50, 5, N).round(1)
+    pd.DataFrame({"participant.eid": iid, "participant.p21001_i0": y}).to_csv(tmp_path / "rap.csv", index=False)
+    pd.DataFrame({"f.eid": iid, "f.21001.0.0": y}).to_csv(tmp_path / "ukbconv.tsv", sep="\t", index=False)
+    pd.DataFrame({"FINNGENID": iid, "AGE_AT_DEATH_OR_END_OF_FOLLOWUP": age}).to_csv(tmp_path / "fg_cov.txt",
+                                                                                    sep="\t", index=False)
+    (tmp_path / "keep.csv").write_text("participant.eid,participant.p22001\n"
+                                       + "".join(f"{i},{k % 2}\n" for k, i in enumerate(iid[:140])))
+    pd.DataFrame({"#FID": iid, "IID": iid, "y": y, "age": age}).to_csv(tmp_path / "p2.tsv", sep="\t", index=False)
+    (tmp_path / "keep2.txt").write_text("\n".join(f"{i} {i}" for i in iid[:140]) + "\n")
+    _plink2("--bfile", prefix, "--pheno", tmp_path / "p2.tsv", "--pheno-name", "y", "--covar", tmp_path / "p2.tsv",
+            "--covar-name", "age", "--keep", tmp_path / "keep2.txt", "--glm", "hide-covar", "--out", tmp_path / "p2",
+            "--covar-variance-standardize")   # (plink2 2.00a3.5 calls 4 of these variants CORR_TOO_HIGH without it)
+    ref = pd.read_csv(tmp_path / "p2.y.glm.linear", sep="\t")
+    for pheno, name in (("rap.csv", "participant.p21001_i0"), ("ukbconv.tsv", "f.21001.0.0")):
+        src = GenotypeSource(bfile=str(prefix), keep=str(tmp_path / "keep.csv"))
+        run_gwas(src, tmp_path / pheno, tmp_path / "fg_cov.txt", tmp_path / name, qc=QCSettings(maf=0, hwe_p=0),
+                 settings=GwasSettings(transform="none", plots=False), threads=1)
+        ours = pd.read_csv(tmp_path / name / f"{name}.tsv.gz", sep="\t")
+        assert ours["variant_id"].tolist() == ref["ID"].tolist() and (ours["n"] == ref["OBS_CT"]).all(), name
+        sign = np.where(ours["effect_allele"] == ref["A1"], 1.0, -1.0)
+        np.testing.assert_allclose(ours["beta"], sign * ref["BETA"], rtol=1e-5, atol=1e-8, err_msg=name)
+        np.testing.assert_allclose(ours["standard_error"], ref["SE"], rtol=1e-5, err_msg=name)
+        np.testing.assert_allclose(ours["p_value"], ref["P"], rtol=1e-5, err_msg=name)
+    assert (ours["n"] == 140).all()

@@ -88,8 +88,9 @@ def _fmt(path: Path) -> str:
 
 
 #: names of the participant-id column, in order of preference: PLINK (``FID IID``), plink2 (``#IID``),
-#: UK Biobank (``eid``), a BGEN ``.sample`` file (``ID_2``)
-ID_ALIASES = ("IID", "#IID", "eid", "ID_2")
+#: UK Biobank (``eid``), a BGEN ``.sample`` file (``ID_2``), UK Biobank RAP's ``dx extract_dataset`` export
+#: (``participant.eid``), ukbconv's R table (``f.eid``), FinnGen's phenotype and covariate files (``FINNGENID``)
+ID_ALIASES = ("IID", "#IID", "eid", "ID_2", "participant.eid", "f.eid", "FINNGENID")
 
 
 def some_names(names: Sequence[Any], k: int = 15) -> str:

@@ -65,6 +65,16 @@ def _shared_strings(values) -> np.ndarray:
     return np.asarray(uniques, dtype=object)[codes]
 
 
+def _negative_position_hint(source: str) -> str:
+    """What a negative position means (PLINK 1's mark for a variant to skip, which plink2 skips too) and, for a
+    ``.bim``/``.pvar`` ``source``, the plink2 command that writes the fileset without it."""
+    stem, ext = os.path.splitext(str(source))
+    how = {".bim": f"plink2 --bfile {stem} --make-bed --out {stem}_kept",
+           ".pvar": f"plink2 --pfile {stem} --make-pgen --out {stem}_kept"}.get(ext)
+    return (" (PLINK 1 marks a variant to skip with a negative position, and plink2 skips it"
+            + (f"; {how} writes the fileset without it)" if how else ")"))
+
+
 def variant_table(chromosome, position, variant_id, effect_allele, other_allele, n_alleles=None,
                   *, source: str = "") -> pd.DataFrame:
     """The standard variants DataFrame (see the module docstring)."""
@@ -77,7 +87,8 @@ def variant_table(chromosome, position, variant_id, effect_allele, other_allele,
                          ) from None
     if len(pos) and (pos.min() < 0 or pos.max() > MAX_POSITION):
         bad = int(np.argmax((pos < 0) | (pos > MAX_POSITION)))
-        raise InputError(f"{source}: variant {bad + 1}: base-pair position {int(pos[bad])} is outside 0..{MAX_POSITION}")
+        raise InputError(f"{source}: variant {bad + 1}: base-pair position {int(pos[bad])} is outside 0..{MAX_POSITION}"
+                         + (_negative_position_hint(source) if pos[bad] < 0 else ""))
     vid = pd.Series(np.asarray(variant_id, dtype=object)).astype(str)
     df = pd.DataFrame({
         "chromosome": _shared_strings(normalise_chromosome(chromosome)), "base_pair_location": pos, "variant_id": vid,

@@ -15,6 +15,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import chromosomes_selected
 from edfgen.formats.genotypes.base import WITHDRAWN_ID, GenotypeReader, log_withdrawn, withdrawn_samples
+from edfgen.formats.tables import ID_ALIASES
 from edfgen.formats.textio import read_text_bytes
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,8 @@ def read_id_list(path: str | Path, *, what: str = "--keep") -> set[str]:
     """Participant ids of a ``--keep``/``--remove`` file.
 
     Accepted: one id per line; PLINK's ``FID IID`` (two columns, the second is used); or a table
-    with a header naming ``IID``, ``#IID``, ``eid`` or ``ID_2``. Columns are separated by tabs, commas
+    with a header naming the participant id as a phenotype table may (``IID``, ``#IID``, ``eid``, ``ID_2``,
+    ``participant.eid``, ...: :data:`~edfgen.formats.tables.ID_ALIASES`). Columns are separated by tabs, commas
     (a CSV such as UK Biobank's ``eid,...`` export, quotes read) or blanks, as the first line is (review
     s32d F4: a CSV was one column that matched no sample, so ``--remove`` removed no one, silently).
     Gzip allowed; every line must have as many fields as the first (``file:line`` otherwise).
@@ -152,7 +154,7 @@ def read_id_list(path: str | Path, *, what: str = "--keep") -> set[str]:
         raise InputError(f"{what} {path}:{bad[0]}: {len(bad[1])} fields, the first line has {width}")
     rows = [r for _, r in numbered]
     head = [h.lstrip("#") for h in rows[0]]
-    for key in ("IID", "eid", "ID_2"):
+    for key in dict.fromkeys(a.lstrip("#") for a in ID_ALIASES):
         if key in head:
             j = head.index(key)
             return {r[j] for r in rows[1:] if len(r) > j}

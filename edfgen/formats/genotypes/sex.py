@@ -33,11 +33,14 @@ _SEX_COLUMNS = ("sex",)
 
 #: covariate names taken for sex (case-insensitive; ``sex_2``, ``sex=M``: a categorical sex's indicator)
 SEX_COVARIATE_NAMES = re.compile(r"^(sex|gender|is_?male|is_?female|male|female|msex|inferred_sex|genetic_sex|"
-                                 r"submitted_sex|31-0\.0|22001-0\.0|f\.31\.0\.0|f\.22001\.0\.0|p31|p22001)"
+                                 r"submitted_sex|31-0\.0|22001-0\.0|f\.31\.0\.0|f\.22001\.0\.0|(?:participant\.)?p31|"
+                                 r"(?:participant\.)?p22001)"
                                  r"([_=].*)?$", re.I)
 #: covariates whose 0/1 says who is male by their name: 1 male (UK Biobank's fields 31 and 22001 code 0 female,
-#: 1 male; ROSMAP's msex) or 1 female; a plain ``sex`` or ``gender`` coded 0/1 does not say which is male
-_ONE_IS_MALE = re.compile(r"^(is_?male|male|msex|31-0\.0|22001-0\.0|f\.31\.0\.0|f\.22001\.0\.0|p31|p22001)$", re.I)
+#: 1 male, as ``31-0.0`` (ukbconv), ``f.31.0.0`` (its R table), ``p31``/``participant.p31`` (the RAP's); ROSMAP's
+#: msex) or 1 female; a plain ``sex`` or ``gender`` coded 0/1 does not say which is male
+_ONE_IS_MALE = re.compile(r"^(is_?male|male|msex|31-0\.0|22001-0\.0|f\.31\.0\.0|f\.22001\.0\.0|(?:participant\.)?p31|"
+                          r"(?:participant\.)?p22001)$", re.I)
 _ONE_IS_FEMALE = re.compile(r"^(is_?female|female)$", re.I)
 
 
