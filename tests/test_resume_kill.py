@@ -554,3 +554,38 @@ def test_run__temp_files_outside_the_stages_folders_and_in_dropped_stages_folder
     runner.drop_stale()
     assert not (out / "ldsc").exists() and json.loads(runner.state_path.read_text()) == {}
 
+
+
+def _gwas_args(cohort: Path, tmp_path: Path, out: Path) -> list[str]:
+    iids = pd.read_csv(cohort / "covariates.tsv", sep="\t", dtype={"IID": str})["IID"]
+    pd.DataFrame({"IID": iids, "x": np.random.default_rng(0).normal(size=len(iids))}).to_csv(
+        tmp_path / "a.tsv", sep="\t", index=False)
+    return ["gwas", "--bfile", str(cohort / "genotypes"), "--pheno", str(tmp_path / "a.tsv"), "--covar",
+            str(cohort / "covariates.tsv"), "--covar-cols", "age,sex", "--maf", "0.05", "--no-plots", "--out", str(out)]
+
+
+def test_gwas__an_older_edfgens_killed_run_listing_plots_whole_resumes_as_edfgen_run_does(tiny_sim_cohort, tmp_path):
+    """s42files #1: `edfgen run` resumed a stage an older edfgen was killed in (a real SIGKILL, its in-progress
+    manifest listing plots/ whole: its files there changed before its lock's last heartbeat are its own), but `edfgen
+    gwas --out` on the same folder refused its plot ("that run did not finish"): the command takes the folder's lock
+    first, taking the dead writer's lock over, and then judged the files without that lock's heartbeat. It now judges
+    them by the lock it took over: the plain rerun replaces the killed run's files; a user's file put there after the
+    kill is still refused, nothing removed."""
+    import shutil
+
+    gw = tmp_path / "gw"
+    args = _gwas_args(tiny_sim_cohort, tmp_path, gw)
+    _old_stage_killed(gw, heartbeat=0.1)
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert not (gw / "plots").exists() and not (gw / "edf_001.tsv.gz").exists() and (gw / "x.tsv.gz").exists()
+    shutil.rmtree(gw)
+    _old_stage_killed(gw, heartbeat=0.1)
+    (gw / "plots" / "mine.txt").write_text("a user's file")                   # put there after the kill
+    for extra in ([], ["--force"]):
+        res = CliRunner().invoke(cli, args + extra)
+        assert (gw / "plots" / "mine.txt").read_text() == "a user's file"
+        if not extra:
+            assert res.exit_code == 2 and "unfinished 'edfgen gwas' run" in res.output, res.output
+            assert (gw / "plots" / "edf_001.png").exists()
+    assert res.exit_code == 0 and "--force kept 2 file(s)" in res.output, res.output   # (plots/ changed: both kept)
