@@ -422,11 +422,15 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
             replace) else []
         left = kept_by_force(previous, out_dir, covered, planned) if force and replace and whole else set()
         for x in dict.fromkeys([*planned, *_subfolders([*planned, *folders]), *whole]):
+            # a desktop's junk (.DS_Store) is no one's data and never written or removed: no reason to refuse (s42files
+            # #4), but in a folder an older manifest lists whole, where it made the other files unprovable (s41safe #1)
+            skip = x.rstrip("/") not in whole
             foreign = _not_listed(out_dir / x.rstrip("/"), covered | left, anchor=anchor, manifest=previous,
-                                  base=out_dir, name=name)
+                                  base=out_dir, name=name, skip_junk=skip)
             if foreign:     # (naming how many more are there: s41safefix2 #3, one per try after a --force kept some)
                 why = unowned_reason(foreign, previous, out_dir, name=name)   # (an old whole folder: "move all")
-                more = "" if why else more_there(foreign, out_dir / x.rstrip("/"), covered | left, out_dir)
+                more = "" if why else more_there(foreign, out_dir / x.rstrip("/"), covered | left, out_dir,
+                                                 skip_junk=skip)
                 raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)}{more} " + (
                     f"{why}, or choose another {option}" if why else f"exists and was not written by an earlier "
                     f"'{command}' (not listed in its {name}); move it away or choose another {option}"))
