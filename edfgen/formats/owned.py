@@ -316,8 +316,8 @@ def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, 
                       kept: Iterable[Path] = (), *, name: str = MANIFEST) -> str | None:
     """The first file (or link) at or under a ``plan`` entry (absolute paths the current run writes) that lies in a
     folder ``manifest`` (an older edfgen's) lists whole (:func:`whole_folders`; of a run that did not finish, only one
-    where ``--force`` keeps files, ``kept``: :func:`kept_by_force`, such a folder's planned files being the killed
-    run's), and that itself, or a
+    where ``--force`` keeps files, ``kept``: :func:`kept_by_force`, or of a run whose lock tells while it ran,
+    :func:`_while_it_ran`; else such a folder's planned files are taken for the killed run's), and that itself, or a
     folder between it and that folder, changed after that run finished (:func:`owned_files` without the plan; that
     folder's own time, which a kept file changes, not counted): a user's file put there under a name the run writes
     (s41safefix #1: ``--force`` wrote over it; s41safefix2 #2: so did a plain rerun, and ``--force`` with nothing
@@ -345,7 +345,10 @@ def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, 
     """
     kept, whole = list(kept), whole_folders(manifest, base)
     done = _finished_s(manifest) is not None
-    folders = [d for d in whole if done or any(d in f.parents for f in kept)]
+    # a killed run whose lock tells while it ran: a planned file changed outside that time is not its own either
+    # (s42files #3: a user's figure written over its plot in place, the folder's time unchanged, was written over)
+    timed = not done and whole and (lambda lo, hi: lo <= hi)(*_while_it_ran(manifest, base))
+    folders = [d for d in whole if done or timed or any(d in f.parents for f in kept)]
     if not folders:
         return None
     anchor, edfgens = Anchor(), _edfgens_time(manifest, base, name)
