@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from edfgen.cli import cli
@@ -60,3 +61,60 @@ def test_gwas__a_kill_during_a_force_rerun_beside_a_ds_store_leaves_a_folder_the
             assert (out / "plots" / ".DS_Store").read_bytes() == b"finder"
             assert _tables(out) == {**_tables(ref), "plots/.DS_Store": b"finder"}
         _no_temp_files(out)
+
+
+@pytest.fixture(scope="module")
+def upstream(tiny_sim_cohort, tmp_path_factory) -> Path:
+    """Two ECG-trait GWAS (the exposures), two disease GWAS (the outcomes) and their clumping (p1 1e-4: 4 loci) of
+    the tiny cohort: what the downstream commands read."""
+    d, c = tmp_path_factory.mktemp("kill_downstream"), tiny_sim_cohort
+    common = ["--bfile", c / "genotypes", "--covar", c / "covariates.tsv", "--covar-cols", "age,sex", "--no-plots"]
+    _invoke(["gwas", "--pheno", c / "physiology.tsv", "--pheno-cols", "qrs_duration_ms,qt_interval_ms", *common,
+             "--out", d / "gwas"])
+    _invoke(["gwas", "--pheno", c / "outcomes.tsv", "--pheno-cols", "AF,MI", *common, "--out", d / "outcomes"])
+    _invoke(["clump", "--sumstats", d / "gwas", "--bfile", c / "genotypes", "--p1", "1e-4", "--out", d / "clump"])
+    return d
+
+
+def _downstream(command: str, up: Path, cohort: Path, out: Path) -> list:
+    from edfgen.pipeline import packaged_catalog
+
+    g, loci = cohort / "genotypes", up / "clump" / "loci.tsv"
+    return {"clump": ["clump", "--sumstats", up / "gwas", "--bfile", g, "--p1", "1e-4", "--out", out],
+            "annotate": ["annotate", "--loci", loci, "--catalog", packaged_catalog(), "--any-trait",
+                         "--out", out / "annotated.tsv"],
+            "mr": ["mr", "--exposure", up / "gwas", "--outcome", up / "outcomes", "--instruments",
+                   up / "clump" / "clumps.tsv", "--nboot", "20", "--presso-sims", "0", "--no-plots", "--p-threshold",
+                   "1e-4", "--bfile", g, "--out", out],
+            "ldsc": ["ldsc", "--sumstats", up / "gwas", "--bfile", g, "--rg", "--out", out],
+            "finemap": ["finemap", "--sumstats", up / "gwas", "--loci", loci, "--bfile", g, "--out", out],
+            "coloc": ["coloc", "--exposure", up / "gwas", "--outcome", up / "outcomes", "--loci", loci, "--bfile", g,
+                      "--out", out]}[command]
+
+
+#: each command, SIGKILLed just before this atomic rename of a run into a new folder (its renames: the in-progress
+#: manifest first, then its outputs one by one, the complete manifest last): outputs written and outputs pending
+KILLED_AT = {"clump": 3, "annotate": 2, "mr": 4, "ldsc": 6, "finemap": 3, "coloc": 2}
+
+
+@pytest.mark.parametrize("command", list(KILLED_AT))
+def test_downstream_command_killed_mid_write__no_partial_output_and_a_plain_rerun_writes_the_same_bytes(
+        command, upstream, tiny_sim_cohort, tmp_path):
+    """s42files #7: each downstream command killed (a real SIGKILL of its process) between two of its outputs: what
+    lies under a final name is whole (the very bytes of an uninterrupted run), the manifest says the run did not
+    finish, and a plain rerun, no --force, writes every output with the bytes of an uninterrupted run, no temporary
+    file left."""
+    ref, out = tmp_path / "ref", tmp_path / "killed"
+    _invoke(_downstream(command, upstream, tiny_sim_cohort, ref))
+    expected = _tables(ref)
+    assert expected
+    _killed(_edfgen(*_downstream(command, upstream, tiny_sim_cohort, out), kill_at=KILLED_AT[command]))
+    manifest = next(out.glob("*manifest.json"))
+    assert json.loads(manifest.read_text())["finished"] is None
+    left = {k: v for k, v in _tables(out).items() if ".edfgen-tmp-" not in k and not k.startswith(".edfgen.lock")}
+    assert set(left) < set(expected), sorted(left)                # (the killed writer's stale lock aside) pending ones
+    assert any(".edfgen-tmp-" in p.name for p in out.rglob("*"))   # killed with a whole output not yet renamed
+    assert all(left[k] == expected[k] for k in left), [k for k in left if left[k] != expected[k]]
+    _invoke(_downstream(command, upstream, tiny_sim_cohort, out))
+    assert _tables(out) == expected
+    _no_temp_files(out)
