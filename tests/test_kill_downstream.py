@@ -118,3 +118,23 @@ def test_downstream_command_killed_mid_write__no_partial_output_and_a_plain_reru
     _invoke(_downstream(command, upstream, tiny_sim_cohort, out))
     assert _tables(out) == expected
     _no_temp_files(out)
+
+
+def test_run_stage__a_ds_store_in_a_stage_folder_does_not_stop_its_rerun(tiny_sim_cohort, tmp_path, monkeypatch):
+    """s42files #4, in `edfgen run`: a stage to rerun (its options changed) whose plots/ the Finder had shown removed
+    its own files, left plots/ holding the .DS_Store, and then its command refused the folder ('directory exists and
+    is not empty ... holding files that edfgen did not write: move them away'). A folder holding only a desktop's junk
+    is empty to a command: the stage reruns, the .DS_Store kept."""
+    import edfgen.pipeline as pl
+    from edfgen.pipeline import config_from_dict
+
+    monkeypatch.setattr(pl, "package_code_digest", lambda: "code")
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    gw = tmp_path / "o" / "gwas"
+    wiring = {"out": gw, "bfile": str(tiny_sim_cohort / "genotypes"), "pheno": str(_pheno(tiny_sim_cohort, tmp_path / "a.tsv")),
+              "covar": str(tiny_sim_cohort / "covariates.tsv"), "covar_cols": "age,sex", "maf": 0.05}
+    pl._Runner(cfg).stage("gwas", "gwas", wiring, [], gw)
+    (gw / "plots" / ".DS_Store").write_bytes(b"finder")
+    pl._Runner(cfg).stage("gwas", "gwas", {**wiring, "maf": 0.1}, [], gw)
+    assert (gw / "plots" / ".DS_Store").read_bytes() == b"finder" and (gw / "plots" / "x.qq.png").exists()
+    assert json.loads((gw / "manifest.json").read_text())["finished"]
