@@ -138,3 +138,18 @@ def test_run_stage__a_ds_store_in_a_stage_folder_does_not_stop_its_rerun(tiny_si
     pl._Runner(cfg).stage("gwas", "gwas", {**wiring, "maf": 0.1}, [], gw)
     assert (gw / "plots" / ".DS_Store").read_bytes() == b"finder" and (gw / "plots" / "x.qq.png").exists()
     assert json.loads((gw / "manifest.json").read_text())["finished"]
+
+
+def test_prepare_out_dir__only_a_desktops_junk_is_empty_an_empty_folder_of_the_users_is_not(tmp_path):
+    """s42files #4: what the stage rerun above meets, without a GWAS: plots/.DS_Store (and a top-level Thumbs.db)
+    make no folder 'not empty'; an empty sub-folder, which may be the user's, still does."""
+    from edfgen.exceptions import InputError
+    from edfgen.formats.tables import prepare_out_dir
+
+    (tmp_path / "gw" / "plots").mkdir(parents=True)
+    (tmp_path / "gw" / "plots" / ".DS_Store").write_bytes(b"finder")
+    (tmp_path / "gw" / "Thumbs.db").write_bytes(b"explorer")
+    assert prepare_out_dir(tmp_path / "gw", command="edfgen gwas") == tmp_path / "gw"
+    (tmp_path / "gw" / "mine").mkdir()
+    with pytest.raises(InputError, match="directory exists and is not empty"):
+        prepare_out_dir(tmp_path / "gw", command="edfgen gwas")

@@ -460,12 +460,13 @@ def _own_unfinished_run(path: Path, previous: dict | None, command: str | None) 
 
 def _only_junk(path: Path) -> bool:
     """Whether the folder ``path`` holds nothing but its lock files, a desktop's junk (``.DS_Store``: JUNK_NAMES) and
-    folders holding no more: no one's data, so not a folder to refuse as not empty (s42files #4: ``edfgen run``'s
-    rerun of a stage whose ``plots/`` the Finder had shown removed its own files, then refused the folder)."""
+    folders holding such junk: no one's data, so not a folder to refuse as not empty (s42files #4: ``edfgen run``'s
+    rerun of a stage whose ``plots/`` the Finder had shown removed its own files, then refused the folder). An empty
+    sub-folder may be a user's, made for their files: refused as before."""
     for folder, dirs, files in os.walk(path):
         top = folder == str(path)
         if any(f not in JUNK_NAMES and not (top and f in HIDDEN_NAMES) for f in files) or any(
-                os.path.islink(os.path.join(folder, d)) for d in dirs):
+                os.path.islink(os.path.join(folder, d)) for d in dirs) or not (top or files or dirs):
             return False
     return True
 
