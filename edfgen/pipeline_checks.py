@@ -238,8 +238,11 @@ def source_digest(root: Path) -> str:
     return h.hexdigest()
 
 
-#: the package's folders of shipped data that results depend on (genes, catalog, checkpoints): keyed by their bytes
-DATA_FOLDERS = ("data", "checkpoints")
+#: the package's folders of shipped data that results depend on (genes, catalog): keyed by their bytes. Not
+#: ``checkpoints``: a checkpoint is read only through a stage's checkpoint option (extract's ``checkpoint``), which the
+#: stage's key already holds by content (:func:`_by_content`), so a checkpoint saved into ``edfgen/checkpoints/``
+#: made every stage rerun, a retrained shipped one reruns extract and what follows it (s42files #5)
+DATA_FOLDERS = ("data",)
 
 
 @functools.cache
@@ -283,7 +286,7 @@ def code_digest(root: Path) -> str:
     selects them): each module's syntax tree (``ast.dump``, no line numbers) without its docstrings (module, class,
     function), so without its comments and layout, and without a module-level ``__version__ =`` (computed once per
     process, about a second for edfgen's 2.7 MB of source; a file that does not parse by its bytes), and the bytes
-    of the shipped data (:func:`_shipped_data`: genes, catalog, checkpoints). A release that
+    of the shipped data (:func:`_shipped_data`: genes, catalog). A release that
     changes only documentation, comments or the version number keeps it; any other change to any module (a statement,
     a name, a constant, a message) changes it: a whole-package rule, as a stage's imports cannot be known statically
     (commands are dispatched by name). (Bytecode, compiled with ``optimize=2``, is 3x cheaper but keeps a ``NOP``

@@ -115,6 +115,66 @@ def test_commands__a_dataframe_for_a_file_is_one_line_naming_the_option(tmp_path
     assert not (tmp_path / "gwas").exists() and not (tmp_path / "clump").exists()
 
 
+def test_interpret_annotate_finemap_coloc__a_dataframe_for_a_file_is_one_line_naming_the_option(tmp_path):
+    """s42files #6: the commands s41 left out (interpret_edfs; run_annotate; run_finemap's and run_coloc's loci) gave
+    'TypeError: expected str, bytes or os.PathLike object, not DataFrame' from deep inside; now the same one line as
+    run_gwas, naming the option, before anything is written."""
+    from edfgen.commands.annotate import run_annotate
+    from edfgen.commands.coloc import run_coloc
+    from edfgen.commands.finemap import run_finemap
+    from edfgen.commands.interpret import interpret_edfs
+    from edfgen.formats.genotypes.source import GenotypeSource
+
+    df = pd.DataFrame({"chromosome": ["1"], "IID": ["A"]})
+    for ext in (".bed", ".bim", ".fam"):
+        (tmp_path / f"g{ext}").write_bytes(b"")
+    sumstats = tmp_path / "s.tsv"
+    sumstats.write_text("variant_id\tchromosome\tbase_pair_location\teffect_allele\tother_allele\tbeta\t"
+                        "standard_error\tp_value\nrs1\t1\t100\tA\tG\t0.1\t0.1\t0.5\n")
+    g, f = GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / "f.tsv"
+    calls = {"--edf": lambda: interpret_edfs(df, tmp_path / "i", biomarkers=f),
+             "--biomarkers": lambda: interpret_edfs(f, tmp_path / "i", biomarkers=df),
+             "--covar": lambda: interpret_edfs(f, tmp_path / "i", biomarkers=f, covar=df),
+             "--measure-from": lambda: interpret_edfs(f, tmp_path / "i", measure_from=df),
+             "--loci": lambda: run_annotate(df, f, tmp_path / "a.tsv", any_trait=True),
+             "--catalog": lambda: run_annotate(f, df, tmp_path / "a.tsv", any_trait=True),
+             "--genes": lambda: run_annotate(f, f, tmp_path / "a.tsv", any_trait=True, genes=df),
+             "--sumstats": lambda: run_annotate(f, f, tmp_path / "a.tsv", any_trait=True, sumstats=df),
+             "--ld-bfile": lambda: run_annotate(f, f, tmp_path / "a.tsv", any_trait=True, ld_bfile=df),
+             "--loci ": lambda: run_finemap([sumstats], loci=df, out_dir=tmp_path / "fm", genotypes=g),
+             "--loci  ": lambda: run_coloc([sumstats], [sumstats], loci=df, out_dir=tmp_path / "co", genotypes=g)}
+    for flag, call in calls.items():
+        with pytest.raises(InputError, match=rf"^{flag.strip()}: a file path is expected, got a pandas.*DataFrame: "
+                                             r"write it first \(df\.to_csv"):
+            call()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.bed", "g.bim", "g.fam", "s.tsv"]
+
+
+def test_run_pretrain__takes_the_commands_defaults_and_its_ecg_and_out_by_position(tmp_path, monkeypatch):
+    """s42files #6: run_pretrain made every option a required keyword (`run_pretrain("ecgs/", "out")` was a TypeError
+    naming 17 missing arguments), unlike extract_edfs and the README's promise of the command's defaults. It now takes
+    the defaults of PretrainOptions, ecg and out by position, one path as one folder; no out is one line."""
+    import edfgen.model.pretrain as mp
+    from edfgen.commands.pretrain import PretrainOptions, run_pretrain
+
+    seen = {}
+
+    def pretrain(out, *, config, settings, ecg, simulated, **kw):
+        seen.update(out=out, config=config.name, steps=settings.steps, lr=settings.lr, ecg=ecg, simulated=simulated)
+        return "result"
+
+    monkeypatch.setattr(mp, "pretrain", pretrain)
+    (tmp_path / "ecgs").mkdir()
+    assert run_pretrain(str(tmp_path / "ecgs"), tmp_path / "out", steps=5) == "result"
+    assert seen == {"out": tmp_path / "out", "config": PretrainOptions.config_name, "steps": 5,
+                    "lr": PretrainOptions.lr, "ecg": [str(tmp_path / "ecgs")], "simulated": 0}
+    assert run_pretrain(out=tmp_path / "out2", simulated=8, force=True) == "result" and seen["ecg"] == []
+    with pytest.raises(InputError, match=r"^pretrain: --out is required"):
+        run_pretrain(str(tmp_path / "ecgs"))
+    with pytest.raises(InputError, match=r"^--ecg: a file path is expected, got a pandas"):
+        run_pretrain(pd.DataFrame({"a": [1]}), tmp_path / "out3")
+
+
 def test_result_reprs__one_line_with_tables_as_their_shapes():
     """Was: MRRun's repr printed every table in full (5,233 characters over 82 lines on a 2 x 2 run), GwasResult's and
     ClumpRun's their tables too."""

@@ -600,6 +600,40 @@ def test_code_digests__a_release_changing_only_shipped_data_is_other_code(tmp_pa
     (pkg / "data" / "genes_GRCh38.tsv.gz").write_bytes(b"genes v2")
     second = digests()
     assert second[0] != first[0] and second[1] != first[1]
-    (pkg / "checkpoints" / "tiny.json").write_text('{"d": 2}')
-    third = digests()
-    assert third[0] != second[0] and third[1] != second[1]
+    (pkg / "checkpoints" / "mine.json").write_text('{"d": 2}')    # s42files #5: keyed by extract's option instead
+    (pkg / "checkpoints" / "tiny.json").write_text('{"d": 3}')
+    assert digests() == second
+
+
+def test_stage_key__a_checkpoint_saved_into_the_package_reruns_only_the_stage_that_loads_it(tmp_path, monkeypatch):
+    """s42files #5: the code digest covered every file of edfgen/checkpoints/, so a checkpoint a user saved there (to
+    ship it, `model resave`) made `edfgen run` rerun every stage, the 3-hour GWAS too. The checkpoints are read only
+    through extract's checkpoint option, which its stage key holds by content: a new file there keeps every key and
+    the code digest; the shipped checkpoint retrained in place changes extract's key only."""
+    import shutil
+
+    import edfgen.model.checkpoint as ck
+    from edfgen.commands.extract import ExtractOptions
+    from edfgen.commands.gwas import GwasOptions
+    from edfgen.pipeline_checks import _shipped_data, _sources, code_digest, stage_key
+
+    pkg = tmp_path / "edfgen"
+    shutil.copytree(Path(ck.PACKAGE_DIR).parent / "data", pkg / "data")
+    (pkg / "checkpoints").mkdir()
+    for f in ("tiny.json", "tiny.safetensors"):
+        shutil.copy(Path(ck.PACKAGE_DIR) / f, pkg / "checkpoints" / f)
+    (pkg / "__init__.py").write_text("x = 1\n")
+    monkeypatch.setattr(ck, "PACKAGE_DIR", pkg / "checkpoints")
+
+    def keys() -> tuple[str, str, str]:
+        for f in (code_digest, _sources, _shipped_data):
+            f.cache_clear()
+        return (code_digest(pkg), stage_key("edfgen extract", ExtractOptions, {"checkpoint": "tiny"}, {}, [], tmp_path),
+                stage_key("edfgen gwas", GwasOptions, {"maf": 0.01}, {}, [], tmp_path))
+
+    first = keys()
+    shutil.copy(pkg / "checkpoints" / "tiny.json", pkg / "checkpoints" / "mine.json")   # saved into the package
+    assert keys() == first
+    (pkg / "checkpoints" / "tiny.safetensors").write_bytes(b"retrained")
+    second = keys()
+    assert second[0] == first[0] and second[1] != first[1] and second[2] == first[2]

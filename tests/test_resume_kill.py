@@ -554,3 +554,66 @@ def test_run__temp_files_outside_the_stages_folders_and_in_dropped_stages_folder
     runner.drop_stale()
     assert not (out / "ldsc").exists() and json.loads(runner.state_path.read_text()) == {}
 
+
+
+def _gwas_args(cohort: Path, tmp_path: Path, out: Path) -> list[str]:
+    iids = pd.read_csv(cohort / "covariates.tsv", sep="\t", dtype={"IID": str})["IID"]
+    pd.DataFrame({"IID": iids, "x": np.random.default_rng(0).normal(size=len(iids))}).to_csv(
+        tmp_path / "a.tsv", sep="\t", index=False)
+    return ["gwas", "--bfile", str(cohort / "genotypes"), "--pheno", str(tmp_path / "a.tsv"), "--covar",
+            str(cohort / "covariates.tsv"), "--covar-cols", "age,sex", "--maf", "0.05", "--no-plots", "--out", str(out)]
+
+
+def test_gwas__an_older_edfgens_killed_run_listing_plots_whole_resumes_as_edfgen_run_does(tiny_sim_cohort, tmp_path):
+    """s42files #1: `edfgen run` resumed a stage an older edfgen was killed in (a real SIGKILL, its in-progress
+    manifest listing plots/ whole: its files there changed before its lock's last heartbeat are its own), but `edfgen
+    gwas --out` on the same folder refused its plot ("that run did not finish"): the command takes the folder's lock
+    first, taking the dead writer's lock over, and then judged the files without that lock's heartbeat. It now judges
+    them by the lock it took over: the plain rerun replaces the killed run's files; a user's file put there after the
+    kill is still refused, nothing removed."""
+    import shutil
+
+    gw = tmp_path / "gw"
+    args = _gwas_args(tiny_sim_cohort, tmp_path, gw)
+    _old_stage_killed(gw, heartbeat=0.1)
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert not (gw / "plots").exists() and not (gw / "edf_001.tsv.gz").exists() and (gw / "x.tsv.gz").exists()
+    shutil.rmtree(gw)
+    _old_stage_killed(gw, heartbeat=0.1)
+    (gw / "plots" / "mine.txt").write_text("a user's file")                   # put there after the kill
+    for extra in ([], ["--force"]):
+        res = CliRunner().invoke(cli, args + extra)
+        assert (gw / "plots" / "mine.txt").read_text() == "a user's file"
+        if not extra:
+            assert res.exit_code == 2 and "unfinished 'edfgen gwas' run" in res.output, res.output
+            assert (gw / "plots" / "edf_001.png").exists()
+    assert res.exit_code == 0 and "--force kept 2 file(s)" in res.output, res.output   # (plots/ changed: both kept)
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_recording__a_users_file_written_over_a_killed_runs_planned_file_is_refused_not_replaced(tmp_path, force):
+    """s42files #3: an older edfgen's run, killed (a real SIGKILL), its manifest listing plots/ whole; the user then
+    wrote their own figure over its plots/edf_001.png in place (the folder's time unchanged). The rerun and --force
+    plan that very name, so they counted it edfgen's and wrote over it (edfgen run, which plans nothing, refused it).
+    Its status-change time, after the killed run's last heartbeat, says it is not edfgen's: refused in one line naming
+    it, nothing removed; the killed run's other planned file is replaced once the user moved theirs away."""
+    from edfgen.exceptions import InputError
+    from edfgen.formats.manifest import recording
+
+    gw = tmp_path / "gw"
+    _old_stage_killed(gw, heartbeat=0.1)
+    (gw / "plots" / "edf_001.png").write_text("the user's own figure")      # in place, after the kill
+    planned = ["edf_001.tsv.gz", "plots/edf_001.png"]
+    with pytest.raises(InputError, match=r"plots/edf_001\.png is in plots/, .* \(this run writes that very name"):
+        with recording(gw, "edfgen gwas", planned=planned, force=force):
+            pass
+    assert (gw / "plots" / "edf_001.png").read_text() == "the user's own figure"
+    assert (gw / "edf_001.tsv.gz").read_text() == "killed run's output"
+    (gw / "plots" / "edf_001.png").rename(tmp_path / "mine.png")
+    with recording(gw, "edfgen gwas", planned=planned, force=force):
+        assert not (gw / "edf_001.tsv.gz").exists()
+        for x in planned:
+            (gw / x).parent.mkdir(exist_ok=True)
+            (gw / x).write_text("new")
+    assert (tmp_path / "mine.png").read_text() == "the user's own figure"

@@ -27,6 +27,7 @@ from edfgen.formats.genotypes.panel import PlinkGenotypes, panel_fingerprint
 from edfgen.formats.liftover import Chain
 from edfgen.formats.manifest import (Manifest, anchored, check_not_inputs, check_upstream, listed_outputs,
                                      read_manifest, recording, sha256_file)
+from edfgen.formats.paths import file_arg, file_args
 from edfgen.formats.sumstats import column_test, expand_sumstats, parse_column_option, reads_sub_folders
 from edfgen.formats.tables import atomic_path, claimed_out_file, clean_temp_files, write_table
 from edfgen.kernels.annotate import AnnotateSettings, annotate_loci
@@ -96,6 +97,11 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     InputError
         Bad options or input files (one line naming them).
     """
+    # a DataFrame from a notebook: one line naming the option, not a TypeError traceback (s42files #6)
+    loci_path, catalog_path, out, ld_bfile, genes, liftover_chain = (file_arg(v, n) for v, n in (
+        (loci_path, "--loci"), (catalog_path, "--catalog"), (out, "--out"), (ld_bfile, "--ld-bfile"),
+        (genes, "--genes"), (liftover_chain, "--liftover-chain")))
+    sumstats = file_args(sumstats, "--sumstats") if sumstats is not None else []
     if regional_plots and not (ld_bfile and sumstats):   # (they need r² with the lead and the association p-values)
         log.warning("annotate: --regional-plots %d needs --sumstats and --ld-bfile PANEL; no regional plots drawn "
                     "(missing: %s)", regional_plots,

@@ -27,6 +27,7 @@ from edfgen.reprs import ReadableRepr
 from edfgen.exceptions import InputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRejected, discover_records, read_records
 from edfgen.formats.manifest import check_upstream, recording
+from edfgen.formats.paths import file_arg
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.ecg.biomarkers import REASON_COLUMN, measure_biomarkers
 from edfgen.kernels.ecg.leads import canonicalise_leads
@@ -214,6 +215,9 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     """
     if not 0 < p_threshold <= 1:  # NaN passes the command line's range (was: exit 0, every pair 'not significant')
         raise InputError(f"--p {p_threshold}: must be in (0, 1]")
+    # a DataFrame from a notebook: one line naming the option, not a TypeError traceback (s42files #6)
+    edf, out, biomarkers, covar, measure_from = (file_arg(v, n) for v, n in (
+        (edf, "--edf"), (out, "--out"), (biomarkers, "--biomarkers"), (covar, "--covar"), (measure_from, "--measure-from")))
     out = prepare_out_dir(out, force=force, command="edfgen interpret")
     if (biomarkers is None) == (measure_from is None):
         raise InputError("interpret: give exactly one of --biomarkers FILE and --measure-from ECGDIR")

@@ -15,6 +15,7 @@ from edfgen.commands.model import restores_threads, set_threads
 from edfgen.commands.options import SEED_RANGE, CommandOptions, force_opt, opt, out_opt, seed_opt, threads_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.manifest import read_manifest, recording
+from edfgen.formats.paths import file_arg, file_args
 from edfgen.formats.tables import prepare_out_dir
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.model.device import check_device_name
@@ -68,21 +69,49 @@ def run(o: PretrainOptions):
 
 
 @restores_threads
-def run_pretrain(*, out: str | os.PathLike, config_name: str, ecg: Sequence[str | os.PathLike], simulated: int,
-                 sim_seed: int, steps: int, batch_size: int, accum: int, lr: float, warmup: int,
-                 checkpoint_every: int, wander_mv: float, lead_dropout: float, resume: bool, device: str | None,
-                 seed: int, threads: int | None, force: bool, init: str | None = None):
-    """Pre-train (see ``edfgen pretrain --help`` for the options) and write ``out``.
+def run_pretrain(ecg: Sequence[str | os.PathLike] | str | os.PathLike = PretrainOptions.ecg,
+                 out: str | os.PathLike | None = None, *, config_name: str = PretrainOptions.config_name,
+                 simulated: int = PretrainOptions.simulated, sim_seed: int = PretrainOptions.sim_seed,
+                 steps: int = PretrainOptions.steps, batch_size: int = PretrainOptions.batch_size,
+                 accum: int = PretrainOptions.accum, lr: float = PretrainOptions.lr, warmup: int = PretrainOptions.warmup,
+                 checkpoint_every: int = PretrainOptions.checkpoint_every, wander_mv: float = PretrainOptions.wander_mv,
+                 lead_dropout: float = PretrainOptions.lead_dropout, resume: bool = False, device: str | None = None,
+                 seed: int = PretrainOptions.seed, threads: int | None = None, force: bool = False,
+                 init: str | None = None):
+    """Pre-train (see ``edfgen pretrain --help`` for the options) and write ``out``, with the command's defaults:
+    ``run_pretrain("ecgs/", "out/pretrain", steps=500)``, or ``run_pretrain(out="out/pretrain", simulated=2000)``
+    (s42files #6: every option was a required keyword).
 
-    Rank 0 (or a single process) prepares ``out``, records the manifest and returns the
-    :class:`edfgen.model.pretrain.PretrainResult`; other ranks of a ``torchrun`` job train and return ``None``.
+    Parameters
+    ----------
+    ecg
+        ``--ecg``: ECG files or folders (one path or several); none with ``simulated``.
+    out
+        ``--out``: the output folder (required).
+    config_name, simulated, sim_seed, steps, batch_size, accum, lr, warmup, checkpoint_every, wander_mv, lead_dropout, \
+resume, device, seed, threads, force, init
+        The options of ``edfgen pretrain`` (:class:`PretrainOptions`: ``--config`` is ``config_name``).
+
+    Returns
+    -------
+    edfgen.model.pretrain.PretrainResult or None
+        Rank 0 (or a single process) prepares ``out``, records the manifest and returns the result; other ranks of a
+        ``torchrun`` job train and return ``None``.
+
+    Raises
+    ------
+    InputError
+        No ``out``; ``ecg`` not paths (a DataFrame: one line naming ``--ecg``).
     """
     from edfgen.model.config import get_config
     from edfgen.model.device import resolve_train_device
     from edfgen.model.pretrain import PretrainSettings, pretrain  # imports torch
 
+    if out is None:
+        raise InputError("pretrain: --out is required (out='folder')")
+    ecg = [] if ecg is None else file_args(ecg, "--ecg")    # (one path is one folder, not its characters)
     resolve_train_device(device, int(os.environ.get("LOCAL_RANK", "0")))   # no such GPU: refused before --out is made
-    out = Path(out)
+    out = Path(file_arg(out, "--out"))
     set_threads(threads)
     rank0 = int(os.environ.get("RANK", "0")) == 0
     if not resume and rank0:

@@ -34,6 +34,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.base import rsid_column
 from edfgen.formats.tables import read_table
 from edfgen.formats.manifest import recorded_parameter
+from edfgen.formats.paths import file_arg
 from edfgen.formats.sumstats.discovery import declared_build
 from edfgen.formats.sumstats.layout import chromosome_labels, detect_layout
 from edfgen.formats.sumstats.coordinates import coordinate_declaration, meta_field
@@ -345,7 +346,7 @@ def loci_table(path: str | Path, required: Sequence[str] = (),
         The file is missing or unreadable, a row has more or fewer fields than the header, or a required
         column is missing.
     """
-    path = Path(path)
+    path = Path(file_arg(path, "--loci"))   # (a DataFrame from finemap/coloc: one line, not a TypeError: s42files #6)
     if not path.exists():
         raise InputError(f"--loci {path}: file not found")
     header: list[str] = []

@@ -63,6 +63,9 @@ HIDDEN_NAMES = (LOCK_NAME, TAKEOVER_NAME)
 JUNK_NAMES = (".DS_Store", ".localized", "Thumbs.db", "ehthumbs.db", "desktop.ini", "Desktop.ini", ".directory")
 
 _HELD: dict[str, int] = {}  # resolved folder -> nesting depth, in this process
+#: resolved folder -> (content, modification time) of the stale lock of a writer that is gone, which this process took
+#: over when it took the folder's lock (:func:`dead_writer_lock` while it holds it: s42files #1)
+_TAKEN: dict[str, tuple[dict, float]] = {}
 
 #: seconds between two refreshes of a held lock's modification time (its heartbeat, read by other hosts)
 HEARTBEAT_S = 60.0
@@ -140,7 +143,9 @@ def lock_owner(folder: str | os.PathLike) -> dict | None:
 def dead_writer_lock(folder: str | os.PathLike) -> tuple[dict, float] | None:
     """The lock a writer that is gone (killed) left in ``folder`` (:func:`_stale`, readable, with its pid), and its
     modification time: that writer's last heartbeat (or, killed within :data:`HEARTBEAT_S` of taking it, the time it
-    took it), a time at which it still ran.
+    took it), a time at which it still ran. While this process holds ``folder``'s lock, having taken over such a
+    lock to take it (:func:`folder_lock`), that lock as it was: a command judges the killed run's files after taking
+    the folder (s42files #1: ``edfgen gwas`` refused what ``edfgen run``, judging first, resumed).
 
     Parameters
     ----------
@@ -154,6 +159,8 @@ def dead_writer_lock(folder: str | os.PathLike) -> tuple[dict, float] | None:
     """
     path = Path(folder) / LOCK_NAME
     info = _read(path)
+    if info and _mine(info) and (taken := _TAKEN.get(str(Path(folder).resolve()))) is not None:
+        return taken                  # taken over by this process: that writer's lock, as it was (s42files #1)
     if not info or "pid" not in info or not _stale(info, path):
         return None
     try:
@@ -329,15 +336,19 @@ def _takeover_guard(folder: Path) -> Iterator[None]:
     yield
 
 
-def _take_over(path: Path, other: dict) -> None:
+def _take_over(path: Path, other: dict) -> float | None:
     """Remove the stale lock ``path``, read as ``other``, only if it is still that one: under
     :func:`_takeover_guard` it is read again and removed only when its content is the same and it is still stale,
-    so that of several takers of one stale lock none removes the fresh lock another has just taken."""
+    so that of several takers of one stale lock none removes the fresh lock another has just taken. Returns its
+    modification time (its writer's last heartbeat) when this call removed it, else ``None``."""
     with _takeover_guard(path.parent):
         again = _read(path)
         if again is not None and again == other and _stale(again, path):
             with contextlib.suppress(FileNotFoundError):
+                beat = path.stat().st_mtime
                 path.unlink()
+                return beat
+    return None
 
 
 def _wait_unreadable(other: dict, path: Path) -> None:
@@ -381,6 +392,7 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
     info = {"host": socket.gethostname(), "pid": os.getpid(), "started_ticks": _start_time(os.getpid()),
             "command": command, "since": time.strftime("%Y-%m-%dT%H:%M:%S"), "since_s": round(time.time(), 3),
             "heartbeat_s": HEARTBEAT_S}
+    taken = None
     for attempt in range(4):
         try:
             _create(path, info, folder, option)
@@ -402,12 +414,15 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
             else:
                 log.warning("%s: taking over the stale lock of %s: its heartbeat stopped %.0f min ago (killed)",
                             folder, _describe(other), _silent_for(path) / 60)
-            _take_over(path, other)
+            if (beat := _take_over(path, other)) is not None and "pid" in other:
+                taken = (other, beat)
             continue
         break
     else:
         raise InputError(f"{option} {folder}: cannot take its lock {path} (another command keeps creating it)")
     _HELD[key] = 1
+    if taken is not None:             # what the dead writer's files are judged by while this process holds it
+        _TAKEN[key] = taken
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(path, stop, info["heartbeat_s"], info), daemon=True,
                             name=f"edfgen-lock-heartbeat {folder}")
@@ -423,6 +438,7 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
         if beat.is_alive():
             beat.join(timeout=5)
         _HELD.pop(key, None)
+        _TAKEN.pop(key, None)
         if _read(path) == info:
             with contextlib.suppress(OSError):
                 path.unlink()

@@ -416,24 +416,24 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         covered = owned_files(previous, out_dir, plan=plan, name=name)
         # checked before anything is removed: each planned output, the sub-folders it writes into (review s39) and,
         # replacing, each folder the earlier manifest lists whole (what edfgen cannot tell is its own there stays,
-        # unlisted: s40 #2); only --force goes on, keeping them (a .DS_Store made each --force refused: s41safe #1)
-        anchor = Anchor()
-        whole = [str(d.relative_to(os.path.realpath(out_dir))) for d in _whole_folders(previous, out_dir)] if (
-            replace) else []
+        # unlisted: s40 #2); only --force goes on, keeping them (a .DS_Store made each --force refused: s41safe #1); a
+        # desktop's junk (.DS_Store) is no reason to refuse, but in such a whole folder (skip: s42files #4)
+        anchor, root = Anchor(), os.path.realpath(out_dir)
+        whole = [str(d.relative_to(root)) for d in _whole_folders(previous, out_dir)] if replace else []
         left = kept_by_force(previous, out_dir, covered, planned) if force and replace and whole else set()
         for x in dict.fromkeys([*planned, *_subfolders([*planned, *folders]), *whole]):
             foreign = _not_listed(out_dir / x.rstrip("/"), covered | left, anchor=anchor, manifest=previous,
-                                  base=out_dir, name=name)
+                                  base=out_dir, name=name, skip_junk=(skip := x.rstrip("/") not in whole))
             if foreign:     # (naming how many more are there: s41safefix2 #3, one per try after a --force kept some)
                 why = unowned_reason(foreign, previous, out_dir, name=name)   # (an old whole folder: "move all")
-                more = "" if why else more_there(foreign, out_dir / x.rstrip("/"), covered | left, out_dir)
+                more = "" if why else more_there(foreign, out_dir / x.rstrip("/"), covered | left, out_dir, skip_junk=skip)
                 raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)}{more} " + (
                     f"{why}, or choose another {option}" if why else f"exists and was not written by an earlier "
                     f"'{command}' (not listed in its {name}); move it away or choose another {option}"))
         if whole and (taken := kept_name_planned(previous, out_dir, plan, left, name=name)):  # s41safefix(2) #1/#2
             raise InputError(f"{option} {out_dir}: {taken}, or choose another {option}")
         if left:
-            first = min(left, key=lambda f: (f.name.startswith("."), f)).relative_to(os.path.realpath(out_dir))
+            first = min(left, key=lambda f: (f.name.startswith("."), f)).relative_to(root)
             log.warning("%s %s: --force kept %d file(s) edfgen cannot tell are its own in the folder(s) %s lists whole "
                         "(an older edfgen's), such as %s: left as they are, no longer edfgen's; check them and move or "
                         "delete them yourself", option, out_dir, len(left), name, first)

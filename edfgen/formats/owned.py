@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from edfgen.formats.atomic import is_temp_name
-from edfgen.formats.lock import HIDDEN_NAMES, dead_writer_lock
+from edfgen.formats.lock import HIDDEN_NAMES, JUNK_NAMES, dead_writer_lock
 
 MANIFEST = "manifest.json"
 
@@ -316,8 +316,8 @@ def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, 
                       kept: Iterable[Path] = (), *, name: str = MANIFEST) -> str | None:
     """The first file (or link) at or under a ``plan`` entry (absolute paths the current run writes) that lies in a
     folder ``manifest`` (an older edfgen's) lists whole (:func:`whole_folders`; of a run that did not finish, only one
-    where ``--force`` keeps files, ``kept``: :func:`kept_by_force`, such a folder's planned files being the killed
-    run's), and that itself, or a
+    where ``--force`` keeps files, ``kept``: :func:`kept_by_force`, or of a run whose lock tells while it ran,
+    :func:`_while_it_ran`; else such a folder's planned files are taken for the killed run's), and that itself, or a
     folder between it and that folder, changed after that run finished (:func:`owned_files` without the plan; that
     folder's own time, which a kept file changes, not counted): a user's file put there under a name the run writes
     (s41safefix #1: ``--force`` wrote over it; s41safefix2 #2: so did a plain rerun, and ``--force`` with nothing
@@ -345,7 +345,10 @@ def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, 
     """
     kept, whole = list(kept), whole_folders(manifest, base)
     done = _finished_s(manifest) is not None
-    folders = [d for d in whole if done or any(d in f.parents for f in kept)]
+    # a killed run whose lock tells while it ran: a planned file changed outside that time is not its own either
+    # (s42files #3: a user's figure written over its plot in place, the folder's time unchanged, was written over)
+    timed = not done and whole and (lambda lo, hi: lo <= hi)(*_while_it_ran(manifest, base))
+    folders = [d for d in whole if done or timed or any(d in f.parents for f in kept)]
     if not folders:
         return None
     anchor, edfgens = Anchor(), _edfgens_time(manifest, base, name)
@@ -380,14 +383,14 @@ def unlisted_file(base: str | os.PathLike, *, name: str = MANIFEST) -> Path | No
     """The first file (or link to one) under the folder ``base`` (in sorted order, one changed after the run
     finished first: :func:`_first`) that is not edfgen's by its manifest ``name``, complete or in progress
     (:func:`owned_files`): a file edfgen did not write there. The manifest itself, the folder lock and edfgen
-    temporary files (and what their folders hold) are not counted. ``None`` when every file is edfgen's, or
-    ``base`` is no folder."""
+    temporary files (and what their folders hold) are not counted, nor a desktop's junk (:func:`junk`: kept, never
+    edfgen's, never a reason to refuse). ``None`` when every file is edfgen's, or ``base`` is no folder."""
     base = Path(base)
     if not base.is_dir():
         return None
     ours, manifest = (name, *HIDDEN_NAMES), read_json(base / name)
     found = _unowned(base, owned_files(manifest, base, name=name),
-                     skip=lambda parts: "/".join(parts) in ours or any(is_temp_name(x) for x in parts))
+                     skip=lambda parts: "/".join(parts) in ours or any(is_temp_name(x) for x in parts) or junk(parts))
     # files only (a link to one too): a link to a folder or a broken link is no one's output and never removed, so
     # no reason to refuse a stage (second read s40 #6: `data -> /tmp` in a stage folder, which a6ddc55 ran)
     return _first([f for f in found if f.is_file()], manifest, base, name)
@@ -418,7 +421,8 @@ def unlisted_file_said(base: str | os.PathLike, *, name: str = MANIFEST) -> str 
 
 def folders_holding_files(manifest: dict[str, Any] | None, base: str | os.PathLike) -> list[str]:
     """The entries of ``manifest`` (relative names) that name a folder it lists whole (:func:`whole_folders`) still
-    holding a file or link at any depth: after a removal, files edfgen could not tell are its own.
+    holding a file or link at any depth, a desktop's junk aside (:func:`junk`: no one's, it needs no manifest to be
+    kept; s42files #4): after a removal, files edfgen could not tell are its own.
 
     Parameters
     ----------
@@ -433,7 +437,8 @@ def folders_holding_files(manifest: dict[str, Any] | None, base: str | os.PathLi
         The entries, as the manifest writes them (``"plots/"``).
     """
     held = {d for d in whole_folders(manifest, base) if any(
-        files or any(os.path.islink(os.path.join(f, x)) for x in dirs) for f, dirs, files in os.walk(d))}
+        any(not junk((x,)) for x in files) or any(os.path.islink(os.path.join(f, x)) for x in dirs)
+        for f, dirs, files in os.walk(d))}
     return [o for o, p in _entries(manifest, base) if p in held]
 
 
@@ -447,22 +452,42 @@ def subfolders(entries: Iterable[str]) -> list[str]:
     return out
 
 
+def junk(parts: tuple[str, ...]) -> bool:
+    """Whether the file named by the relative name ``parts`` is a desktop's junk (:data:`~edfgen.formats.lock.JUNK_NAMES`:
+    a Finder ``.DS_Store`` ...): no one's data, which no command writes, so never a reason to refuse a rerun or
+    ``--force`` and never removed (s42files #4: a ``.DS_Store`` in ``plots/`` refused every ``gwas --force``).
+
+    Parameters
+    ----------
+    parts
+        The file's name parts (its own name last).
+
+    Returns
+    -------
+    bool
+        Whether its own name is one of :data:`~edfgen.formats.lock.JUNK_NAMES`.
+    """
+    return bool(parts) and parts[-1] in JUNK_NAMES
+
+
 def not_listed(path: Path, owned: Iterable[Path], *, anchor: Anchor | None = None,
                manifest: dict[str, Any] | None = None, base: str | os.PathLike | None = None,
-               name: str = MANIFEST) -> Path | None:
+               name: str = MANIFEST, skip_junk: bool = False) -> Path | None:
     """The first file at or under ``path`` (links not followed) that is not in ``owned`` (:func:`owned_files` of
-    ``manifest``, in ``base`` as ``name``: given, one changed after that run finished is named first).
+    ``manifest``, in ``base`` as ``name``: given, one changed after that run finished is named first); with
+    ``skip_junk``, a desktop's junk under it (:func:`junk`) is not counted.
 
     A caller that asks for many paths passes ``owned`` as a (frozen)set, built once (review s39, a set rebuilt for
     each of simulate's 10,000 planned records made a rerun's check grow with the square of the files), and one
     ``anchor`` (:class:`Anchor`, resolving each folder once)."""
     if not (path.exists() or path.is_symlink()):
         return None
-    found = _unowned(path, owned, anchor=anchor)
+    found = _unowned(path, owned, anchor=anchor, skip=junk if skip_junk else None)
     return _first(found, manifest, base, name) if base is not None else min(found, default=None)
 
 
-def more_there(first: Path, path: Path, owned: Iterable[Path], base: str | os.PathLike, *, shown: int = 3) -> str:
+def more_there(first: Path, path: Path, owned: Iterable[Path], base: str | os.PathLike, *, shown: int = 3,
+               skip_junk: bool = False) -> str:
     """The end of a refusal that names ``first``, the first file at or under ``path`` not in ``owned``
     (:func:`not_listed`): how many more such files are there and the first ``shown`` of them, so that one refusal
     names them all (s41safefix2 #3: files an earlier ``--force`` kept were refused one per try, 20 tries).
@@ -479,13 +504,15 @@ def more_there(first: Path, path: Path, owned: Iterable[Path], base: str | os.Pa
         The output folder the names are relative to.
     shown
         How many of the others to name.
+    skip_junk
+        Whether a desktop's junk (:func:`junk`) is left out, as :func:`not_listed` left it out.
 
     Returns
     -------
     str
         ``" (and 19 more such file(s) there: plots/b.png, plots/c.png, plots/d.png, ...)"``, or ``""``.
     """
-    others = sorted(f for f in _unowned(path, owned) if f != first)
+    others = sorted(f for f in _unowned(path, owned, skip=junk if skip_junk else None) if f != first)
     if not others:
         return ""
     names = ", ".join(f.relative_to(base).as_posix() for f in others[:shown]) + (", ..." if len(others) > shown else "")

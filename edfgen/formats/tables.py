@@ -27,7 +27,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.atomic import (  # noqa: F401  (re-exported: the table writers' temporary-file rule)
     TEMP_MARK, PathLike, atomic_path, atomic_write, clean_temp_files, is_temp_name, temp_name)
-from edfgen.formats.lock import HIDDEN_NAMES, check_unlocked, folder_lock
+from edfgen.formats.lock import HIDDEN_NAMES, JUNK_NAMES, check_unlocked, folder_lock
 from edfgen.formats.manifest import MANIFEST, read_manifest
 from edfgen.formats.textio import (WINDOWS_BYTES, _stream_key, blank_text, check_fields, check_unique_columns,
                                    comma_separated, first_invalid_utf8, read_text_bytes, separator_hint)
@@ -459,6 +459,19 @@ def _own_unfinished_run(path: Path, previous: dict | None, command: str | None) 
                 and previous.get("finished") is None and unlisted_file(path) is None)
 
 
+def _only_junk(path: Path) -> bool:
+    """Whether the folder ``path`` holds nothing but its lock files, a desktop's junk (``.DS_Store``: JUNK_NAMES) and
+    folders holding such junk: no one's data, so not a folder to refuse as not empty (s42files #4: ``edfgen run``'s
+    rerun of a stage whose ``plots/`` the Finder had shown removed its own files, then refused the folder). An empty
+    sub-folder may be a user's, made for their files: refused as before."""
+    for folder, dirs, files in os.walk(path):
+        top = folder == str(path)
+        if any(f not in JUNK_NAMES and not (top and f in HIDDEN_NAMES) for f in files) or any(
+                os.path.islink(os.path.join(folder, d)) for d in dirs) or not (top or files or dirs):
+            return False
+    return True
+
+
 def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out",
                     command: str | None = None) -> Path:
     """Check that an output directory can be written, without creating anything yet.
@@ -482,7 +495,7 @@ def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
             raise InputError(f"{option} {path}: exists and is not a directory")
         check_unlocked(path, option=option)
         clean_temp_files(path)
-        if any(p.name not in HIDDEN_NAMES for p in path.iterdir()):
+        if any(p.name not in HIDDEN_NAMES for p in path.iterdir()) and not _only_junk(path):
             previous = read_manifest(path)
             if command and previous is not None and previous.get("command") != command:
                 raise InputError(f"{option} {path}: holds the output of '{previous.get('command')}' "
