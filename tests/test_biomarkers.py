@@ -690,3 +690,33 @@ def test_measure_record__qt_of_a_flat_t_wave_kept_at_half_the_gain(shared_data, 
     assert abs(full - ref["qt_interval_ms"]) <= 30, (full, ref)
     for gain in (0.5, 0.25):
         assert abs(measure_record(gain * sig, 500.0)["qt_interval_ms"] - full) <= 2, gain
+
+
+def test_measure_record__a_t_wave_shrunk_into_noise_gives_no_qt(shared_data):
+    """Review of stop 42: the halved T floor (down to 12.5 uV) had no check against noise. LUDB 14 (R 1 mV) with its
+    T wave shrunk to 10 % (bridged to the baseline between QRS offset + 20 ms and T end + 40 ms, beat by beat) plus
+    10 uV RMS noise had no QT before the halving and QT 532 ms with it (its true QT 354 ms): the halved floor timed
+    the noise. The floor is now halved only when the QRS is small too (a low gain: R below t_floor_max_r_mv)."""
+    sig, _ = _ludb_with_reference(shared_data, 14)
+    d = delineate(sig, 500.0)
+    a, b = int(d.qrs_offset - d.r_index + 10), int(d.t_end - d.r_index + 20)
+    x = sig.copy()
+    for p in d.r_peaks:
+        lo, hi = p + a, p + b
+        if lo >= 0 and hi < x.shape[1]:
+            br = np.linspace(x[:, lo], x[:, hi], hi - lo + 1).T
+            x[:, lo:hi + 1] = br + 0.1 * (x[:, lo:hi + 1] - br)
+    y = x + 0.01 * np.random.default_rng(0).standard_normal(x.shape)
+    m = measure_record(y, 500.0)
+    assert m["r_amplitude_mv"] > 0.5 and np.isnan(m["qt_interval_ms"]), m
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "2", None, True])
+def test_delineation_settings__t_floor_halvings_must_be_a_non_negative_integer(bad):
+    """A negative count silently gave no T floor at all (an empty halving loop: every QT NaN); 1.5 a float range."""
+    import dataclasses
+
+    from edfgen.kernels.ecg.biomarkers import DEFAULT_SETTINGS
+
+    with pytest.raises(InputError, match="t_floor_halvings"):
+        dataclasses.replace(DEFAULT_SETTINGS, t_floor_halvings=bad)
