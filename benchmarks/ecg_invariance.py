@@ -1,7 +1,7 @@
 """Invariance of ``measure_record``'s PR, QRS and QT to the sampling rate, the gain, baseline and noise (stop 42).
 
-The same real LUDB record (``../shared/data/ecg/ludb_dev``, 500 Hz; the 50 odd-numbered records 1-99 and the
-paced records 8, 34, 72, 74, 90) is measured as recorded and after each of:
+The same real LUDB record (``../shared/data/ecg/ludb_dev``, 500 Hz; the 50 odd-numbered records 1-99, of which
+45, 93, 95 are paced, and the paced records 8, 34, 72, 74, 90: 47 unpaced, 8 paced) is measured as recorded and after each of:
 
 - **rates**: ``scipy.signal.resample_poly`` to 250, 257, 360 and 1000 Hz;
 - **gain**: x 0.5 and x 2 (another recorder's gain);
