@@ -21,10 +21,10 @@ Method
 3. **QRS onset/offset**: where the spatial velocity ``sqrt(sum_l (dx_l/dt)^2)`` of the median beat
    stays below 2 % (onset) / 8 % (offset) of its QRS maximum (above the median-beat noise floor) for 8 ms.
 4. **T end**: the trapezium-area method (Zhang et al. 2005; Vázquez-Seisdedos et al. 2011) on each lead
-   whose T wave is at least 0.05 mV (halved up to twice when no lead reaches it and the QRS is under 0.5 mV, a low
-   gain: :attr:`DelineationSettings.t_floor_halvings`) and 25 % of the largest (its peak sought before the nadir between the T wave
-   and a U wave, :attr:`DelineationSettings.t_first_wave_rel`): with ``m`` the steepest descent in the
-   120 ms after the T peak and the reference point ``r`` = T peak + 120 ms (never before ``m`` + 20 ms),
+   whose T wave is at least 0.05 mV (halved up to twice when no lead's reaches it and the QRS is under 0.5 mV, a
+   low gain: :attr:`DelineationSettings.t_floor_halvings`) and 25 % of the largest (its peak sought before the nadir
+   between the T wave and a U wave, :attr:`DelineationSettings.t_first_wave_rel`): with ``m`` the steepest descent
+   in the 120 ms after the T peak and the reference point ``r`` = T peak + 120 ms (never before ``m`` + 20 ms),
    the end is the ``t`` in ``[m, r]`` that maximises ``(x[m] - x[t]) * (2 r - t - m)``, the knee where the
    wave meets the baseline; the global T end is the **median of the per-lead ends** (per-lead voting).
    The tangent method used before (Lepeschkin & Surawicz 1952) ends on the slope, before the visible return
@@ -81,7 +81,7 @@ from edfgen.kernels.ecg.p_wave import (PR_MISSING_REASONS, REASON_COLUMN, flutte
                                        last_wave_start)
 from edfgen.kernels.ecg.preprocess import MIN_FS_HZ
 from edfgen.kernels.ecg.r_peaks import _filt, detect_r_peaks
-from edfgen.kernels.ecg.wave_bounds import _lead_and_global_bounds, _qrs_bounds, _velocity_threshold, _wave_bounds
+from edfgen.kernels.ecg.wave_bounds import _lead_and_global_bounds, _paced_qrs_onset, _qrs_bounds, _wave_bounds
 from edfgen.kernels.ecg.pacing import MIN_FS as PACING_MIN_FS, Pacing, detect_pacing, remove_spikes
 from edfgen.exceptions import InputError
 
@@ -180,16 +180,6 @@ class Delineation(MedianBeat):
     p_missing_reason: str = ""
 
 
-def _paced_qrs_onset(beat: np.ndarray, r: int, fs: float, stimulus: float, rel: float) -> int | None:
-    """QRS onset of a paced beat: the first sample after the removed stimulus artefact (stimulus + 8 ms,
-    :func:`edfgen.kernels.ecg.pacing.remove_spikes`) where the spatial velocity reaches ``rel`` of its QRS
-    maximum (above the noise floor); ``None`` when it does not before the R peak."""
-    sv, thr = _velocity_threshold(beat, r, fs, rel)
-    start = max(0, int(stimulus) + round(0.008 * fs) + 1)
-    above = np.flatnonzero(sv[start:r] >= thr)
-    return int(start + above[0]) if len(above) else None
-
-
 @dataclass(frozen=True)
 class DelineationSettings:
     """Settings of :func:`delineate` (defaults tuned by cross-validation against the cardiologists of
@@ -250,11 +240,9 @@ class DelineationSettings:
     t_floor_halvings, t_floor_max_r_mv
         When no lead's T wave (nor the magnitude's) reaches ``t_min_mv`` and the QRS is small (its spatial
         magnitude, the VCG's as ``r_amplitude_mv``, below ``t_floor_max_r_mv``: a low recording gain), the floor is
-        halved up to ``t_floor_halvings`` times (0: no QT then): LUDB 31, 57, 81 (T 0.07-0.09 mV at most) at half the
-        gain had no QT, now the full gain's. With a QRS of normal size a T wave under the floor is flat, not scaled
-        down, and is not timed: halved there, the floor timed noise (LUDB 14, R 0.94 mV, T shrunk to 10 % with
-        10 uV noise: QT 532 ms, true 354). Records rescued at gain x0.5 / x0.25 had R 0.13-0.47 mV; the false QTs
-        of shrunk T waves came with R 0.57-1.49 mV; 1 % of 597 labelled records at their own gain have R < 0.54 mV.
+        halved up to ``t_floor_halvings`` times (0: no QT then): LUDB 31, 57, 81 (T <= 0.09 mV) at half the gain had
+        no QT, now the full gain's. With a QRS of normal size such a T wave is flat, not scaled down: halved, the floor
+        timed noise (LUDB 14, R 0.94 mV, T shrunk to 10 % + 10 uV noise: QT 532 ms, true 354; ``ecg_s42.md``).
     """
 
     lp_hz: float = 40.0
@@ -284,8 +272,7 @@ class DelineationSettings:
     t_floor_max_r_mv: float = 0.5
 
     def __post_init__(self) -> None:
-        n = self.t_floor_halvings
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        if isinstance(n := self.t_floor_halvings, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise InputError(f"DelineationSettings: t_floor_halvings must be an integer >= 0, got {n!r}")
 
 
@@ -388,9 +375,8 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
             t_until = t_hi - 1 - last_wave_start(mag8[0, t_lo:t_hi][::-1], 0, t_hi - t_lo, min_mv=st.t_min_mv,
                                                  min_gap=int(0.1 * fs), rel=st.t_first_wave_rel, size_rel=0.5)
         t_window = (t_lo, t_hi if t_until is None else t_until + 1)     # the T amplitude is the T's, not the U's
-        # a T wave under the floor on every lead: the floor halved only when the QRS is small too (a low gain)
-        r_mag = np.sqrt(((INVERSE_DOWER @ beat[_INDEPENDENT][:, qrs_on:qrs_off + 1]) ** 2).sum(0)).max()
-        halvings = st.t_floor_halvings if r_mag < st.t_floor_max_r_mv else 0
+        r_mv = np.sqrt(((INVERSE_DOWER @ beat[_INDEPENDENT][:, qrs_on:qrs_off + 1]) ** 2).sum(0)).max()  # as R amp.
+        halvings = st.t_floor_halvings if r_mv < st.t_floor_max_r_mv else 0   # a small QRS: a low gain
         for t_min in st.t_min_mv * 0.5 ** np.arange(halvings + 1):
             t_ends, t_mag = _lead_and_global_bounds(beat, mag8, t_lo, t_hi, min_mv=t_min, rel=st.t_rel, floor=floor,
                                                     reach=int(st.t_reach_s * fs), reverse=False, peak_until=t_until)

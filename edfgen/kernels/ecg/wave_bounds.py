@@ -117,3 +117,13 @@ def _qrs_bounds(beat: np.ndarray, r: int, fs: float, rel: float = 0.06, hold_s: 
                 break
             off = nxt
     return on, off
+
+
+def _paced_qrs_onset(beat: np.ndarray, r: int, fs: float, stimulus: float, rel: float) -> int | None:
+    """QRS onset of a paced beat: the first sample after the removed stimulus artefact (stimulus + 8 ms,
+    :func:`edfgen.kernels.ecg.pacing.remove_spikes`) where the spatial velocity reaches ``rel`` of its QRS
+    maximum (above the noise floor); ``None`` when it does not before the R peak."""
+    sv, thr = _velocity_threshold(beat, r, fs, rel)
+    start = max(0, int(stimulus) + round(0.008 * fs) + 1)
+    above = np.flatnonzero(sv[start:r] >= thr)
+    return int(start + above[0]) if len(above) else None
