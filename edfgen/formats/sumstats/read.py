@@ -105,9 +105,11 @@ def _read_header(path: PathLike) -> list[str]:
         with open(path, "rb") as fh:
             head = fh.read(4)
         compression = "gzip" if head[:2] == GZIP_MAGIC else None
-        if head == textio.ZSTD_MAGIC:      # its head only, through textio (pandas' zstd reader stops at a frame's end)
+        if textio.is_zstd(head):           # its head only, through textio (pandas' zstd reader stops at a frame's end)
             with textio.open_decompressed(path) as fh:
                 data = fh.readline(textio.MAX_FIRST_LINE + 1)
+                while data and not data.strip(b"\r\n"):   # empty lines before the header skipped, as pandas
+                    data = fh.readline(textio.MAX_FIRST_LINE + 1)   # skips them in .tsv and .tsv.gz
         _check_first_line(path, compression == "gzip", data)
 
     def source():                          # a stream: a fresh buffer for each read (the first read used one up)
