@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import io
 import logging
 import os
 import stat
@@ -113,7 +112,7 @@ def _read_header(path: PathLike) -> list[str]:
         _check_first_line(path, compression == "gzip", data)
 
     def source():                          # a stream: a fresh buffer for each read (the first read used one up)
-        return path if data is None else io.BytesIO(data)
+        return path if data is None else textio.text_reader(data)
     cols = list(pd.read_csv(source(), sep=sep, nrows=0, compression=compression).columns)
     if len(cols) == 1 and " " in str(cols[0]):  # space-separated (REGENIE, SAIGE)
         cols = list(pd.read_csv(source(), sep=r"\s+", nrows=0, compression=compression).columns)
