@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from edfgen.commands.mr import MRSettings, run_mr
-from edfgen.exceptions import InputError
 
 SETTINGS = MRSettings(nboot=60, presso_sims=60, seed=5)
 OUT = "twosamplemr_test_commondata_out_dat.csv"
@@ -78,14 +77,56 @@ def test_mr__exposure_in_other_units_scales_estimates_and_keeps_every_p_value(ba
     assert p.notna().all() and np.isfinite(ref["mr_steiger"]["steiger_pval"]).all()
 
 
-def test_mr__a_repeated_outcome_row_is_refused_naming_the_file_and_variant(base, tmp_path):
-    d, _ = base
+def test_mr__a_repeated_outcome_row_is_harmless_unless_it_disagrees_at_an_instrument(base, tmp_path, caplog):
+    """A variant repeated with the same alleles anywhere in the outcome stopped the whole run ('variant ... with the
+    same alleles appears on rows 6, 80'), stricter than TwoSampleMR (format_data keeps the first row, warned). Now:
+    a repeat of a variant that is not an instrument changes nothing; an instrument's row repeated whole is used
+    once (the fixture's results exactly); repeated with other values (beta, or the other allele) the instrument is
+    left out, reason duplicated_in_outcome: the results of the outcome without that variant, never one row picked."""
+    import logging
+
+    d, ref = base
     o = pd.read_csv(d / OUT)
-    for k, row in enumerate((o.iloc[[5]],                                          # the same row twice
+    snp = o.at[5, "SNP"]
+    stranger = o.iloc[[7, 7]].assign(SNP="rs999999999", **{"beta.outcome": [0.1, -0.2]})   # not an instrument
+    whole = _tables(d / EXP, _write(pd.concat([o, o.iloc[[5]], stranger]), tmp_path / "whole", OUT))
+    for name in ("mr_results", "mr_heterogeneity", "mr_pleiotropy"):
+        pd.testing.assert_frame_equal(whole[name], ref[name])
+    without = run_mr(d / EXP, _write(o.drop(index=5), tmp_path / "without", OUT), None, settings=SETTINGS,
+                     clump=False, plots=False)
+    for k, row in enumerate((o.iloc[[5]].assign(**{"beta.outcome": o.at[5, "beta.outcome"] * 1.5}),   # other beta
                              o.iloc[[5]].assign(**{"effect_allele.outcome": o.at[5, "other_allele.outcome"],
                                                    "other_allele.outcome": o.at[5, "effect_allele.outcome"],
                                                    "beta.outcome": -o.at[5, "beta.outcome"]}))):   # other allele
-        path = _write(pd.concat([o, row]), tmp_path / f"dup{k}", OUT)
-        with pytest.raises(InputError, match=rf"{OUT}: variant '{o.at[5, 'SNP']}' with the same alleles appears on "
-                                             r"rows 6, 80"):
-            _tables(d / EXP, path)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="edfgen"):
+            run = run_mr(d / EXP, _write(pd.concat([o, row]), tmp_path / f"dup{k}", OUT), None, settings=SETTINGS,
+                         clump=False, plots=False)
+        h = run.harmonised.set_index("variant_id")
+        assert h.at[snp, "reason"] == "duplicated_in_outcome" and not h.at[snp, "mr_keep"]
+        assert (h["reason"] == "duplicated_in_outcome").sum() == 1
+        assert "1 of 79 instruments not used (duplicated_in_outcome 1;" in caplog.text
+        for name in ("mr_results", "mr_heterogeneity", "mr_pleiotropy"):
+            pd.testing.assert_frame_equal(run.tables[name], without.tables[name])
+
+
+def test_mr__a_repeated_exposure_row_is_used_once_or_its_instrument_left_out(base, tmp_path, caplog):
+    """The exposure had the outcome's strictness: any variant repeated with the same alleles stopped the run. A row
+    repeated whole is now used once (the fixture's results); repeated with another beta, that instrument is left
+    out with a warning: the results of the exposure without it."""
+    import logging
+
+    d, ref = base
+    e = pd.read_csv(d / EXP)
+    snp = e.at[5, "SNP"]
+    whole = _tables(_write(pd.concat([e, e.iloc[[5]]]), tmp_path / "whole", EXP), d / OUT)
+    without = _tables(_write(e.drop(index=5), tmp_path / "without", EXP), d / OUT)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        other = _tables(_write(pd.concat([e, e.iloc[[5]].assign(**{"beta.exposure": e.at[5, "beta.exposure"] * 2})]),
+                               tmp_path / "other", EXP), d / OUT)
+    assert f"1 instrument(s) of {EXP.removesuffix('.csv')} on several rows with the same alleles and different " \
+           f"values or positions (e.g. '{snp}' on 2 rows): left out, never one of the rows picked" in caplog.text, caplog.text
+    for name in ("mr_results", "mr_heterogeneity", "mr_pleiotropy"):
+        pd.testing.assert_frame_equal(whole[name], ref[name])
+        pd.testing.assert_frame_equal(other[name], without[name])
