@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from edfgen.commands.mr import MRSettings, run_mr
+from edfgen.exceptions import InputError
 
 SETTINGS = MRSettings(nboot=60, presso_sims=60, seed=5)
 OUT = "twosamplemr_test_commondata_out_dat.csv"
@@ -130,3 +131,21 @@ def test_mr__a_repeated_exposure_row_is_used_once_or_its_instrument_left_out(bas
     for name in ("mr_results", "mr_heterogeneity", "mr_pleiotropy"):
         pd.testing.assert_frame_equal(whole[name], ref[name])
         pd.testing.assert_frame_equal(other[name], without[name])
+
+
+def test_mr__a_repeat_inside_one_of_an_outcomes_per_chromosome_files_is_harmless(base, tmp_path):
+    """The same rule where the outcome is one phenotype's per-chromosome files: a variant (not an instrument)
+    repeated with other values inside one file stopped the run ('appears twice (b/out.csv): files of one name ...
+    must not overlap'); the split outcome now gives the fixture's tables, and a variant in two files is still refused."""
+    d, ref = base
+    o = pd.read_csv(d / OUT)
+    lo, hi = o[o["chr"] <= 5], o[o["chr"] > 5]
+    extra = hi.iloc[[0, 0]].assign(SNP="rs999999999", **{"beta.outcome": [0.1, -0.2]})
+    a = _write(lo, tmp_path / "a", OUT)
+    b = _write(pd.concat([hi, extra]), tmp_path / "b", OUT)
+    got = run_mr(d / EXP, [a, b], None, settings=SETTINGS, clump=False, plots=False).tables
+    for name in ("mr_results", "mr_heterogeneity", "mr_pleiotropy"):
+        pd.testing.assert_frame_equal(got[name], ref[name])
+    c = _write(pd.concat([lo, hi.iloc[[0]]]), tmp_path / "c", OUT)
+    with pytest.raises(InputError, match=rf"variant '{hi['SNP'].iloc[0]} .*' of phenotype .* appears twice"):
+        run_mr(d / EXP, [c, b], None, settings=SETTINGS, clump=False, plots=False)

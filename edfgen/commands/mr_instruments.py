@@ -81,7 +81,7 @@ def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None,
     return combine_phenotype([fill_sample_size(load_sumstats(f, columns, role, only_mr_columns=only_mr_columns,
                                                              arrow_strings=arrow_strings),
                                                (sample_sizes or {}).get(str(Path(f).resolve())), f) for f in files],
-                             files, option=f"--{role}" if role else "")
+                             files, option=f"--{role}" if role else "", across_files_only=True)
 
 
 def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,

@@ -398,8 +398,11 @@ def _distinct_stream_names(paths: Sequence[str | Path]) -> list[tuple[str | Path
 
 
 def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path], *,
-                      option: str = "") -> pd.DataFrame:
+                      option: str = "", across_files_only: bool = False) -> pd.DataFrame:
     """One phenotype's summary statistics from its files' tables (e.g. one per chromosome), in the order given.
+
+    ``across_files_only``: a variant repeated inside one file is left to the caller (``edfgen mr``'s readers keep
+    it, harmless unless an instrument); only a variant in two of the files is refused.
 
     Raises
     ------
@@ -438,6 +441,10 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
         else:
             codes = pd.Series(combined_codes(*(text_codes(check[col]) for col in key)))
         dup = codes.duplicated(keep=False).to_numpy()
+        if dup.any() and across_files_only:     # only the codes on rows of two files or more
+            pairs = pd.DataFrame({"code": codes.to_numpy()[dup], "file": check_files[dup]}).drop_duplicates()
+            spans = pairs.loc[pairs["code"].duplicated(keep=False), "code"].unique()
+            dup &= np.isin(codes.to_numpy(), spans)
         if dup.any():
             first = int(np.flatnonzero(dup)[0])
             row = check.iloc[[first]]
