@@ -270,15 +270,31 @@ def test_load_sumstats__only_mr_columns_reads_the_same_rows_and_values_fast(tmp_
     assert "ci_lower" in load_sumstats(tmp_path / "t.tsv", role="outcome", only_mr_columns=True)
 
 
-def test_load_sumstats__a_repeat_is_still_named_by_its_rows_when_only_repeated_ids_are_keyed(tmp_path):
+def test_load_sumstats__a_repeat_is_still_named_by_its_rows_when_only_repeated_ids_are_keyed(tmp_path, caplog):
+    """A repeated variant no longer stops mr (it refused the whole file): rows repeated whole are used once; a
+    repeat whose values differ is kept, named by its rows in the log (only an instrument is left out of it)."""
+    import logging
+
     from edfgen.formats.sumstats import load_sumstats
 
     g = _gwas(40)
     g = pd.concat([g.iloc[:7], g.iloc[[5]], g.iloc[7:], g.iloc[[5]]], ignore_index=True)   # rs5 on rows 6, 8, 42
     g.to_csv(tmp_path / "y.tsv", sep="\t", index=False)
+    g.iloc[[7]].assign(beta=0.5).pipe(lambda r: pd.concat([g.iloc[:7], r, g.iloc[8:]])).to_csv(
+        tmp_path / "d.tsv", sep="\t", index=False)                            # row 8 disagrees with row 6
     for kw in ({}, {"only_mr_columns": True, "arrow_strings": True}):
-        with pytest.raises(InputError, match=r"variant 'rs5' with the same alleles appears on rows 6, 8, 42 \(1 "):
-            load_sumstats(tmp_path / "y.tsv", **kw)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="edfgen"):
+            df = load_sumstats(tmp_path / "y.tsv", **kw)
+        assert len(df) == 40 and (df["variant_id"] == "rs5").sum() == 1
+        assert "y.tsv: 2 row(s) repeat an earlier row whole (e.g. 'rs5' on row 8): each used once" in caplog.text
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="edfgen"):
+            df = load_sumstats(tmp_path / "d.tsv", **kw)
+        assert len(df) == 41 and sorted(df.loc[df["variant_id"] == "rs5", "beta"].round(6)) == sorted(
+            [round(g.at[5, "beta"], 6), 0.5])
+        assert ("d.tsv: 1 variant(s) on several rows with the same alleles and different values (e.g. 'rs5' on rows "
+                "6, 8)") in caplog.text
 
 
 def test_candidate_rows__key_outcome_on_the_cut_outcome_equals_it_on_the_whole_file():

@@ -78,14 +78,74 @@ def test_mr__exposure_in_other_units_scales_estimates_and_keeps_every_p_value(ba
     assert p.notna().all() and np.isfinite(ref["mr_steiger"]["steiger_pval"]).all()
 
 
-def test_mr__a_repeated_outcome_row_is_refused_naming_the_file_and_variant(base, tmp_path):
-    d, _ = base
+def test_mr__a_repeated_outcome_row_is_harmless_unless_it_disagrees_at_an_instrument(base, tmp_path, caplog):
+    """A variant repeated with the same alleles anywhere in the outcome stopped the whole run ('variant ... with the
+    same alleles appears on rows 6, 80'), stricter than TwoSampleMR (format_data keeps the first row, warned). Now:
+    a repeat of a variant that is not an instrument changes nothing; an instrument's row repeated whole is used
+    once (the fixture's results exactly); repeated with other values (beta, or the other allele) the instrument is
+    left out, reason duplicated_in_outcome: the results of the outcome without that variant, never one row picked."""
+    import logging
+
+    d, ref = base
     o = pd.read_csv(d / OUT)
-    for k, row in enumerate((o.iloc[[5]],                                          # the same row twice
+    snp = o.at[5, "SNP"]
+    stranger = o.iloc[[7, 7]].assign(SNP="rs999999999", **{"beta.outcome": [0.1, -0.2]})   # not an instrument
+    whole = _tables(d / EXP, _write(pd.concat([o, o.iloc[[5]], stranger]), tmp_path / "whole", OUT))
+    for name in ("mr_results", "mr_heterogeneity", "mr_pleiotropy"):
+        pd.testing.assert_frame_equal(whole[name], ref[name])
+    without = run_mr(d / EXP, _write(o.drop(index=5), tmp_path / "without", OUT), None, settings=SETTINGS,
+                     clump=False, plots=False)
+    for k, row in enumerate((o.iloc[[5]].assign(**{"beta.outcome": o.at[5, "beta.outcome"] * 1.5}),   # other beta
                              o.iloc[[5]].assign(**{"effect_allele.outcome": o.at[5, "other_allele.outcome"],
                                                    "other_allele.outcome": o.at[5, "effect_allele.outcome"],
                                                    "beta.outcome": -o.at[5, "beta.outcome"]}))):   # other allele
-        path = _write(pd.concat([o, row]), tmp_path / f"dup{k}", OUT)
-        with pytest.raises(InputError, match=rf"{OUT}: variant '{o.at[5, 'SNP']}' with the same alleles appears on "
-                                             r"rows 6, 80"):
-            _tables(d / EXP, path)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="edfgen"):
+            run = run_mr(d / EXP, _write(pd.concat([o, row]), tmp_path / f"dup{k}", OUT), None, settings=SETTINGS,
+                         clump=False, plots=False)
+        h = run.harmonised.set_index("variant_id")
+        assert h.at[snp, "reason"] == "duplicated_in_outcome" and not h.at[snp, "mr_keep"]
+        assert (h["reason"] == "duplicated_in_outcome").sum() == 1
+        assert "1 of 79 instruments not used (duplicated_in_outcome 1;" in caplog.text
+        for name in ("mr_results", "mr_heterogeneity", "mr_pleiotropy"):
+            pd.testing.assert_frame_equal(run.tables[name], without.tables[name])
+
+
+def test_mr__a_repeated_exposure_row_is_used_once_or_its_instrument_left_out(base, tmp_path, caplog):
+    """The exposure had the outcome's strictness: any variant repeated with the same alleles stopped the run. A row
+    repeated whole is now used once (the fixture's results); repeated with another beta, that instrument is left
+    out with a warning: the results of the exposure without it."""
+    import logging
+
+    d, ref = base
+    e = pd.read_csv(d / EXP)
+    snp = e.at[5, "SNP"]
+    whole = _tables(_write(pd.concat([e, e.iloc[[5]]]), tmp_path / "whole", EXP), d / OUT)
+    without = _tables(_write(e.drop(index=5), tmp_path / "without", EXP), d / OUT)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        other = _tables(_write(pd.concat([e, e.iloc[[5]].assign(**{"beta.exposure": e.at[5, "beta.exposure"] * 2})]),
+                               tmp_path / "other", EXP), d / OUT)
+    assert f"1 instrument(s) of {EXP.removesuffix('.csv')} on several rows with the same alleles and different " \
+           f"values or positions (e.g. '{snp}' on 2 rows): left out, never one of the rows picked" in caplog.text, caplog.text
+    for name in ("mr_results", "mr_heterogeneity", "mr_pleiotropy"):
+        pd.testing.assert_frame_equal(whole[name], ref[name])
+        pd.testing.assert_frame_equal(other[name], without[name])
+
+
+def test_mr__a_repeat_inside_one_of_an_outcomes_per_chromosome_files_is_harmless(base, tmp_path):
+    """The same rule where the outcome is one phenotype's per-chromosome files: a variant (not an instrument)
+    repeated with other values inside one file stopped the run ('appears twice (b/out.csv): files of one name ...
+    must not overlap'); the split outcome now gives the fixture's tables, and a variant in two files is still refused."""
+    d, ref = base
+    o = pd.read_csv(d / OUT)
+    lo, hi = o[o["chr"] <= 5], o[o["chr"] > 5]
+    extra = hi.iloc[[0, 0]].assign(SNP="rs999999999", **{"beta.outcome": [0.1, -0.2]})
+    a = _write(lo, tmp_path / "a", OUT)
+    b = _write(pd.concat([hi, extra]), tmp_path / "b", OUT)
+    got = run_mr(d / EXP, [a, b], None, settings=SETTINGS, clump=False, plots=False).tables
+    for name in ("mr_results", "mr_heterogeneity", "mr_pleiotropy"):
+        pd.testing.assert_frame_equal(got[name], ref[name])
+    c = _write(pd.concat([lo, hi.iloc[[0]]]), tmp_path / "c", OUT)
+    with pytest.raises(InputError, match=rf"variant '{hi['SNP'].iloc[0]} .*' of phenotype .* appears twice"):
+        run_mr(d / EXP, [c, b], None, settings=SETTINGS, clump=False, plots=False)

@@ -324,3 +324,39 @@ def test_mvmr__other_exposures_are_matched_by_position_only_on_the_same_build(tm
     undeclared = run(None)
     assert list(undeclared.loc[ids[:5], "matched_by"]) == ["position"] * 5
     assert "while the first exposure ldl or the exposure hdl declares no genome build" in caplog.text
+
+
+def test_mvmr__an_instrument_on_rows_of_the_first_exposure_that_differ_is_left_out_never_picked(tmp_path, caplog):
+    """A variant repeated with other values in a file no longer stops mr; under --multivariable another exposure's
+    instrument could sit on such rows of the first exposure, and one_row_per_variant took the row of smaller p
+    silently. It is left out with a warning: the results of the first exposure without that variant."""
+    import logging
+
+    from edfgen.commands.mr_multivariable import run_mvmr
+
+    rng = np.random.default_rng(9)
+    bx, sx, by, sy = _study(rng, k=50)
+    ids = [f"rs{i}" for i in range(50)]
+
+    def ssf(b, s):
+        return pd.DataFrame({"variant_id": ids, "effect_allele": "A", "other_allele": "G", "beta": b,
+                             "standard_error": s, "p_value": 2 * stats.norm.sf(np.abs(b / s)),
+                             "effect_allele_frequency": 0.3, "n": 1e5})
+
+    def mvmr(folder, first):
+        d = tmp_path / folder
+        d.mkdir()
+        for n, df in zip(NAMES, [first, *(ssf(bx[:, j], sx[:, j]) for j in (1, 2))]):
+            df.to_csv(d / f"{n}.tsv", sep="\t", index=False)
+        ssf(by, sy).to_csv(d / "chd.tsv", sep="\t", index=False)
+        return run_mvmr([d / f"{n}.tsv" for n in NAMES], [d / "chd.tsv"], None, p_threshold=1.0,
+                        clump=False).results.set_index("exposure")
+
+    first = ssf(bx[:, 0], sx[:, 0])
+    without = mvmr("without", first.drop(index=3))
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        got = mvmr("twice", pd.concat([first, first.iloc[[3]].assign(beta=first.at[3, "beta"] * 3, p_value=1e-300)]))
+    assert (got["nsnp"] == 49).all()
+    assert f"--multivariable: 1 instrument(s) on several rows of {NAMES[0]} with the same alleles and different " \
+           "values (e.g. 'rs3'): left out" in caplog.text
+    pd.testing.assert_frame_equal(got, without, rtol=1e-12)

@@ -431,3 +431,82 @@ def test_regenie_binary__n_cases_and_n_controls_are_the_case_counts(tmp_path):
     assert list(df["n_cases"]) == [1047, 1045] and list(df["n_controls"]) == [826, 825]
     z = load_zstats("Y1", [f])
     assert z.binary and z.sample_prevalence == pytest.approx(np.median([1047 / 1873, 1045 / 1870]))
+
+
+def _skippable_frame(payload: bytes = b"\x15\x00\x00\x00", magic: int = 0x184D2A50) -> bytes:
+    """A zstd skippable frame (RFC 8878 section 3.1.2) as ``pzstd`` writes first: its magic, little-endian, the
+    payload's length, the payload."""
+    return magic.to_bytes(4, "little") + len(payload).to_bytes(4, "little") + payload
+
+
+def test_zst_written_by_pzstd__a_leading_skippable_frame_is_read_as_zstd(tmp_path):
+    """pzstd (parallel zstd) starts its files with a skippable frame (bytes 50 2a 4d 18): zstd -dc reads them, edfgen
+    took only the 28 b5 2f fd magic for zstd and refused them as 'NUL bytes ... UTF-16' in every reader."""
+    from edfgen.formats import textio
+    from edfgen.formats.sumstats.discovery import expand_sumstats
+    from edfgen.formats.sumstats.read import checked_header
+
+    plain = tmp_path / "gwas.Y1.glm.linear"
+    plain.write_text(PLINK2_LINEAR)
+    want, _ = read_sumstats(plain)
+    folder = tmp_path / "pz"
+    folder.mkdir()
+    for magic in (0x184D2A50, 0x184D2A5F):
+        f = folder / f"gwas.Y{magic & 15}.glm.linear.zst"
+        f.write_bytes(_skippable_frame(magic=magic) + _zstd_stream(PLINK2_LINEAR))
+        assert textio.is_zstd(f.read_bytes()[:4])
+        assert textio.read_text_bytes(f) == PLINK2_LINEAR.encode()
+        assert textio.decompress_checked(f.read_bytes(), f) == PLINK2_LINEAR.encode()   # (a stream's path)
+        with textio.open_decompressed(f) as fh:
+            assert fh.readline() == PLINK2_LINEAR.encode().split(b"\n")[0] + b"\n"
+        assert checked_header(f) == checked_header(plain)
+        pd.testing.assert_frame_equal(read_sumstats(f)[0], want)
+    assert len(expand_sumstats([folder])) == 2
+    assert not textio.is_zstd(b"P*M\x17") and not textio.is_zstd(b"\x60*M\x18") and not textio.is_zstd(b"P*")
+
+
+def test_zst_starting_with_blank_lines__read_as_the_tsv_and_tsv_gz_of_the_same_text(tmp_path):
+    """A .tsv.zst whose text starts with an empty line: its header reader read the first line only, so it was 'empty
+    (no header line)' and expand_sumstats skipped it, while the same text as .tsv / .tsv.gz was read."""
+    import gzip
+
+    from edfgen.formats.sumstats.discovery import expand_sumstats
+    from edfgen.formats.sumstats.read import checked_header
+
+    text = "\n\r\n" + PLINK2_LINEAR
+    for d in ("plain", "gz", "zst"):
+        (tmp_path / d).mkdir()
+    plain = tmp_path / "plain" / "gwas.Y1.glm.linear"
+    plain.write_text(text)
+    gz = tmp_path / "gz" / "gwas.Y1.glm.linear.gz"
+    gz.write_bytes(gzip.compress(text.encode()))
+    zst = tmp_path / "zst" / "gwas.Y1.glm.linear.zst"
+    zst.write_bytes(_zstd_stream(text))
+    assert checked_header(zst) == checked_header(gz) == checked_header(plain)
+    assert checked_header(zst)[0] == "#CHROM"
+    assert expand_sumstats([zst.parent]) == [zst] and expand_sumstats([gz.parent]) == [gz]
+    pd.testing.assert_frame_equal(read_sumstats(zst)[0], read_sumstats(plain)[0])
+
+
+def test_zst_long_window_and_compressed_twice__read_or_named(tmp_path):
+    """``zstd --long=30`` (a 1 GiB window) was 'corrupt zstd data' (zstandard decodes at most 2^27 by default); a file
+    zstd-compressed twice said 'edfgen reads zstd text; decompress it first', as if it were not read at all."""
+    import zstandard
+
+    from edfgen.formats.sumstats.read import checked_header
+
+    params = zstandard.ZstdCompressionParameters(window_log=30, enable_ldm=True)
+    obj = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    long = tmp_path / "long.glm.linear.zst"
+    long.write_bytes(obj.compress(PLINK2_LINEAR.encode()) + obj.flush())
+    assert zstandard.get_frame_parameters(long.read_bytes()).window_size == 1 << 30
+    plain = tmp_path / "gwas.Y1.glm.linear"
+    plain.write_text(PLINK2_LINEAR)
+    pd.testing.assert_frame_equal(read_sumstats(long)[0], read_sumstats(plain)[0])
+    assert checked_header(long) == checked_header(plain)
+    twice = tmp_path / "twice.glm.linear.zst"
+    twice.write_bytes(zstandard.ZstdCompressor().compress(_zstd_stream(PLINK2_LINEAR)))
+    for read in (read_sumstats, checked_header):
+        with pytest.raises(InputError, match=r"twice\.glm\.linear\.zst: compressed twice \(its decompressed content "
+                                             r"is zstd-compressed again\)"):
+            read(twice)

@@ -369,13 +369,18 @@ def test_missing_variant_ids_are_named_by_position_or_left_out(truth, tmp_path, 
         df = load_sumstats(_write(tmp_path / "unplaced.tsv", unplaced))
     assert len(df) == N_VAR - 3 and "unplaced.tsv: 3 row(s) without a variant id" in caplog.text
     assert "0 row(s)" not in caplog.text, caplog.text
-    ssf.loc[[3, 4], "base_pair_location"] = 10                     # the same place twice: a real repeat
-    with pytest.raises(InputError, match="dots2.tsv: variant '1:10:A:G' with the same alleles appears on rows 4, 5"):
-        load_sumstats(_write(tmp_path / "dots2.tsv", ssf))
+    ssf.loc[[3, 4], "base_pair_location"] = 10                     # the same place twice: a real repeat, kept
+    caplog.clear()                                                 # (left out only where it is an instrument)
+    with caplog.at_level(logging.INFO, logger="edfgen"):
+        df = load_sumstats(_write(tmp_path / "dots2.tsv", ssf))
+    assert (df["variant_id"] == "1:10:A:G").sum() == 2
+    assert "dots2.tsv: 1 variant(s) on several rows with the same alleles and different values (e.g. '1:10:A:G' " \
+           "on rows 4, 5)" in caplog.text
 
 
-def test_an_rsid_at_two_positions_is_refused_only_as_an_instrument(truth, tmp_path):
-    """One rsID that dbSNP places twice refused the whole file, instrument or not (review s30a finding 2)."""
+def test_an_rsid_at_two_positions_is_refused_only_as_an_instrument(truth, tmp_path, caplog):
+    """One rsID that dbSNP places twice refused the whole file, instrument or not (review s30a finding 2); as an
+    instrument it stopped the run, now it is left out with a warning (which row is meant? neither is picked)."""
     from edfgen.commands.mr_instruments import select_instruments
     from edfgen.formats.sumstats import load_sumstats
 
@@ -386,8 +391,11 @@ def test_an_rsid_at_two_positions_is_refused_only_as_an_instrument(truth, tmp_pa
     assert (df["variant_id"] == "rs1003").sum() == 2
     assert len(select_instruments(df[df["variant_id"] != "rs1003"], "y", p_threshold=1.0, instruments=None,
                                   source="twice.tsv")) == N_VAR - 2
-    with pytest.raises(InputError, match="twice.tsv: instrument 'rs1003' is on 2\\+ rows with the same alleles"):
-        select_instruments(df, "y", p_threshold=1.0, instruments=None, source="twice.tsv")
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        sel = select_instruments(df, "y", p_threshold=1.0, instruments=None, source="twice.tsv")
+    assert len(sel) == N_VAR - 2 and "rs1003" not in set(sel["variant_id"])
+    assert "twice.tsv: 1 instrument(s) of y on several rows with the same alleles and different values or positions " \
+           "(e.g. 'rs1003' on 2 rows): left out" in caplog.text
 
 
 def test_a_folder_of_per_chromosome_folders_is_searched_one_level_down(truth, tmp_path):

@@ -465,7 +465,7 @@ class MROptions(GenotypeOptions):
                                    multiple=True, required=True, path="any", exists=True)
     out: str | None = out_opt()
     methods: tuple[str, ...] | None = opt(None, "Comma-separated methods (TwoSampleMR names, 'MR Egger', or its "
-                                          "functions', mr_ivw, mr_egger_regression, ...; or ivw, ivw_fe, ivw_mre, "
+                                          "functions, mr_ivw, mr_egger_regression, ...; or ivw, ivw_fe, ivw_mre, "
                                           "egger, weighted_median, simple_median, simple_mode, weighted_mode, wald). "
                                           "Default: all but ivw_mre (IVW without its SE floor); IVW and the Wald "
                                           "ratio always run (each pair's primary estimate).", comma=True)

@@ -81,7 +81,7 @@ def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None,
     return combine_phenotype([fill_sample_size(load_sumstats(f, columns, role, only_mr_columns=only_mr_columns,
                                                              arrow_strings=arrow_strings),
                                                (sample_sizes or {}).get(str(Path(f).resolve())), f) for f in files],
-                             files, option=f"--{role}" if role else "")
+                             files, option=f"--{role}" if role else "", across_files_only=True)
 
 
 def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,
@@ -110,10 +110,8 @@ def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None
         SNP), so the estimates, and the bootstraps' draws (seeded per pair), do not depend on the file's row
         order. Listed instruments left out (not in the file, or ``p >= p_threshold``) are counted in a warning.
 
-    Raises
-    ------
-    InputError
-        An instrument's id on two rows with the same alleles (an rsID at two positions): which one is meant?"""
+    An instrument repeated whole is used once; one on several rows with the same alleles that disagree (values,
+    or positions: an rsID at two positions) is left out with a warning, never one of its rows picked."""
     sel = df
     if instruments is not None:
         ids = instruments
@@ -134,10 +132,14 @@ def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None
             log.warning("%s: %d of %d listed instruments of %s have p >= %g (--p-threshold): left out", source,
                         int(weak.sum()), len(sel), name, p_threshold)
         sel = sel[~weak]
-    twice = variant_allele_keys(sel).duplicated()
-    if twice.any():
-        raise InputError(f"{source}: instrument {sel.loc[twice, 'variant_id'].iloc[0]!r} is on {int(twice.sum()) + 1}+ "
-                         "rows with the same alleles (at different positions?); give one row per instrument")
+    sel = sel[~sel.duplicated().to_numpy()]          # a row repeated whole: one instrument
+    twice = variant_allele_keys(sel).duplicated(keep=False).to_numpy()
+    if twice.any():     # rows that disagree (values, or positions: an rsID dbSNP places twice): which one? neither
+        gone = sel.loc[twice, "variant_id"].astype(str)
+        log.warning("%s: %d instrument(s) of %s on several rows with the same alleles and different values or "
+                    "positions (e.g. %r on %d rows): left out, never one of the rows picked", source,
+                    gone.nunique(), name, gone.iloc[0], int((gone == gone.iloc[0]).sum()))
+        sel = sel[~twice]
     one = one_row_per_variant(sel, source=source)
     return one.iloc[np.argsort(one["variant_id"].astype(str).to_numpy(), kind="stable")].reset_index(drop=True)
 

@@ -30,6 +30,7 @@ from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import read_instruments
 from edfgen.formats.sumstats.twosamplemr import object_strings
 from edfgen.formats.tables import PathLike, prepare_out_dir, write_table
+from edfgen.kernels.alleles import variant_allele_keys
 from edfgen.kernels.mr.harmonise import harmonise
 from edfgen.kernels.mr.multivariable import mvmr_ivw
 
@@ -137,7 +138,14 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
         ids = _union_clumped(frames, ids, ld_bfile, p_threshold=p_threshold, r2=clump_r2, kb=clump_kb)
     names = list(frames)
     first = frames[names[0]]
-    ref = one_row_per_variant(first[first["variant_id"].isin(set(ids))], source=names[0]).reset_index(drop=True)
+    first = first[first["variant_id"].isin(set(ids))]
+    twice = variant_allele_keys(first).duplicated(keep=False).to_numpy()
+    if twice.any():      # another exposure's instrument on rows of the first that differ: none of them picked
+        log.warning("--multivariable: %d instrument(s) on several rows of %s with the same alleles and different "
+                    "values (e.g. %r): left out", first.loc[twice, "variant_id"].nunique(), names[0],
+                    str(first.loc[twice, "variant_id"].iloc[0]))
+        first = first[~twice]
+    ref = one_row_per_variant(first, source=names[0]).reset_index(drop=True)
     if len(ref) < len(ids):
         log.warning("--multivariable: %d instrument(s) missing from %s are dropped", len(ids) - len(ref), names[0])
     kw = {"palindromes": palindromes, "maf_threshold": maf_threshold, "exposure_name": names[0]}

@@ -19,7 +19,6 @@ Nucleic Acids Res 51:D977, doi:10.1093/nar/gkac1010.
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from functools import lru_cache
@@ -38,7 +37,7 @@ from edfgen.formats.paths import file_arg
 from edfgen.formats.sumstats.discovery import declared_build
 from edfgen.formats.sumstats.layout import chromosome_labels, detect_layout
 from edfgen.formats.sumstats.coordinates import coordinate_declaration, meta_field
-from edfgen.formats.textio import check_fields, read_text_bytes
+from edfgen.formats.textio import check_fields, read_text_bytes, text_reader
 from edfgen.kernels.pvalues import neg_log10_or_given, neg_log10_text
 from edfgen.kernels.validate import numeric_values
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOMES, build_name
@@ -110,7 +109,7 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
     try:
         data = read_text_bytes(path)
         check_fields(data, f"--catalog {path}", sep=b"\t", quoting=False)
-        raw = pd.read_csv(io.BytesIO(data), sep="\t", dtype=str, keep_default_na=False, quoting=3,
+        raw = pd.read_csv(text_reader(data), sep="\t", dtype=str, keep_default_na=False, quoting=3,
                           encoding_errors="replace")
     except pd.errors.EmptyDataError:
         raise InputError(f"--catalog {path}: empty file (expects the GWAS Catalog associations TSV)") from None
@@ -362,7 +361,7 @@ def loci_table(path: str | Path, required: Sequence[str] = (),
     else:
         check_fields(data, f"--loci {path}", sep=b"\t", skip_lines=len(header))
         try:
-            df = pd.read_csv(io.BytesIO(data), sep="\t", skiprows=len(header), dtype=dtype)
+            df = pd.read_csv(text_reader(data), sep="\t", skiprows=len(header), dtype=dtype)
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
             raise InputError(f"--loci {path}: cannot be read as a TSV ({str(exc).splitlines()[0][:200]})") from None
     missing = [c for c in required if c not in df.columns]

@@ -30,7 +30,7 @@ from edfgen.formats.atomic import (  # noqa: F401  (re-exported: the table write
 from edfgen.formats.lock import HIDDEN_NAMES, JUNK_NAMES, check_unlocked, folder_lock
 from edfgen.formats.manifest import MANIFEST, read_manifest
 from edfgen.formats.textio import (WINDOWS_BYTES, _stream_key, blank_text, check_fields, check_unique_columns,
-                                   comma_separated, first_invalid_utf8, read_text_bytes, separator_hint)
+                                   comma_separated, first_invalid_utf8, read_text_bytes, separator_hint, text_reader)
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
                 log.warning("%s: not UTF-8 text (byte 0x%02x at offset %d): bytes that are not UTF-8 read as "
                             "Windows-1252; save the file as UTF-8 if its ids or names hold other letters", path,
                             raw[bad], bad)
-            df = pd.read_csv(io.BytesIO(raw), encoding_errors=WINDOWS_BYTES, **read)
+            df = pd.read_csv(text_reader(raw), encoding_errors=WINDOWS_BYTES, **read)
             df = _drop_unnamed_empty(df, header, path)
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
         if isinstance(exc, InputError):

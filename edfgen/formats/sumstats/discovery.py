@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import io
 import logging
 from collections import Counter
 from pathlib import Path
@@ -35,7 +34,7 @@ from edfgen.kernels.alleles import combined_codes, text_codes, variant_site_code
 from edfgen.kernels.thresholds import build_name
 from edfgen.formats.sumstats.twosamplemr import MR_REQUIRED, twosamplemr_map
 from edfgen.formats.tables import PathLike, some_names
-from edfgen.formats.textio import _stream_key, comma_separated, read_text_bytes
+from edfgen.formats.textio import _stream_key, comma_separated, read_text_bytes, text_reader
 
 log = logging.getLogger(__name__)
 
@@ -289,12 +288,12 @@ def _trait_in(data: bytes, path: str | Path) -> tuple[str, str] | None:
     and its TwoSampleMR id (``|| id:ieu-a-2``, else ``""``)."""
     sep = "," if comma_separated(data) else "\t"
     with contextlib.suppress(ValueError, pd.errors.ParserError):
-        header = list(pd.read_csv(io.BytesIO(data), sep=sep, nrows=0).columns)
+        header = list(pd.read_csv(text_reader(data), sep=sep, nrows=0).columns)
         if len(header) == 1 and " " in str(header[0]):
             sep, header = r"\s+", str(header[0]).split()
         col = next((c for c in TRAIT_COLUMNS if c in header), None)
         if col is not None:
-            values = pd.read_csv(io.BytesIO(data), sep=sep, usecols=[col], dtype=str)[col].dropna().unique()
+            values = pd.read_csv(text_reader(data), sep=sep, usecols=[col], dtype=str)[col].dropna().unique()
             name, _, tag = str(values[0]).partition(" || ") if len(values) == 1 else ("", "", "")
             name, tag = name.strip(), tag.strip().removeprefix("id:").strip()
             if name and "/" not in name and name not in (".", "..") and name.isprintable() and len(name) <= 200:
@@ -399,8 +398,11 @@ def _distinct_stream_names(paths: Sequence[str | Path]) -> list[tuple[str | Path
 
 
 def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path], *,
-                      option: str = "") -> pd.DataFrame:
+                      option: str = "", across_files_only: bool = False) -> pd.DataFrame:
     """One phenotype's summary statistics from its files' tables (e.g. one per chromosome), in the order given.
+
+    ``across_files_only``: a variant repeated inside one file is left to the caller (``edfgen mr``'s readers keep
+    it, harmless unless an instrument); only a variant in two of the files is refused.
 
     Raises
     ------
@@ -439,6 +441,10 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
         else:
             codes = pd.Series(combined_codes(*(text_codes(check[col]) for col in key)))
         dup = codes.duplicated(keep=False).to_numpy()
+        if dup.any() and across_files_only:     # only the codes on rows of two files or more
+            pairs = pd.DataFrame({"code": codes.to_numpy()[dup], "file": check_files[dup]}).drop_duplicates()
+            spans = pairs.loc[pairs["code"].duplicated(keep=False), "code"].unique()
+            dup &= np.isin(codes.to_numpy(), spans)
         if dup.any():
             first = int(np.flatnonzero(dup)[0])
             row = check.iloc[[first]]

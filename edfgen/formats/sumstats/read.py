@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import io
 import logging
 import os
 import stat
@@ -105,13 +104,15 @@ def _read_header(path: PathLike) -> list[str]:
         with open(path, "rb") as fh:
             head = fh.read(4)
         compression = "gzip" if head[:2] == GZIP_MAGIC else None
-        if head == textio.ZSTD_MAGIC:      # its head only, through textio (pandas' zstd reader stops at a frame's end)
+        if textio.is_zstd(head):           # its head only, through textio (pandas' zstd reader stops at a frame's end)
             with textio.open_decompressed(path) as fh:
                 data = fh.readline(textio.MAX_FIRST_LINE + 1)
+                while data and not data.strip(b"\r\n"):   # empty lines before the header skipped, as pandas
+                    data = fh.readline(textio.MAX_FIRST_LINE + 1)   # skips them in .tsv and .tsv.gz
         _check_first_line(path, compression == "gzip", data)
 
     def source():                          # a stream: a fresh buffer for each read (the first read used one up)
-        return path if data is None else io.BytesIO(data)
+        return path if data is None else textio.text_reader(data)
     cols = list(pd.read_csv(source(), sep=sep, nrows=0, compression=compression).columns)
     if len(cols) == 1 and " " in str(cols[0]):  # space-separated (REGENIE, SAIGE)
         cols = list(pd.read_csv(source(), sep=r"\s+", nrows=0, compression=compression).columns)

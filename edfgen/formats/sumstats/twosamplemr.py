@@ -179,11 +179,14 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
 
 def mr_rows(df: pd.DataFrame, path: PathLike) -> pd.DataFrame:
     """:func:`load_sumstats`' checks of the rows it read: p inferred where the file has none, ``n`` the sum of the
-    case and control counts where it has those and no ``n`` (as ldsc reads it), variant ids tidied,
-    a variant repeated with the same alleles refused, multi-allelic sites counted in the log.
+    case and control counts where it has those and no ``n`` (as ldsc reads it), variant ids tidied, a row repeated
+    whole kept once (counted in the log), multi-allelic sites counted in the log.
 
-    A deliberate difference from TwoSampleMR, whose ``format_data`` keeps the first of repeated rows: which row is
-    the instrument is left to the user, never picked silently."""
+    A variant repeated with the same alleles and different values is kept on all its rows here: harmless where it
+    is not an instrument (genome-wide files carry such repeats); as an instrument it is left out, never one of its
+    rows picked (:func:`~edfgen.commands.mr_instruments.select_instruments` in the exposure,
+    :func:`~edfgen.kernels.mr.harmonise.harmonise`'s reason ``duplicated_in_outcome`` in the outcome), where
+    TwoSampleMR's ``format_data`` keeps the first row."""
     if "p_value" not in df.columns:
         df["p_value"] = _inferred_p(df, path)
     if {"n_cases", "n_controls"} <= set(df.columns) and ("n" not in df.columns or df["n"].isna().any()):
@@ -193,25 +196,39 @@ def mr_rows(df: pd.DataFrame, path: PathLike) -> pd.DataFrame:
     df["variant_id"] = tidy_variant_ids(df["variant_id"], path)
     # a variant id on several rows with different alleles is a multi-allelic site (one row per ALT allele, as
     # GWAS-VCF stores it): kept, matched by alleles (edfgen.kernels.mr.harmonise); the same variant, alleles and
-    # position twice is a repeat: which row would be the instrument? never pick one silently. One rsID at two
-    # positions is refused only where it is an instrument (select_instruments, harmonise)
+    # position twice is a repeat: used once when its rows are equal, else kept, and left out only where it is an
+    # instrument (select_instruments, harmonise), as one rsID at two positions is: which row? never one picked
     # a repeat has its id on several rows: the sites are keyed on those rows alone (a genome-wide file has few)
     ids = _id_codes(df["variant_id"])
-    per_id = np.bincount(ids)
-    multi = per_id[ids] > 1
+    multi = np.bincount(ids)[ids] > 1
     if not multi.any():
         return df
     on = np.flatnonzero(multi)
+    row = np.arange(len(df)) + 1             # each row's number in the file's rows (for the log)
+    again = df.iloc[on].duplicated().to_numpy()     # a row repeated whole: the same variant, used once
+    if again.any():
+        log.info("%s: %d row(s) repeat an earlier row whole (e.g. %r on row %d): each used once", path,
+                 int(again.sum()), str(df["variant_id"].iloc[on[again][0]]), int(on[again][0]) + 1)
+        keep = np.ones(len(df), dtype=bool)
+        keep[on[again]] = False
+        df, ids, row = df[keep].reset_index(drop=True), ids[keep], row[keep]
+        multi = np.bincount(ids)[ids] > 1
+        if not multi.any():
+            return df
+        on = np.flatnonzero(multi)
     key = variant_site_codes(df.iloc[on])   # integer codes of variant_site_keys (benchmarks/sumstats_combine.py)
-    dup = key.duplicated(keep=False)
+    dup = key.duplicated(keep=False).to_numpy()
     if dup.any():
-        first = str(df["variant_id"].iloc[on[np.argmax(dup.to_numpy())]])
-        rows = [int(i) + 1 for i in on[np.flatnonzero((key == key[dup].iloc[0]).to_numpy())[:5]]]
-        raise InputError(f"{path}: variant {first!r} with the same alleles appears on rows "
-                         f"{', '.join(map(str, rows))} ({int(key[dup].nunique())} variant(s) repeated); MR needs "
-                         f"one row per variant: remove the repeats")
-    log.info("%s: %d variant id(s) on several rows with different alleles (multi-allelic sites, one row per "
-             "allele): each matched to the exposure by its alleles", path, int((per_id > 1).sum()))
+        first = int(np.argmax(dup))
+        rows = row[on[np.flatnonzero((key == key.iloc[first]).to_numpy())[:5]]]
+        log.info("%s: %d variant(s) on several rows with the same alleles and different values (e.g. %r on rows "
+                 "%s): harmless unless an instrument, which is then left out (duplicated_in_outcome in an "
+                 "outcome), never one of its rows picked", path, int(key[dup].nunique()),
+                 str(df["variant_id"].iloc[on[first]]), ", ".join(map(str, rows)))
+    n_multi = int((np.bincount(ids) > 1).sum()) - (int(key[dup].nunique()) if dup.any() else 0)
+    if n_multi > 0:
+        log.info("%s: %d variant id(s) on several rows with different alleles (multi-allelic sites, one row per "
+                 "allele): each matched to the exposure by its alleles", path, n_multi)
     return df
 
 

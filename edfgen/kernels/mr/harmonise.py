@@ -16,7 +16,9 @@ effect and other allele), with its three actions:
 Every exposure variant gets one row with ``mr_keep`` and a ``reason``:
 ``kept``, ``proxy_used``, ``missing_in_outcome``, ``incompatible_alleles``, ``palindromic``
 (action 3), ``palindromic_ambiguous_maf`` (action 2), ``palindromic_proxy_ambiguous`` (an A/T or C/G LD proxy
-whose strand cannot be inferred, :func:`find_proxies`), ``missing_estimate`` (NA beta or SE).
+whose strand cannot be inferred, :func:`find_proxies`), ``missing_estimate`` (NA beta or SE),
+``duplicated_in_outcome`` (the instrument's allele pair on several outcome rows that differ: none of them picked;
+rows repeated whole are used once).
 
 References
 ----------
@@ -252,18 +254,25 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
     if not 0 < maf_threshold <= 0.5:
         raise InputError(f"--maf-threshold {maf_threshold}: must be in (0, 0.5]")
     action = ACTIONS[palindromes]
-    # never pick one of two rows silently: a variant repeated in the exposure, or repeated with the same alleles in
-    # the outcome, is refused; an outcome site on several rows with different alleles (multi-allelic, one row per
-    # ALT allele) gives the row with the exposure's alleles (one_row_per_variant)
-    repeats = (("exposure", exposure_name, exposure, exposure["variant_id"]),
-               ("outcome", outcome_name, outcome,     # (ids each on one row cannot repeat: not keyed)
-                variant_allele_codes(outcome) if outcome["variant_id"].duplicated().any() else outcome["variant_id"]))
-    for what, name, frame, key in repeats:
-        dup = key.duplicated()
-        if dup.any():
-            raise InputError(f"harmonise: {what} {name!r} "
-                             f"has variant {str(frame.loc[dup, 'variant_id'].iloc[0])!r} more than once "
-                             f"({int(dup.sum())} repeated rows); give one row per variant")
+    # never pick one of two rows silently: a variant repeated in the exposure is refused (select_instruments gives
+    # one row per instrument); in the outcome, rows repeated whole are used once, and an instrument whose allele
+    # pair is on several rows that differ is left out (duplicated_in_outcome); an outcome site on several rows with
+    # different alleles (multi-allelic, one row per ALT allele) gives the row with the exposure's alleles
+    dup = exposure["variant_id"].duplicated()
+    if dup.any():
+        raise InputError(f"harmonise: exposure {exposure_name!r} "
+                         f"has variant {str(exposure.loc[dup, 'variant_id'].iloc[0])!r} more than once "
+                         f"({int(dup.sum())} repeated rows); give one row per variant")
+    duplicated = set()
+    if outcome["variant_id"].duplicated().any():     # (ids each on one row cannot repeat: not keyed)
+        again = outcome.duplicated().to_numpy()
+        if again.any():
+            log.info("%s: %d outcome row(s) repeat an earlier row whole: each used once", outcome_name,
+                     int(again.sum()))
+            outcome = outcome[~again]
+        twice = variant_allele_codes(outcome).duplicated(keep=False).to_numpy()
+        duplicated = set(outcome.loc[twice, "variant_id"])
+        outcome = outcome[~outcome["variant_id"].isin(duplicated).to_numpy()]
     exp, out = exposure, one_row_per_variant(outcome, reference=exposure, source=outcome_name)
     proxy_variant = np.full(len(out), None, dtype=object)
     proxy_r2 = np.full(len(out), np.nan)
@@ -326,6 +335,9 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
         r[unusable] = why[unusable]
         mr_keep[np.flatnonzero(p)[unusable]] = False
         reason[p] = r
+    if duplicated:       # repeated in the outcome with other values: no row of it used, said by its reason
+        gone = exp["variant_id"].isin(duplicated).to_numpy()
+        reason[gone], mr_keep[gone] = "duplicated_in_outcome", False
     cols["effect_allele_outcome"], cols["other_allele_outcome"] = ea_o, oa_o
     cols["mr_keep"], cols["reason"] = mr_keep, reason
     res = pd.DataFrame({c: cols[c] for c in HARMONISED_COLUMNS})

@@ -519,15 +519,15 @@ METHODS: dict[str, MRMethod] = {m.name: m for m in [
     MRMethod("Simple mode", simple_mode, "29040600", 3, False),
     MRMethod("Weighted mode", weighted_mode, "29040600", 3, False),
 ]}
-
 #: TwoSampleMR's ``use_by_default`` set, in its order.
-DEFAULT_METHODS = ("Wald ratio", "MR Egger", "Weighted median", "Inverse variance weighted", "Simple mode", "Weighted mode")
+DEFAULT_METHODS = ("Wald ratio", "MR Egger", "Weighted median", "Inverse variance weighted", "Simple mode",
+                   "Weighted mode")
 
 _ALIASES = {"wald": "Wald ratio", "wald_ratio": "Wald ratio", "egger": "MR Egger", "mr_egger": "MR Egger",
-            "ivw": "Inverse variance weighted", "ivw_mre": "Inverse variance weighted (multiplicative random effects)",
-            "ivw_fe": "Inverse variance weighted (fixed effects)", "ivw_fixed": "Inverse variance weighted (fixed effects)",
-            "weighted_median": "Weighted median", "wm": "Weighted median", "simple_median": "Simple median",
-            "simple_mode": "Simple mode", "weighted_mode": "Weighted mode"}
+            "ivw": "Inverse variance weighted", "ivw_fe": "Inverse variance weighted (fixed effects)",
+            "ivw_mre": "Inverse variance weighted (multiplicative random effects)", "simple_median": "Simple median",
+            "ivw_fixed": "Inverse variance weighted (fixed effects)", "weighted_median": "Weighted median",
+            "simple_mode": "Simple mode", "weighted_mode": "Weighted mode", "wm": "Weighted median"}
 
 
 def get_method(name: str | MRMethod) -> MRMethod:
@@ -536,7 +536,7 @@ def get_method(name: str | MRMethod) -> MRMethod:
     Parameters
     ----------
     name : str or MRMethod
-        TwoSampleMR name (``"MR Egger"``), function (``mr_ivw``, ``mr_egger_regression``) or alias (``egger``, ``ivw``, ...).
+        TwoSampleMR name (``"MR Egger"``), function (``mr_ivw``, ``mr_egger_regression``) or alias (``ivw``, ...).
 
     Returns
     -------
@@ -544,7 +544,7 @@ def get_method(name: str | MRMethod) -> MRMethod:
     """
     if isinstance(name, MRMethod):
         return name
-    k = str(name).strip().lower().replace("-", "_").replace(" ", "_")  # TwoSampleMR's functions: mr_ivw, mr_egger_regression
+    k = str(name).strip().lower().replace("-", "_").replace(" ", "_")  # (mr_ivw, mr_egger_regression: functions)
     key = _ALIASES.get(k, _ALIASES.get(k.removeprefix("mr_").removesuffix("_regression"), str(name).strip()))
     if key not in METHODS:
         raise InputError(f"unknown MR method {name!r}; choose from {', '.join(METHODS)} "
