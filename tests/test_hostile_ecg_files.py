@@ -561,7 +561,7 @@ def test_discover_records__macos_appledouble_twins_are_skipped_not_rejected(shar
     for name in ("._r1.hea", "._r1.dat", "._1234567_20205_2_0.xml", "._P1.edf", "._P1.dcm"):
         (tmp_path / name).write_bytes(APPLE_DOUBLE)
     (tmp_path / "._odd.hea").write_text("not an AppleDouble file\n")
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="edfgen"):
         refs = discover_records([tmp_path])
     assert [(r.record_id, r.fmt) for r in refs] == [("._odd", "wfdb"), ("r1", "wfdb")]
     assert "skipped 4 macOS AppleDouble file(s)" in caplog.text
