@@ -601,3 +601,32 @@ def test_read_hdf5__per_lead_units_that_differ_are_a_reject_not_the_first_for_ev
     with pytest.raises(RecordRejected) as e:
         read_record(discover_records([tmp_path / "mixed"])[0])
     assert "units holds 2 different values (mV, uV): one unit for every lead" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_discover_records__an_appledouble_name_linked_to_a_fifo_does_not_hang(shared_data, tmp_path):
+    """Was: the AppleDouble check opened every ``._NAME`` entry to read its magic, so ``._y.hea`` linked to a named
+    pipe (FIFO) blocked the scan of the folder for ever (the open waits for a writer). Only a regular file is opened
+    now; the link is passed over as a link to anything but a regular file always was, the real record beside it read."""
+    import os
+    import threading
+
+    import wfdb
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    wfdb.wrsamp("r1", fs=500, units=["mV"] * 12, sig_name=ref.sig_name, p_signal=ref.p_signal, fmt=["16"] * 12,
+                write_dir=str(ecg))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (ecg / "._y.hea").symlink_to(fifo)
+    found: list = []
+    scan = threading.Thread(target=lambda: found.extend(discover_records([ecg])), daemon=True)
+    scan.start()
+    scan.join(timeout=10)
+    if scan.is_alive():   # let the blocked open return (a writer appears), then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        scan.join(timeout=10)
+        pytest.fail("discover_records blocked on a ._NAME link to a FIFO")
+    assert [r.record_id for r in found] == ["r1"]
+    np.testing.assert_allclose(read_record(found[0]).signal, wfdb.rdrecord(str(ecg / "r1")).p_signal.T, atol=1e-6)

@@ -127,8 +127,10 @@ _APPLE_DOUBLE_MAGIC = b"\x00\x05\x16\x07"
 
 
 def _apple_double(path: Path) -> bool:
-    """Whether ``path`` is a macOS AppleDouble file (named ``._NAME``, starting with the AppleDouble magic)."""
-    if not path.name.startswith("._"):
+    """Whether ``path`` is a macOS AppleDouble file (named ``._NAME``, a regular file once links are followed,
+    starting with the AppleDouble magic). Only a regular file is opened: ``._NAME`` linked to a named pipe blocked the
+    scan for ever."""
+    if not path.name.startswith("._") or not path.is_file():
         return False
     try:
         with open(path, "rb") as fh:
