@@ -19,7 +19,7 @@ import numpy as np
 
 from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, TOO_LARGE, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
 from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS, mv_per_unit, unit_key
-from edfgen.formats.ecg.wfdb_files import check_signal_file
+from edfgen.formats.ecg.wfdb_files import check_proof, check_signal_file
 from edfgen.formats.ecg.wfdb_header import (FMT_RE, GAIN_RE, OTHER_BREAK, WFDB_BITS, WFDB_FORMATS, header_fs, header_lines,
                                             header_text, header_units, samples_per_frame, text_lines)
 from edfgen.kernels.ecg.leads import canonical_lead_name
@@ -137,11 +137,12 @@ def _check_calibrated(tok: list[str], line: int, *, rid: str, hea: Path, name: s
     return gain == 0
 
 
-def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> list[str]:
+def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str, proof: list[str] | None = None) -> list[str]:
     """Confine and size-check the signal files of a single-segment header; return their names.
 
     A file shorter than ``byte offset + samples x bits`` of its signals is rejected as truncated,
-    and a record of more than :data:`MAX_RECORD_VALUES` values as too large, before ``wfdb`` allocates.
+    and a record of more than :data:`MAX_RECORD_VALUES` values as too large, before ``wfdb`` allocates;
+    ``proof``: see :func:`~edfgen.formats.ecg.wfdb_files.check_signal_file`.
     """
     head = lines[0].split()
     try:
@@ -180,7 +181,7 @@ def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> li
     for name in names:
         bits = need.get(name)
         want = offset.get(name, 0) + int(np.ceil(nsamp * bits / 8)) if nsamp is not None and bits else 0
-        check_signal_file(hea, name, root, rid, want, nsamp, lines[1:], bits / 8 if nsamp and bits else 0.0)
+        check_signal_file(hea, name, root, rid, want, nsamp, lines[1:], bits / 8 if nsamp and bits else 0.0, proof)
     return names
 
 
@@ -232,7 +233,8 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
         raise RecordRejected(f"WFDB header claims {nsamp} samples x {nsig} signals: "
                              f"{TOO_LARGE}", record_id=rid, path=hea)
     name, offset = files.pop(), offsets.pop()
-    data_file = check_signal_file(hea, name, root, rid, offset + 2 * nsamp * nsig, nsamp, sig_lines, 2.0 * nsig)
+    data_file = check_signal_file(hea, name, root, rid, offset + 2 * nsamp * nsig, nsamp, sig_lines, 2.0 * nsig,
+                                  proof=[])   # a longer file with checksums: _check_checksums below proves it
     try:
         d = np.fromfile(data_file, dtype="<i2", count=nsamp * nsig, offset=offset)
     except (OSError, ValueError) as exc:
@@ -323,8 +325,9 @@ def _to_mv(d: np.ndarray, baseline: np.ndarray, scale: np.ndarray, invalid: list
     return sig, f"WFDB's missing-sample value {'; '.join(held)}" if held else ""
 
 
-def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
-    """Check every file a header refers to (segment headers and their signal files) against ``root``.
+def _wfdb_files(hea: Path, root: Path, rid: str, proof: list[str] | None = None) -> tuple[list[str], bool]:
+    """Check every file a header refers to (segment headers and their signal files) against ``root``
+    (``proof``: see :func:`~edfgen.formats.ecg.wfdb_files.check_signal_file`).
 
     Returns the signal file names of a single-segment header and whether its record line is the
     CinC 2020 form (record name with an extension, ``E07520.mat 12 500 5000``).
@@ -334,7 +337,7 @@ def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
         raise RecordRejected("empty WFDB header", record_id=rid, path=hea)
     name = lines[0].split()[0]
     if "/" not in name:
-        return _check_signal_files(hea, lines, root, rid), bool(re.fullmatch(r"[-\w]+\.\w+", name))
+        return _check_signal_files(hea, lines, root, rid, proof), bool(re.fullmatch(r"[-\w]+\.\w+", name))
     for k, ln in enumerate(lines[1:]):  # multi-segment: "segment_name samples" per line; "~" is a gap
         tok = ln.split()
         seg = tok[0]
@@ -345,7 +348,7 @@ def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
         if seg_lines and "/" in seg_lines[0].split()[0]:
             raise RecordRejected(f"WFDB segment {seg} is itself multi-segment", record_id=rid, path=hea)
         if seg_lines and not (k == 0 and tok[1:2] and tok[1].isdigit() and int(tok[1]) == 0):  # not a variable
-            _check_signal_files(seg_hea, seg_lines, root, rid)  # layout's 0-sample layout segment (no signal file)
+            _check_signal_files(seg_hea, seg_lines, root, rid, proof)  # layout's 0-sample layout segment (no signal file)
     return [], False
 
 
@@ -371,7 +374,8 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
         sampling rate, or shorter than the record line says; an unreadable segment length.
     """
     rid = hea.with_suffix("").name
-    _wfdb_files(hea, root, rid)  # every segment header and signal file confined; no nested multi-segment record
+    _wfdb_files(hea, root, rid, [])  # every segment header and signal file confined; no nested multi-segment record
+    # (a segment file longer than its header, with checksums, is proven or rejected when read_wfdb reads it)
     head = lines[0].split()
     fs = header_fs(head, record_id=rid, path=hea)
     parts: list[tuple[str, int]] = []
@@ -471,13 +475,15 @@ def _rdrecord(hea: Path, root: Path, rid: str):
     big-endian format 61, so a multi-frequency record in format 61 is rejected); a CinC 2020 record line, a header
     named ``.HEA`` (``wfdb`` looks for ``.hea`` only), or one holding an ``OTHER_BREAK`` (a space in the copy), is
     read through a copy of the header named ``<record>.hea``, with the extension dropped from a CinC 2020 record name
-    (signal files linked beside it)."""
+    (signal files linked beside it). A signal file longer than its header is read only when its samples match the
+    header's checksums (:func:`~edfgen.formats.ecg.wfdb_files.check_proof`)."""
     import tempfile
 
     import wfdb
 
     base = hea.with_suffix("")
-    files, cinc2020 = _wfdb_files(hea, root, rid)
+    proof: list[str] = []   # signal files longer than the header, proven by their checksums once read
+    files, cinc2020 = _wfdb_files(hea, root, rid, proof)
     lines = header_lines(hea, rid)
     smooth = max(samples_per_frame(lines), default=1) == 1
     if not smooth and any(len(tok) > 1 and tok[1].split("x")[0] == "61" for tok in map(str.split, lines[1:])):
@@ -486,20 +492,24 @@ def _rdrecord(hea: Path, root: Path, rid: str):
     text = text_lines(header_text(hea, rid))
     breaks = any(OTHER_BREAK.search(ln) for ln in text)     # wfdb splits its text with str.splitlines
     if not cinc2020 and hea.suffix == ".hea" and not breaks:
-        return wfdb.rdrecord(str(base), physical=False, return_res=32, smooth_frames=smooth)
-    with tempfile.TemporaryDirectory(prefix="edfgen-wfdb-") as tmp:
-        text = [OTHER_BREAK.sub(" ", ln) for ln in text]
-        i = next(k for k, ln in enumerate(text) if ln.strip() and not ln.lstrip().startswith("#"))
-        tok = text[i].split()
-        if cinc2020:
-            text[i] = " ".join([tok[0].rsplit(".", 1)[0], *tok[1:]])
-        Path(tmp, f"{base.name}.hea").write_text("\n".join(text) + "\n")
-        for name in files:
-            link = Path(tmp, name)
-            link.parent.mkdir(parents=True, exist_ok=True)
-            if not link.exists():
-                link.symlink_to(_real(hea.parent / name))
-        return wfdb.rdrecord(str(Path(tmp, base.name)), physical=False, return_res=32, smooth_frames=smooth)
+        rec = wfdb.rdrecord(str(base), physical=False, return_res=32, smooth_frames=smooth)
+    else:
+        with tempfile.TemporaryDirectory(prefix="edfgen-wfdb-") as tmp:
+            text = [OTHER_BREAK.sub(" ", ln) for ln in text]
+            i = next(k for k, ln in enumerate(text) if ln.strip() and not ln.lstrip().startswith("#"))
+            tok = text[i].split()
+            if cinc2020:
+                text[i] = " ".join([tok[0].rsplit(".", 1)[0], *tok[1:]])
+            Path(tmp, f"{base.name}.hea").write_text("\n".join(text) + "\n")
+            for name in files:
+                link = Path(tmp, name)
+                link.parent.mkdir(parents=True, exist_ok=True)
+                if not link.exists():
+                    link.symlink_to(_real(hea.parent / name))
+            rec = wfdb.rdrecord(str(Path(tmp, base.name)), physical=False, return_res=32, smooth_frames=smooth)
+    check_proof(rec.e_d_signal if rec.e_d_signal is not None else np.asarray(rec.d_signal).T, lines[1:], proof, rid=rid,
+                hea=hea)
+    return rec
 
 
 def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> EcgRecord:
