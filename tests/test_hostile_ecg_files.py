@@ -583,24 +583,58 @@ def test_read_npz__units_stored_as_bytes_or_a_one_element_array_read_as_the_hdf5
     np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-6)
 
 
-def test_read_hdf5__per_lead_units_that_differ_are_a_reject_not_the_first_for_every_lead(shared_data, tmp_path):
+def test_read_hdf5__per_lead_units_that_differ_scale_each_lead_not_the_first_for_every_lead(shared_data, tmp_path):
     """An HDF5 ``units`` attribute of one unit per lead was read as its first value for every lead: limb leads in mV
     and chest leads in uV became chest leads 1000x too large (or, the other way round, 1000x too small: flat).
-    Twelve equal units still read; different ones reject in one line."""
+    Each lead is now scaled by its own unit (a real PTB-XL record, equal to wfdb)."""
     import h5py
     import wfdb
 
     ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
     sig = ref.p_signal.T.copy()
-    for name, units, scale in (("same", [b"mV"] * 12, 1.0), ("mixed", [b"mV"] * 6 + [b"uV"] * 6, 1.0)):
+    for name, units in (("same", [b"mV"] * 12), ("mixed", [b"mV"] * 6 + [b"uV"] * 6)):
         (tmp_path / name).mkdir()
         with h5py.File(tmp_path / name / "p1.h5", "w") as f:
-            ds = f.create_dataset("p1", data=np.vstack([sig[:6], sig[6:] * (1000.0 if name == "mixed" else scale)]))
+            ds = f.create_dataset("p1", data=np.vstack([sig[:6], sig[6:] * (1000.0 if name == "mixed" else 1.0)]))
             ds.attrs.update({"fs": 500.0, "leads": np.array([n.encode() for n in LEADS]), "units": np.array(units)})
-    np.testing.assert_allclose(read_record(discover_records([tmp_path / "same"])[0]).signal, sig, atol=1e-6)
-    with pytest.raises(RecordRejected) as e:
-        read_record(discover_records([tmp_path / "mixed"])[0])
-    assert "units holds 2 different values (mV, uV): one unit for every lead" in str(e.value) and "\n" not in str(e.value)
+        np.testing.assert_allclose(read_record(discover_records([tmp_path / name])[0]).signal, sig, atol=1e-6)
+
+
+@pytest.mark.parametrize("store", ["npz", "hdf5"])
+@pytest.mark.parametrize("case", ["uV + microvolts", "12 x uV + RESP in mmHg"])
+def test_read_arrays__per_channel_units_of_one_voltage_or_beside_a_non_ecg_channel_are_read(shared_data, tmp_path,
+                                                                                            store, case):
+    """Was (after per-lead units were checked): 'units holds 2 different values' rejected records read right before:
+    the same unit spelled twice ('uV' x 6, 'microvolts' x 6), and 12 leads in 'uV' beside a RESP channel in 'mmHg'
+    (read with RESP dropped). Each channel now has its own unit: both read, in mV, equal to wfdb (a real PTB-XL
+    record); RESP is dropped with a note, as in WFDB. A units array of another length than the channels rejects."""
+    import h5py
+    import wfdb
+
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    uv = ref.p_signal.T * 1000.0
+    if case == "uV + microvolts":
+        data, leads, units = uv, list(LEADS), ["uV"] * 6 + ["microvolts"] * 6
+    else:
+        data, leads, units = np.vstack([uv, uv[:1] * 0.01]), [*LEADS, "RESP"], ["uV"] * 12 + ["mmHg"]
+    for k, unit_list in enumerate((units, units[1:])):
+        path = tmp_path / f"p{k}.{'npz' if store == 'npz' else 'h5'}"
+        if store == "npz":
+            np.savez(path, signal=data, fs=500.0, leads=np.array(leads), units=np.array(unit_list))
+        else:
+            with h5py.File(path, "w") as f:
+                ds = f.create_dataset(f"p{k}", data=data)
+                ds.attrs.update({"fs": 500.0, "leads": np.array([n.encode() for n in leads]),
+                                 "units": np.array([u.encode() for u in unit_list])})
+        if k == 0:
+            rec = read_record(discover_records([path])[0])
+            np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-6)
+            assert rec.leads == tuple(LEADS)
+            assert rec.notes == (("dropped channel(s) not in volts: RESP (mmHg)",) if "RESP" in case else ())
+        else:
+            with pytest.raises(RecordRejected) as e:
+                read_record(discover_records([path])[0])
+            assert f"units holds {len(unit_list)} values for {len(leads)} channels" in str(e.value)
 
 
 def test_discover_records__an_appledouble_name_linked_to_a_fifo_does_not_hang(shared_data, tmp_path):

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, TOO_LARGE, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
-from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS, mv_per_unit, unit_key
+from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, TOO_LARGE, _as_fs, _one_line, _real, _root_of, channel_scales,
+                                       confine)
+from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS
 from edfgen.formats.ecg.wfdb_files import check_proof, check_signal_file
 from edfgen.formats.ecg.wfdb_header import (FMT_RE, GAIN_RE, OTHER_BREAK, WFDB_BITS, WFDB_FORMATS, header_fs, header_lines,
                                             header_text, header_units, samples_per_frame, text_lines)
@@ -33,7 +34,7 @@ def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None,
     2021 ``.mat`` files) are read by a fast header parser and ``numpy.fromfile``; any other format
     or header feature goes through ``wfdb.rdrecord``. Missing samples (WFDB's invalid value) become NaN.
     A channel that is not one of the 12 leads and is not in volts (ABP in mmHg, Pleth in NU, RESP in Ohm) is
-    left out with a note; a lead in such units rejects the record (see :func:`_scales`).
+    left out with a note; a lead in such units rejects the record (see :func:`~edfgen.formats.ecg.common.channel_scales`).
     The CinC 2020 record line, whose record name carries the signal file's extension
     (``E07520.mat 12 500 5000``, the Georgia records of the CinC 2021 training data), is accepted by both
     paths (``wfdb.rdrecord`` refuses it).
@@ -75,32 +76,6 @@ def _z_notes(units) -> tuple[str, ...]:
     return (Z_NOTE,) if any(str(u).strip().lower() in Z_UNITS for u in units) else ()
 
 
-def _scales(names, units, *, rid: str, hea, z_scale=None,
-            uncalibrated=()) -> tuple[list[int], np.ndarray, tuple[str, ...]]:
-    """The channels to read, their factors to mV, and the notes on the channels left out.
-
-    A channel whose name is not one of the 12 leads (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`) and
-    whose units are not a voltage (or ``z``) is a non-ECG channel recorded beside the ECG (ABP in mmHg, Pleth in
-    NU, RESP in Ohm): left out, with the note ``dropped channel(s) not in volts: ABP (mmHg)``; so is one flagged
-    in ``uncalibrated`` (ADC gain 0, found by :func:`_check_calibrated`, which rejects a lead of gain 0):
-    ``dropped uncalibrated channel(s) (ADC gain 0): RESP``. A lead in units that are not a voltage rejects the
-    record (``unknown signal units``), as before.
-    """
-    keep, factor, skipped, uncal = [], [], [], []
-    flags = list(uncalibrated) + [False] * (len(names) - len(uncalibrated))
-    for i, (n, u) in enumerate(zip(names, units)):
-        if flags[i]:
-            uncal.append(str(n).strip())
-        elif mv_per_unit(u) is None and unit_key(u) not in Z_UNITS and canonical_lead_name(n) is None:
-            skipped.append(f"{str(n).strip()} ({str(u).strip()})")
-        else:
-            keep.append(i)
-            factor.append(_unit_factor(u, record_id=rid, path=hea, lead=n, z_scale=z_scale))
-    notes = ((f"dropped uncalibrated channel(s) (ADC gain 0): {', '.join(uncal)}",) if uncal else ()) + (
-        (f"dropped channel(s) not in volts: {', '.join(skipped)}",) if skipped else ())
-    return keep, np.asarray(factor, dtype=np.float64), notes
-
-
 #: the number a WFDB gain field starts with (what ``wfdb`` reads of it; without one it takes its default 200)
 _LEADING_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)")
 
@@ -116,7 +91,7 @@ def _check_calibrated(tok: list[str], line: int, *, rid: str, hea: Path, name: s
     """Whether the signal line ``tok`` has an ADC gain of 0 (WFDB's mark of an uncalibrated signal, which ``wfdb``
     reads with the default 200 units/mV: an amplitude in mV that is a guess; an absent gain field is WFDB's
     documented default). On a lead (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`) it rejects the record;
-    any other channel (RESP, a marker) is to be left out, with a note (:func:`_scales`). A negative gain on a lead
+    any other channel (RESP, a marker) is to be left out, with a note (:func:`~edfgen.formats.ecg.common.channel_scales`). A negative gain on a lead
     (``wfdb``'s own field check: "adc_gain values must be positive"; read, it inverted the lead) rejects the
     record too, and so does a lead's gain field that starts with no number (``nan/mV``: ``wfdb`` reads it as its
     default 200 units/mV). ``name``: the signal's name as ``wfdb`` parsed it (default: :func:`_description`)."""
@@ -243,7 +218,7 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
         raise RecordRejected(f"WFDB signal file {name} has {d.size // nsig} of {nsamp} samples",
                              record_id=rid, path=hea)
     _check_checksums(d.reshape(nsamp, nsig), [ln.split()[6] for ln in sig_lines], names, name, rid=rid, hea=hea)
-    keep, factor, dropped = _scales(names, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
+    keep, factor, dropped = channel_scales(names, units, rid=rid, path=hea, z_scale=z_scale, uncalibrated=uncal)
     d = d.reshape(nsamp, nsig).T
     if len(keep) < nsig:
         d = d[keep]
@@ -542,7 +517,7 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
                              "lines): the leads cannot be told apart", record_id=rid, path=hea)
     uncal = [_check_calibrated(ln.split(), i + 1, rid=rid, hea=hea, name=names[i] if i < len(names) else None)
              for i, ln in enumerate(lines[1:])]
-    keep, factor, dropped = _scales(names, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
+    keep, factor, dropped = channel_scales(names, units, rid=rid, path=hea, z_scale=z_scale, uncalibrated=uncal)
     spf, keep, factor, other_rate = _one_rate(rec, names, keep, factor, rid=rid, hea=hea)
     dropped += other_rate
     d = np.stack([np.asarray(signals[i]) for i in keep]) if keep else np.empty((0, 0))
