@@ -811,3 +811,22 @@ def test_read_wfdb__format_310_files_with_their_last_group_of_samples_padded_are
         assert (folder / "r_0.dat").stat().st_size == (6668 if pad else 6666)
         assert np.array_equal(wfdb.rdrecord(str(folder / "r"), physical=False).d_signal, d)   # the packing is 310's
         np.testing.assert_allclose(read_wfdb(folder / "r.hea").signal, d.T / 125, atol=1e-6)
+
+
+@pytest.mark.parametrize("store", ["npz", "hdf5"])
+def test_read_arrays__units_holding_a_latin1_micro_sign_are_microvolts(shared_data, tmp_path, store):
+    """Was: units written as the Latin-1 byte 0xB5 + 'V' (``np.savez(units=b'\\xb5V')``, an HDF5 attribute of those
+    bytes, which h5py returns as '\\udcb5V') were 'unreadable .npz (UnicodeDecodeError ...)' or 'unknown signal
+    units'. Decoded as UTF-8, else Latin-1 (as the EDF and WFDB header readers do): microvolts (real PTB-XL record)."""
+    import h5py
+    import wfdb
+
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    path = tmp_path / f"p1.{'npz' if store == 'npz' else 'h5'}"
+    if store == "npz":
+        np.savez(path, signal=ref.p_signal.T * 1000, fs=500.0, leads=np.array(LEADS), units=b"\xb5V")
+    else:
+        with h5py.File(path, "w") as f:
+            ds = f.create_dataset("p1", data=ref.p_signal.T * 1000)
+            ds.attrs.update({"fs": 500.0, "leads": np.array([n.encode() for n in LEADS]), "units": b"\xb5V"})
+    np.testing.assert_allclose(read_record(discover_records([path])[0]).signal, ref.p_signal.T, atol=1e-6)

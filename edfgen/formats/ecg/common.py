@@ -204,7 +204,22 @@ def _numeric(dtype) -> bool:
 
 
 def _decode(values) -> list[str]:
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in np.atleast_1d(values).tolist()]
+    """The strings of an array or attribute (lead names, units): each as :func:`_array_text` reads it."""
+    return [_array_text(v) for v in np.atleast_1d(values).tolist()]
+
+
+def _array_text(value) -> str:
+    """One string of an ``.npz`` array or HDF5 attribute: bytes decoded as UTF-8, else Latin-1 (as the EDF header
+    reader does: a micro sign written as the byte 0xB5, ``b'\\xb5V'``, is ``µV``, not a decoding error); a string
+    holding bytes that were not UTF-8 as surrogates (h5py returns ``b'\\xb5V'`` as ``'\\udcb5V'``) the same way."""
+    if isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value):
+        value = value.encode("utf-8", "surrogateescape")
+    if not isinstance(value, bytes):
+        return str(value)
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
 
 
 def _as_fs(value, *, record_id: str, path) -> float:
