@@ -412,7 +412,8 @@ m("val as double", arr=val.astype(float), fmt="4")
 m("val as int32", arr=val.astype(np.int32), fmt="4")
 m("val transposed [5000,12]", arr=val.T.copy(), fmt="4", expect=None)
 m("val 4000 samples, header 5000", arr=val[:, :4000].copy(), fmt="4", expect=None)
-m("val 6000 samples, header 5000", arr=np.hstack([val, val[:, :1000]]), fmt="4", expect=None)
+m("val 6000 samples, header 5000", arr=np.hstack([val, val[:, :1000]]), fmt="4")   # 12 rows: a cropped header
+m("MAT v5, header +184 (its data's offset)", arr=val, fmt="5", hea_text=hea.replace("16x1+24", "16x1+184"))
 m("val 11 rows", arr=val[:11].copy(), fmt="4", expect=None)
 m("CRLF header", hea_text=hea.replace("\n", "\r\n"))
 
@@ -421,6 +422,7 @@ nock = "\n".join(re.sub(r"^(\S+ \S+ \S+ \S+ \S+ \S+) \S+ (\S+ .*)$", r"\1 0 \2",
 nock2 = "\n".join(" ".join(l.split()[:5]) + " " + l.split()[-1] if i > 0 and 0 < i <= 12 else l for i, l in enumerate(hea.splitlines())) + "\n"
 m("no checksum: real", hea_text=nock2)
 m("no checksum: MAT v5", arr=val, fmt="5", hea_text=nock2, expect=None)
+m("no checksum: MAT v5, header +184", arr=val, fmt="5", hea_text=nock2.replace("16x1+24", "16x1+184"))
 m("no checksum: double", arr=val.astype(float), fmt="4", hea_text=nock2, expect=None)
 m("no checksum: int32", arr=val.astype(np.int32), fmt="4", hea_text=nock2, expect=None)
 m("no checksum: transposed", arr=val.T.copy(), fmt="4", hea_text=nock2, expect=None)

@@ -511,7 +511,7 @@ def test_read_wfdb__a_mat_file_that_is_not_the_v4_int16_matrix_of_its_header_is_
     with pytest.raises(RecordRejected) as e:
         read_wfdb(tmp_path / "E07500.hea")
     msg = str(e.value)
-    assert "\n" not in msg and "E07500.mat is not the MATLAB v4 matrix of int16 [12 x 5000]" in msg, msg
+    assert "\n" not in msg and "E07500.mat is not the MATLAB matrix of int16 [12 x 5000]" in msg, msg
 
 
 @pytest.mark.parametrize("header", ["12 of 15 signals", "half the samples"])
@@ -561,7 +561,7 @@ def test_discover_records__macos_appledouble_twins_are_skipped_not_rejected(shar
     for name in ("._r1.hea", "._r1.dat", "._1234567_20205_2_0.xml", "._P1.edf", "._P1.dcm"):
         (tmp_path / name).write_bytes(APPLE_DOUBLE)
     (tmp_path / "._odd.hea").write_text("not an AppleDouble file\n")
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="edfgen"):
         refs = discover_records([tmp_path])
     assert [(r.record_id, r.fmt) for r in refs] == [("._odd", "wfdb"), ("r1", "wfdb")]
     assert "skipped 4 macOS AppleDouble file(s)" in caplog.text
@@ -583,21 +583,250 @@ def test_read_npz__units_stored_as_bytes_or_a_one_element_array_read_as_the_hdf5
     np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-6)
 
 
-def test_read_hdf5__per_lead_units_that_differ_are_a_reject_not_the_first_for_every_lead(shared_data, tmp_path):
+def test_read_hdf5__per_lead_units_that_differ_scale_each_lead_not_the_first_for_every_lead(shared_data, tmp_path):
     """An HDF5 ``units`` attribute of one unit per lead was read as its first value for every lead: limb leads in mV
     and chest leads in uV became chest leads 1000x too large (or, the other way round, 1000x too small: flat).
-    Twelve equal units still read; different ones reject in one line."""
+    Each lead is now scaled by its own unit (a real PTB-XL record, equal to wfdb)."""
     import h5py
     import wfdb
 
     ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
     sig = ref.p_signal.T.copy()
-    for name, units, scale in (("same", [b"mV"] * 12, 1.0), ("mixed", [b"mV"] * 6 + [b"uV"] * 6, 1.0)):
+    for name, units in (("same", [b"mV"] * 12), ("mixed", [b"mV"] * 6 + [b"uV"] * 6)):
         (tmp_path / name).mkdir()
         with h5py.File(tmp_path / name / "p1.h5", "w") as f:
-            ds = f.create_dataset("p1", data=np.vstack([sig[:6], sig[6:] * (1000.0 if name == "mixed" else scale)]))
+            ds = f.create_dataset("p1", data=np.vstack([sig[:6], sig[6:] * (1000.0 if name == "mixed" else 1.0)]))
             ds.attrs.update({"fs": 500.0, "leads": np.array([n.encode() for n in LEADS]), "units": np.array(units)})
-    np.testing.assert_allclose(read_record(discover_records([tmp_path / "same"])[0]).signal, sig, atol=1e-6)
+        np.testing.assert_allclose(read_record(discover_records([tmp_path / name])[0]).signal, sig, atol=1e-6)
+
+
+@pytest.mark.parametrize("store", ["npz", "hdf5"])
+@pytest.mark.parametrize("case", ["uV + microvolts", "12 x uV + RESP in mmHg"])
+def test_read_arrays__per_channel_units_of_one_voltage_or_beside_a_non_ecg_channel_are_read(shared_data, tmp_path,
+                                                                                            store, case):
+    """Was (after per-lead units were checked): 'units holds 2 different values' rejected records read right before:
+    the same unit spelled twice ('uV' x 6, 'microvolts' x 6), and 12 leads in 'uV' beside a RESP channel in 'mmHg'
+    (read with RESP dropped). Each channel now has its own unit: both read, in mV, equal to wfdb (a real PTB-XL
+    record); RESP is dropped with a note, as in WFDB. A units array of another length than the channels rejects."""
+    import h5py
+    import wfdb
+
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    uv = ref.p_signal.T * 1000.0
+    if case == "uV + microvolts":
+        data, leads, units = uv, list(LEADS), ["uV"] * 6 + ["microvolts"] * 6
+    else:
+        data, leads, units = np.vstack([uv, uv[:1] * 0.01]), [*LEADS, "RESP"], ["uV"] * 12 + ["mmHg"]
+    for k, unit_list in enumerate((units, units[1:])):
+        path = tmp_path / f"p{k}.{'npz' if store == 'npz' else 'h5'}"
+        if store == "npz":
+            np.savez(path, signal=data, fs=500.0, leads=np.array(leads), units=np.array(unit_list))
+        else:
+            with h5py.File(path, "w") as f:
+                ds = f.create_dataset(f"p{k}", data=data)
+                ds.attrs.update({"fs": 500.0, "leads": np.array([n.encode() for n in leads]),
+                                 "units": np.array([u.encode() for u in unit_list])})
+        if k == 0:
+            rec = read_record(discover_records([path])[0])
+            np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-6)
+            assert rec.leads == tuple(LEADS)
+            assert rec.notes == (("dropped channel(s) not in volts: RESP (mmHg)",) if "RESP" in case else ())
+        else:
+            with pytest.raises(RecordRejected) as e:
+                read_record(discover_records([path])[0])
+            assert f"units holds {len(unit_list)} values for {len(leads)} channels" in str(e.value)
+
+
+def test_discover_records__an_appledouble_name_linked_to_a_fifo_does_not_hang(shared_data, tmp_path):
+    """Was: the AppleDouble check opened every ``._NAME`` entry to read its magic, so ``._y.hea`` linked to a named
+    pipe (FIFO) blocked the scan of the folder for ever (the open waits for a writer). Only a regular file is opened
+    now; the link is passed over as a link to anything but a regular file always was, the real record beside it read."""
+    import os
+    import threading
+
+    import wfdb
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    wfdb.wrsamp("r1", fs=500, units=["mV"] * 12, sig_name=ref.sig_name, p_signal=ref.p_signal, fmt=["16"] * 12,
+                write_dir=str(ecg))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (ecg / "._y.hea").symlink_to(fifo)
+    found: list = []
+    scan = threading.Thread(target=lambda: found.extend(discover_records([ecg])), daemon=True)
+    scan.start()
+    scan.join(timeout=10)
+    if scan.is_alive():   # let the blocked open return (a writer appears), then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        scan.join(timeout=10)
+        pytest.fail("discover_records blocked on a ._NAME link to a FIFO")
+    assert [r.record_id for r in found] == ["r1"]
+    np.testing.assert_allclose(read_record(found[0]).signal, wfdb.rdrecord(str(ecg / "r1")).p_signal.T, atol=1e-6)
+
+
+def _wfdb2mat(shared_data: Path, folder: Path, monkeypatch) -> Path:
+    """PTB-XL 00001_hr converted by wfdb-python's ``wfdb_to_mat`` (the ``wfdb2mat`` of WFDB >= 10.5.25: MAT v5,
+    ``val`` int16 [12 x 5000] from byte 192, header ``00001_hrm.mat 16x1+192``), its checksums set to 0 (unset:
+    not checked, so only the matrix check stands between a wrong file and a silent misread)."""
+    from wfdb.io.convert.matlab import wfdb_to_mat
+
+    monkeypatch.chdir(folder)
+    wfdb_to_mat(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    hea = folder / "00001_hrm.hea"
+    hea.write_text(_no_checksums(hea.read_text(), "zero"))
+    return hea
+
+
+@pytest.mark.parametrize("saved", ["wfdb2mat", "scipy v5 int16"])
+def test_read_wfdb__a_mat_v5_file_as_wfdb2mat_writes_it_reads_as_wfdb(shared_data, tmp_path, monkeypatch, capsys,
+                                                                        saved):
+    """Was: ``wfdb2mat`` of WFDB >= 10.5.25 (and wfdb-python's ``wfdb_to_mat``) write the ``.mat`` as MAT v5 (a
+    192-byte prolog, then ``val`` int16 [signals x samples]; header ``16+192``), which ``wfdb.rdrecord`` reads
+    exactly; the check for MATLAB v4 rejected it ("a MATLAB v5/v7 file"), the record lost. A v5 file is now read when
+    the data tag ending at the header's byte offset is the format's type, long enough, and the matrix is
+    [signals x >= samples]; ``scipy.io.savemat`` v5 (its name in a 4-byte element: samples from byte 184) too."""
+    import scipy.io
+    import wfdb
+
+    hea = _wfdb2mat(shared_data, tmp_path, monkeypatch)
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    if saved == "scipy v5 int16":
+        val = np.frombuffer((tmp_path / "00001_hrm.mat").read_bytes()[192:], dtype="<i2").reshape(5000, 12).T
+        scipy.io.savemat(tmp_path / "00001_hrm.mat", {"val": val}, format="5")
+        hea.write_text(hea.read_text().replace("16x1+192", "16x1+184"))
+    assert np.abs(wfdb.rdrecord(str(tmp_path / "00001_hrm")).p_signal - ref.p_signal).max() == 0
+    np.testing.assert_allclose(read_wfdb(hea).signal, ref.p_signal.T, atol=1e-6)
+
+
+@pytest.mark.parametrize("saved", ["double", "transposed", "compressed", "offset 184", "big-endian"])
+def test_read_wfdb__a_mat_v5_file_that_is_not_the_matrix_its_header_reads_is_a_reject(shared_data, tmp_path,
+                                                                                       monkeypatch, saved):
+    """The v5 checks reject what would be misread (checksums unset): ``val`` saved as doubles, transposed
+    [5000 x 12], compressed (MATLAB's default -v7), or a header reading from another byte than the data's."""
+    import scipy.io
+
+    hea = _wfdb2mat(shared_data, tmp_path, monkeypatch)
+    mat = tmp_path / "00001_hrm.mat"
+    val = np.frombuffer(mat.read_bytes()[192:], dtype="<i2").reshape(5000, 12).T
+    if saved in ("double", "transposed", "compressed"):
+        arr = {"double": val.astype(float), "transposed": val.T.copy(), "compressed": val}[saved]
+        scipy.io.savemat(mat, {"val": arr}, format="5", do_compression=saved == "compressed")
+        hea.write_text(hea.read_text().replace("16x1+192", "16x1+184"))
+    elif saved == "offset 184":
+        hea.write_text(hea.read_text().replace("16x1+192", "16x1+184"))
+    else:
+        mat.write_bytes(mat.read_bytes()[:126] + b"MI" + mat.read_bytes()[128:])
     with pytest.raises(RecordRejected) as e:
-        read_record(discover_records([tmp_path / "mixed"])[0])
-    assert "units holds 2 different values (mV, uV): one unit for every lead" in str(e.value) and "\n" not in str(e.value)
+        read_wfdb(hea)
+    msg = str(e.value)
+    assert "\n" not in msg and "\\x00" not in msg and "00001_hrm.mat is not the MATLAB matrix of int16 [12 x 5000]" in msg, msg
+    assert {"double": "double", "transposed": "[5000 x 12]", "compressed": "compressed", "offset 184": "byte 184",
+            "big-endian": "big-endian"}[saved] in msg, msg
+
+
+def _ptbxl_digital(shared_data: Path):
+    import wfdb
+
+    return wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"), physical=False)
+
+
+@pytest.mark.parametrize("fmt", ["16", "212"])     # the fast path, and wfdb.rdrecord's
+def test_read_wfdb__a_signal_file_longer_than_its_header_whose_checksums_pass_is_read(shared_data, tmp_path, fmt):
+    """Was: a ``.dat`` holding 100 frames more than its header's samples was rejected as "longer than its header
+    says" although the header's (non-zero) checksums match its first samples: a header cropped to its first
+    samples, the frames aligned. Read now, as ``wfdb.rdrecord`` reads it (in format 212 too, where the checksums are
+    compared after ``wfdb.rdrecord``); the same file under a header listing 12 of its 15 signals, with the 15-signal
+    header's checksums, fails them and is still a reject."""
+    import wfdb
+
+    ref = _ptbxl_digital(shared_data)
+    d = np.hstack([ref.d_signal, ref.d_signal[:, :3] // 2]) if fmt == "212" else ref.d_signal
+    names = list(ref.sig_name) + (["vx", "vy", "vz"] if fmt == "212" else [])
+    n = d.shape[1]
+    wfdb.wrsamp("r", fs=500, units=["mV"] * n, sig_name=names, d_signal=d, fmt=[fmt] * n, adc_gain=[1000.0] * n,
+                baseline=[0] * n, write_dir=str(tmp_path))
+    hea, dat = tmp_path / "r.hea", tmp_path / "r.dat"
+    full = hea.read_text().splitlines()
+    if fmt == "212":   # the 12 leads alone, in their own file, then the 15-signal file under a 12-line header
+        (tmp_path / "twelve").mkdir()
+        wfdb.wrsamp("r", fs=500, units=["mV"] * 12, sig_name=names[:12], d_signal=d[:, :12], fmt=[fmt] * 12,
+                    adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path / "twelve"))
+        shutil.move(dat, tmp_path / "r15.dat")
+        hea, dat = tmp_path / "twelve" / "r.hea", tmp_path / "twelve" / "r.dat"
+    frame = dat.stat().st_size // ref.sig_len
+    dat.write_bytes(dat.read_bytes() + dat.read_bytes()[:100 * frame])
+    np.testing.assert_allclose(read_wfdb(hea).signal, wfdb.rdrecord(str(hea.with_suffix(""))).p_signal.T, atol=1e-6)
+    if fmt == "212":
+        (tmp_path / "r.hea").write_text("\n".join([f"r 12 500 {ref.sig_len}"] + full[1:13]) + "\n")
+        shutil.move(tmp_path / "r15.dat", tmp_path / "r.dat")
+        with pytest.raises(RecordRejected) as e:
+            read_wfdb(tmp_path / "r.hea")
+        assert "r.dat is longer than its header says and fails the header's checksum on signal line" in str(e.value)
+
+
+def test_read_wfdb__a_mat_file_of_more_columns_than_its_header_has_samples_is_read(shared_data, tmp_path):
+    """Was: a CinC ``.mat`` (real E07500) whose MATLAB v4 matrix has 100 columns more than the header's samples,
+    its rows the header's 12 signals (a header cropped to its first samples, checksums unset), was rejected as
+    "longer than its header says"; the matrix header proves the frames aligned: read, as the original."""
+    import scipy.io
+
+    src = shared_data / "ecg" / "cinc2021" / "E07500"
+    val = scipy.io.loadmat(f"{src}.mat")["val"]
+    (tmp_path / "E07500.hea").write_text(_no_checksums((src.parent / "E07500.hea").read_text(), "zero"))
+    scipy.io.savemat(tmp_path / "E07500.mat", {"val": np.hstack([val, val[:, :100]])}, format="4")
+    np.testing.assert_allclose(read_wfdb(tmp_path / "E07500.hea").signal, read_wfdb(f"{src}.hea").signal)
+
+
+def _pack_310(x: np.ndarray, pad: bool) -> bytes:
+    """WFDB format 310 (signal(5)): 3 ten-bit samples in two little-endian 16-bit words, the first two in bits 1-10
+    of each word, the third's low and high 5 bits in bits 11-15 of the first and second; ``pad``: a last group of
+    one sample written whole (4 bytes) rather than as its first word (2 bytes, as WFDB writes it)."""
+    y = np.zeros(-(-len(x) // 3) * 3, dtype=np.int64)
+    y[:len(x)] = x.astype(np.int64) & 0x3FF
+    a, b, c = y[0::3], y[1::3], y[2::3]
+    words = np.empty(2 * len(a), dtype="<u2")
+    words[0::2], words[1::2] = (a << 1) | ((c & 0x1F) << 11), (b << 1) | ((c >> 5) << 11)
+    out = words.tobytes()
+    return out[:-2] if len(x) % 3 == 1 and not pad else out
+
+
+def test_read_wfdb__format_310_files_with_their_last_group_of_samples_padded_are_read(shared_data, tmp_path):
+    """Was: 12 one-signal format-310 files of a real PTB-XL record (4999 samples: 1666 groups of 3 and one sample),
+    the last group written whole (6668 bytes, not 6666), were rejected as "longer than its header says ... 1.33333
+    bytes a frame". The size check now rounds up to the format's groups (4 bytes per 3 samples); read as wfdb reads
+    it, and as the unpadded files."""
+    import wfdb
+
+    d = np.clip(_ptbxl_digital(shared_data).d_signal[:4999] // 8, -511, 511)
+    for pad in (False, True):
+        folder = tmp_path / f"pad{int(pad)}"
+        folder.mkdir()
+        lines = ["r 12 500 4999"]
+        for i, lead in enumerate(LEADS):
+            (folder / f"r_{i}.dat").write_bytes(_pack_310(d[:, i], pad))
+            lines.append(f"r_{i}.dat 310 125/mV 10 0 0 0 0 {lead}")
+        (folder / "r.hea").write_text("\n".join(lines) + "\n")
+        assert (folder / "r_0.dat").stat().st_size == (6668 if pad else 6666)
+        assert np.array_equal(wfdb.rdrecord(str(folder / "r"), physical=False).d_signal, d)   # the packing is 310's
+        np.testing.assert_allclose(read_wfdb(folder / "r.hea").signal, d.T / 125, atol=1e-6)
+
+
+@pytest.mark.parametrize("store", ["npz", "hdf5"])
+def test_read_arrays__units_holding_a_latin1_micro_sign_are_microvolts(shared_data, tmp_path, store):
+    """Was: units written as the Latin-1 byte 0xB5 + 'V' (``np.savez(units=b'\\xb5V')``, an HDF5 attribute of those
+    bytes, which h5py returns as '\\udcb5V') were 'unreadable .npz (UnicodeDecodeError ...)' or 'unknown signal
+    units'. Decoded as UTF-8, else Latin-1 (as the EDF and WFDB header readers do): microvolts (real PTB-XL record)."""
+    import h5py
+    import wfdb
+
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    path = tmp_path / f"p1.{'npz' if store == 'npz' else 'h5'}"
+    if store == "npz":
+        np.savez(path, signal=ref.p_signal.T * 1000, fs=500.0, leads=np.array(LEADS), units=b"\xb5V")
+    else:
+        with h5py.File(path, "w") as f:
+            ds = f.create_dataset("p1", data=ref.p_signal.T * 1000)
+            ds.attrs.update({"fs": 500.0, "leads": np.array([n.encode() for n in LEADS]), "units": b"\xb5V"})
+    np.testing.assert_allclose(read_record(discover_records([path])[0]).signal, ref.p_signal.T, atol=1e-6)

@@ -102,7 +102,7 @@ def read_npz(path: str | os.PathLike, *, fs: float | None = None, leads: Sequenc
             arr = z[key]
             fs = z["fs"] if "fs" in z.files else fs
             leads = _decode(z["leads"]) if "leads" in z.files else leads
-            units = _one_unit(z["units"], rid, path) if "units" in z.files else units
+            units = _one_unit(z["units"]) if "units" in z.files else units
     except RecordRejected:
         raise
     except _NPZ_ERRORS as exc:
@@ -252,15 +252,12 @@ def _h5_dataset(f, name: str, folder: Path, root: Path, ref: RecordRef):
     return ds
 
 
-def _one_unit(values, rid: str, path) -> str:
+def _one_unit(values) -> str | list[str]:
     """The signal units of an ``.npz`` ``units`` array or an HDF5 ``units`` attribute: a string, bytes, or an array
-    of them (one per lead) holding one unit; several different units reject (the first was read for every lead)."""
+    of them; one unit when it holds one value (however often), else the list of one unit per channel (each channel
+    is scaled by its own: :func:`~edfgen.formats.ecg.common.channel_scales`)."""
     names = _decode(values) or [""]
-    if len(set(names)) > 1:
-        seen = _one_line(", ".join(sorted(set(names))), 60)
-        raise RecordRejected(f"units holds {len(set(names))} different values ({seen}): one unit for every lead "
-                             "expected", record_id=rid, path=path)
-    return names[0]
+    return names[0] if len(set(names)) == 1 else names
 
 
 def _read_hdf5_ref(ref: RecordRef, *, fs=None, leads=None, units=None) -> EcgRecord:
@@ -283,7 +280,7 @@ def _read_hdf5_ref(ref: RecordRef, *, fs=None, leads=None, units=None) -> EcgRec
             a_units = _h5_attr(ds, "units")
             fs = a_fs if a_fs is not None else fs
             leads = _decode(a_leads) if a_leads is not None else leads
-            units = _one_unit(a_units, ref.record_id, ref.path) if a_units is not None else units
+            units = _one_unit(a_units) if a_units is not None else units
     except RecordRejected:
         raise
     except Exception as exc:  # h5py raises OSError, KeyError, RuntimeError, TypeError... for broken files

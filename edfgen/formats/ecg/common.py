@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.ecg.units import UNIT_TO_MV, Z_UNITS, unit_key
+from edfgen.formats.ecg.units import UNIT_TO_MV, Z_UNITS, mv_per_unit, unit_key
 from edfgen.kernels.ecg import LEADS
+from edfgen.kernels.ecg.leads import canonical_lead_name
 from edfgen.kernels.ecg.record import NOTE_LEAD_ORDER, EcgRecord, RecordRejected
 
 @dataclass(frozen=True)
@@ -141,6 +142,48 @@ def _unit_factor(units: str, *, record_id: str, path, lead: str = "", z_scale=No
     return UNIT_TO_MV[u]
 
 
+def channel_scales(names, units, *, rid: str, path, z_scale=None,
+                   uncalibrated=()) -> tuple[list[int], np.ndarray, tuple[str, ...]]:
+    """The channels to read, their factors to mV, and the notes on the channels left out.
+
+    A channel whose name is not one of the 12 leads (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`) and
+    whose units are not a voltage (or ``z``) is a non-ECG channel recorded beside the ECG (ABP in mmHg, Pleth in
+    NU, RESP in Ohm): left out, with the note ``dropped channel(s) not in volts: ABP (mmHg)``; so is one flagged
+    in ``uncalibrated`` (a WFDB ADC gain 0, found by ``wfdb_reader._check_calibrated``, which rejects a lead of gain
+    0): ``dropped uncalibrated channel(s) (ADC gain 0): RESP``. A lead in units that are not a voltage rejects the
+    record (``unknown signal units``). Used by the WFDB reader (units per signal line) and for the per-channel
+    ``units`` of ``.npz`` and HDF5 files.
+
+    Parameters
+    ----------
+    names, units
+        One name and one unit per channel.
+    rid, path
+        The record and its file, named in a reject.
+    z_scale
+        mV per ``z`` by lead name (``edfgen pretrain``); ``None`` rejects units ``z``.
+    uncalibrated
+        Per channel, whether it is uncalibrated (left out).
+
+    Returns
+    -------
+    The indices of the channels kept, their factors to mV (float64), the notes on those left out.
+    """
+    keep, factor, skipped, uncal = [], [], [], []
+    flags = list(uncalibrated) + [False] * (len(names) - len(uncalibrated))
+    for i, (n, u) in enumerate(zip(names, units)):
+        if flags[i]:
+            uncal.append(str(n).strip())
+        elif mv_per_unit(u) is None and unit_key(u) not in Z_UNITS and canonical_lead_name(n) is None:
+            skipped.append(f"{str(n).strip()} ({str(u).strip()})")
+        else:
+            keep.append(i)
+            factor.append(_unit_factor(u, record_id=rid, path=path, lead=n, z_scale=z_scale))
+    notes = ((f"dropped uncalibrated channel(s) (ADC gain 0): {', '.join(uncal)}",) if uncal else ()) + (
+        (f"dropped channel(s) not in volts: {', '.join(skipped)}",) if skipped else ())
+    return keep, np.asarray(factor, dtype=np.float64), notes
+
+
 def _orient(arr: np.ndarray, n_leads: int, *, record_id: str, path) -> np.ndarray:
     """``[L, T]`` from ``[L, T]`` or ``[T, L]``."""
     if arr.ndim != 2:
@@ -161,7 +204,22 @@ def _numeric(dtype) -> bool:
 
 
 def _decode(values) -> list[str]:
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in np.atleast_1d(values).tolist()]
+    """The strings of an array or attribute (lead names, units): each as :func:`_array_text` reads it."""
+    return [_array_text(v) for v in np.atleast_1d(values).tolist()]
+
+
+def _array_text(value) -> str:
+    """One string of an ``.npz`` array or HDF5 attribute: bytes decoded as UTF-8, else Latin-1 (as the EDF header
+    reader does: a micro sign written as the byte 0xB5, ``b'\\xb5V'``, is ``µV``, not a decoding error); a string
+    holding bytes that were not UTF-8 as surrogates (h5py returns ``b'\\xb5V'`` as ``'\\udcb5V'``) the same way."""
+    if isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value):
+        value = value.encode("utf-8", "surrogateescape")
+    if not isinstance(value, bytes):
+        return str(value)
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
 
 
 def _as_fs(value, *, record_id: str, path) -> float:
@@ -217,6 +275,9 @@ def einthoven_note(signal: np.ndarray) -> tuple[str, ...]:
 
 
 def _make_record(arr, *, fs, leads, units, record_id, path) -> EcgRecord:
+    """An :class:`EcgRecord` in mV from an array ``[L, T]`` or ``[T, L]``; ``units`` one unit for every channel, or a
+    list of one per channel (each scaled by its own; a non-ECG channel not in volts left out with a note:
+    :func:`channel_scales`)."""
     unnamed = leads is None
     leads = tuple(leads) if leads is not None else LEADS
     arr = np.asarray(arr)
@@ -225,10 +286,19 @@ def _make_record(arr, *, fs, leads, units, record_id, path) -> EcgRecord:
     sig = _orient(arr, len(leads), record_id=record_id, path=path)
     if fs is None:
         raise RecordRejected("no sampling rate (give fs in the file, or --fs)", record_id=record_id, path=path)
-    factor = _unit_factor(units or "mV", record_id=record_id, path=path)
-    sig = sig.astype(np.float32) * np.float32(factor) if factor != 1.0 else sig.astype(np.float32, copy=False)
+    notes: tuple[str, ...] = ()
+    if isinstance(units, list):
+        if len(units) != len(leads):
+            raise RecordRejected(f"units holds {len(units)} values for {len(leads)} channels ("
+                                 f"{_one_line(', '.join(dict.fromkeys(units)), 60)}): one unit, or one per channel",
+                                 record_id=record_id, path=path)
+        keep, factor, notes = channel_scales(leads, units, rid=record_id, path=path)
+        sig, leads = sig[keep].astype(np.float32) * factor.astype(np.float32)[:, None], tuple(leads[i] for i in keep)
+    else:
+        factor = _unit_factor(units or "mV", record_id=record_id, path=path)
+        sig = sig.astype(np.float32) * np.float32(factor) if factor != 1.0 else sig.astype(np.float32, copy=False)
     return EcgRecord(record_id=record_id, signal=np.ascontiguousarray(sig), fs=_as_fs(fs, record_id=record_id, path=path),
-                     leads=leads, path=str(path), notes=einthoven_note(sig) if unnamed else ())
+                     leads=leads, path=str(path), notes=notes + (einthoven_note(sig) if unnamed else ()))
 
 
 def _rejected(record_id: str, path, reason: str, root: str = "") -> RecordRef:

@@ -22,7 +22,8 @@ NumPy ``.npy``
 NumPy ``.npz``
     Keys ``ecg`` (or ``signal``) with the array as for ``.npy``, ``fs`` (scalar, required unless
     given by the caller), optional ``leads`` (array of names, default canonical order) and
-    optional ``units`` (``mV`` default, ``uV``, ``V``). Record id: file stem.
+    optional ``units`` (``mV`` default, ``uV``, ``V``; one unit, or an array of one per channel, each channel
+    scaled by its own and a non-ECG channel not in volts left out with a note). Record id: file stem.
 HDF5 ``.h5``/``.hdf5``
     One file holds many records. Either
 
@@ -35,8 +36,8 @@ HDF5 ``.h5``/``.hdf5``
       1-D string dataset ``record_id`` (or ``ids``) beside it, else ``<file stem>_<index>``; a row whose
       id is empty, not UTF-8 or repeated is a reject (the other rows keep their ids).
 
-    Attributes ``fs`` (required unless given by the caller), ``leads`` and ``units`` are looked
-    up on the dataset, then its parent groups, then the file root.
+    Attributes ``fs`` (required unless given by the caller), ``leads`` and ``units`` (as for ``.npz``) are
+    looked up on the dataset, then its parent groups, then the file root.
 XML ``.xml`` (or any extension when the file is given by name)
     GE CardioSoft XML (UK Biobank field 20205, ``<CardiologyXML>``; record id = the ``eid`` of
     ``<eid>_20205_<instance>_<array>.xml``), GE MUSE XML (``<RestingECG>``) and HL7 aECG (``<AnnotatedECG>``,
@@ -127,8 +128,10 @@ _APPLE_DOUBLE_MAGIC = b"\x00\x05\x16\x07"
 
 
 def _apple_double(path: Path) -> bool:
-    """Whether ``path`` is a macOS AppleDouble file (named ``._NAME``, starting with the AppleDouble magic)."""
-    if not path.name.startswith("._"):
+    """Whether ``path`` is a macOS AppleDouble file (named ``._NAME``, a regular file once links are followed,
+    starting with the AppleDouble magic). Only a regular file is opened: ``._NAME`` linked to a named pipe blocked the
+    scan for ever."""
+    if not path.name.startswith("._") or not path.is_file():
         return False
     try:
         with open(path, "rb") as fh:

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, TOO_LARGE, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
-from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS, mv_per_unit, unit_key
-from edfgen.formats.ecg.wfdb_files import check_signal_file
+from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, TOO_LARGE, _as_fs, _one_line, _real, _root_of, channel_scales,
+                                       confine)
+from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS
+from edfgen.formats.ecg.wfdb_files import check_proof, check_signal_file
 from edfgen.formats.ecg.wfdb_header import (FMT_RE, GAIN_RE, OTHER_BREAK, WFDB_BITS, WFDB_FORMATS, header_fs, header_lines,
                                             header_text, header_units, samples_per_frame, text_lines)
 from edfgen.kernels.ecg.leads import canonical_lead_name
@@ -33,7 +34,7 @@ def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None,
     2021 ``.mat`` files) are read by a fast header parser and ``numpy.fromfile``; any other format
     or header feature goes through ``wfdb.rdrecord``. Missing samples (WFDB's invalid value) become NaN.
     A channel that is not one of the 12 leads and is not in volts (ABP in mmHg, Pleth in NU, RESP in Ohm) is
-    left out with a note; a lead in such units rejects the record (see :func:`_scales`).
+    left out with a note; a lead in such units rejects the record (see :func:`~edfgen.formats.ecg.common.channel_scales`).
     The CinC 2020 record line, whose record name carries the signal file's extension
     (``E07520.mat 12 500 5000``, the Georgia records of the CinC 2021 training data), is accepted by both
     paths (``wfdb.rdrecord`` refuses it).
@@ -75,32 +76,6 @@ def _z_notes(units) -> tuple[str, ...]:
     return (Z_NOTE,) if any(str(u).strip().lower() in Z_UNITS for u in units) else ()
 
 
-def _scales(names, units, *, rid: str, hea, z_scale=None,
-            uncalibrated=()) -> tuple[list[int], np.ndarray, tuple[str, ...]]:
-    """The channels to read, their factors to mV, and the notes on the channels left out.
-
-    A channel whose name is not one of the 12 leads (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`) and
-    whose units are not a voltage (or ``z``) is a non-ECG channel recorded beside the ECG (ABP in mmHg, Pleth in
-    NU, RESP in Ohm): left out, with the note ``dropped channel(s) not in volts: ABP (mmHg)``; so is one flagged
-    in ``uncalibrated`` (ADC gain 0, found by :func:`_check_calibrated`, which rejects a lead of gain 0):
-    ``dropped uncalibrated channel(s) (ADC gain 0): RESP``. A lead in units that are not a voltage rejects the
-    record (``unknown signal units``), as before.
-    """
-    keep, factor, skipped, uncal = [], [], [], []
-    flags = list(uncalibrated) + [False] * (len(names) - len(uncalibrated))
-    for i, (n, u) in enumerate(zip(names, units)):
-        if flags[i]:
-            uncal.append(str(n).strip())
-        elif mv_per_unit(u) is None and unit_key(u) not in Z_UNITS and canonical_lead_name(n) is None:
-            skipped.append(f"{str(n).strip()} ({str(u).strip()})")
-        else:
-            keep.append(i)
-            factor.append(_unit_factor(u, record_id=rid, path=hea, lead=n, z_scale=z_scale))
-    notes = ((f"dropped uncalibrated channel(s) (ADC gain 0): {', '.join(uncal)}",) if uncal else ()) + (
-        (f"dropped channel(s) not in volts: {', '.join(skipped)}",) if skipped else ())
-    return keep, np.asarray(factor, dtype=np.float64), notes
-
-
 #: the number a WFDB gain field starts with (what ``wfdb`` reads of it; without one it takes its default 200)
 _LEADING_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)")
 
@@ -116,7 +91,7 @@ def _check_calibrated(tok: list[str], line: int, *, rid: str, hea: Path, name: s
     """Whether the signal line ``tok`` has an ADC gain of 0 (WFDB's mark of an uncalibrated signal, which ``wfdb``
     reads with the default 200 units/mV: an amplitude in mV that is a guess; an absent gain field is WFDB's
     documented default). On a lead (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`) it rejects the record;
-    any other channel (RESP, a marker) is to be left out, with a note (:func:`_scales`). A negative gain on a lead
+    any other channel (RESP, a marker) is to be left out, with a note (:func:`~edfgen.formats.ecg.common.channel_scales`). A negative gain on a lead
     (``wfdb``'s own field check: "adc_gain values must be positive"; read, it inverted the lead) rejects the
     record too, and so does a lead's gain field that starts with no number (``nan/mV``: ``wfdb`` reads it as its
     default 200 units/mV). ``name``: the signal's name as ``wfdb`` parsed it (default: :func:`_description`)."""
@@ -137,11 +112,12 @@ def _check_calibrated(tok: list[str], line: int, *, rid: str, hea: Path, name: s
     return gain == 0
 
 
-def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> list[str]:
+def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str, proof: list[str] | None = None) -> list[str]:
     """Confine and size-check the signal files of a single-segment header; return their names.
 
     A file shorter than ``byte offset + samples x bits`` of its signals is rejected as truncated,
-    and a record of more than :data:`MAX_RECORD_VALUES` values as too large, before ``wfdb`` allocates.
+    and a record of more than :data:`MAX_RECORD_VALUES` values as too large, before ``wfdb`` allocates;
+    ``proof``: see :func:`~edfgen.formats.ecg.wfdb_files.check_signal_file`.
     """
     head = lines[0].split()
     try:
@@ -180,7 +156,7 @@ def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> li
     for name in names:
         bits = need.get(name)
         want = offset.get(name, 0) + int(np.ceil(nsamp * bits / 8)) if nsamp is not None and bits else 0
-        check_signal_file(hea, name, root, rid, want, nsamp, lines[1:], bits / 8 if nsamp and bits else 0.0)
+        check_signal_file(hea, name, root, rid, want, nsamp, lines[1:], bits / 8 if nsamp and bits else 0.0, proof)
     return names
 
 
@@ -232,7 +208,8 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
         raise RecordRejected(f"WFDB header claims {nsamp} samples x {nsig} signals: "
                              f"{TOO_LARGE}", record_id=rid, path=hea)
     name, offset = files.pop(), offsets.pop()
-    data_file = check_signal_file(hea, name, root, rid, offset + 2 * nsamp * nsig, nsamp, sig_lines, 2.0 * nsig)
+    data_file = check_signal_file(hea, name, root, rid, offset + 2 * nsamp * nsig, nsamp, sig_lines, 2.0 * nsig,
+                                  proof=[])   # a longer file with checksums: _check_checksums below proves it
     try:
         d = np.fromfile(data_file, dtype="<i2", count=nsamp * nsig, offset=offset)
     except (OSError, ValueError) as exc:
@@ -241,7 +218,7 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
         raise RecordRejected(f"WFDB signal file {name} has {d.size // nsig} of {nsamp} samples",
                              record_id=rid, path=hea)
     _check_checksums(d.reshape(nsamp, nsig), [ln.split()[6] for ln in sig_lines], names, name, rid=rid, hea=hea)
-    keep, factor, dropped = _scales(names, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
+    keep, factor, dropped = channel_scales(names, units, rid=rid, path=hea, z_scale=z_scale, uncalibrated=uncal)
     d = d.reshape(nsamp, nsig).T
     if len(keep) < nsig:
         d = d[keep]
@@ -323,8 +300,9 @@ def _to_mv(d: np.ndarray, baseline: np.ndarray, scale: np.ndarray, invalid: list
     return sig, f"WFDB's missing-sample value {'; '.join(held)}" if held else ""
 
 
-def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
-    """Check every file a header refers to (segment headers and their signal files) against ``root``.
+def _wfdb_files(hea: Path, root: Path, rid: str, proof: list[str] | None = None) -> tuple[list[str], bool]:
+    """Check every file a header refers to (segment headers and their signal files) against ``root``
+    (``proof``: see :func:`~edfgen.formats.ecg.wfdb_files.check_signal_file`).
 
     Returns the signal file names of a single-segment header and whether its record line is the
     CinC 2020 form (record name with an extension, ``E07520.mat 12 500 5000``).
@@ -334,7 +312,7 @@ def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
         raise RecordRejected("empty WFDB header", record_id=rid, path=hea)
     name = lines[0].split()[0]
     if "/" not in name:
-        return _check_signal_files(hea, lines, root, rid), bool(re.fullmatch(r"[-\w]+\.\w+", name))
+        return _check_signal_files(hea, lines, root, rid, proof), bool(re.fullmatch(r"[-\w]+\.\w+", name))
     for k, ln in enumerate(lines[1:]):  # multi-segment: "segment_name samples" per line; "~" is a gap
         tok = ln.split()
         seg = tok[0]
@@ -345,7 +323,7 @@ def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
         if seg_lines and "/" in seg_lines[0].split()[0]:
             raise RecordRejected(f"WFDB segment {seg} is itself multi-segment", record_id=rid, path=hea)
         if seg_lines and not (k == 0 and tok[1:2] and tok[1].isdigit() and int(tok[1]) == 0):  # not a variable
-            _check_signal_files(seg_hea, seg_lines, root, rid)  # layout's 0-sample layout segment (no signal file)
+            _check_signal_files(seg_hea, seg_lines, root, rid, proof)  # layout's 0-sample layout segment (no signal file)
     return [], False
 
 
@@ -371,7 +349,8 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
         sampling rate, or shorter than the record line says; an unreadable segment length.
     """
     rid = hea.with_suffix("").name
-    _wfdb_files(hea, root, rid)  # every segment header and signal file confined; no nested multi-segment record
+    _wfdb_files(hea, root, rid, [])  # every segment header and signal file confined; no nested multi-segment record
+    # (a segment file longer than its header, with checksums, is proven or rejected when read_wfdb reads it)
     head = lines[0].split()
     fs = header_fs(head, record_id=rid, path=hea)
     parts: list[tuple[str, int]] = []
@@ -471,13 +450,15 @@ def _rdrecord(hea: Path, root: Path, rid: str):
     big-endian format 61, so a multi-frequency record in format 61 is rejected); a CinC 2020 record line, a header
     named ``.HEA`` (``wfdb`` looks for ``.hea`` only), or one holding an ``OTHER_BREAK`` (a space in the copy), is
     read through a copy of the header named ``<record>.hea``, with the extension dropped from a CinC 2020 record name
-    (signal files linked beside it)."""
+    (signal files linked beside it). A signal file longer than its header is read only when its samples match the
+    header's checksums (:func:`~edfgen.formats.ecg.wfdb_files.check_proof`)."""
     import tempfile
 
     import wfdb
 
     base = hea.with_suffix("")
-    files, cinc2020 = _wfdb_files(hea, root, rid)
+    proof: list[str] = []   # signal files longer than the header, proven by their checksums once read
+    files, cinc2020 = _wfdb_files(hea, root, rid, proof)
     lines = header_lines(hea, rid)
     smooth = max(samples_per_frame(lines), default=1) == 1
     if not smooth and any(len(tok) > 1 and tok[1].split("x")[0] == "61" for tok in map(str.split, lines[1:])):
@@ -486,20 +467,24 @@ def _rdrecord(hea: Path, root: Path, rid: str):
     text = text_lines(header_text(hea, rid))
     breaks = any(OTHER_BREAK.search(ln) for ln in text)     # wfdb splits its text with str.splitlines
     if not cinc2020 and hea.suffix == ".hea" and not breaks:
-        return wfdb.rdrecord(str(base), physical=False, return_res=32, smooth_frames=smooth)
-    with tempfile.TemporaryDirectory(prefix="edfgen-wfdb-") as tmp:
-        text = [OTHER_BREAK.sub(" ", ln) for ln in text]
-        i = next(k for k, ln in enumerate(text) if ln.strip() and not ln.lstrip().startswith("#"))
-        tok = text[i].split()
-        if cinc2020:
-            text[i] = " ".join([tok[0].rsplit(".", 1)[0], *tok[1:]])
-        Path(tmp, f"{base.name}.hea").write_text("\n".join(text) + "\n")
-        for name in files:
-            link = Path(tmp, name)
-            link.parent.mkdir(parents=True, exist_ok=True)
-            if not link.exists():
-                link.symlink_to(_real(hea.parent / name))
-        return wfdb.rdrecord(str(Path(tmp, base.name)), physical=False, return_res=32, smooth_frames=smooth)
+        rec = wfdb.rdrecord(str(base), physical=False, return_res=32, smooth_frames=smooth)
+    else:
+        with tempfile.TemporaryDirectory(prefix="edfgen-wfdb-") as tmp:
+            text = [OTHER_BREAK.sub(" ", ln) for ln in text]
+            i = next(k for k, ln in enumerate(text) if ln.strip() and not ln.lstrip().startswith("#"))
+            tok = text[i].split()
+            if cinc2020:
+                text[i] = " ".join([tok[0].rsplit(".", 1)[0], *tok[1:]])
+            Path(tmp, f"{base.name}.hea").write_text("\n".join(text) + "\n")
+            for name in files:
+                link = Path(tmp, name)
+                link.parent.mkdir(parents=True, exist_ok=True)
+                if not link.exists():
+                    link.symlink_to(_real(hea.parent / name))
+            rec = wfdb.rdrecord(str(Path(tmp, base.name)), physical=False, return_res=32, smooth_frames=smooth)
+    check_proof(rec.e_d_signal if rec.e_d_signal is not None else np.asarray(rec.d_signal).T, lines[1:], proof, rid=rid,
+                hea=hea)
+    return rec
 
 
 def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> EcgRecord:
@@ -532,7 +517,7 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
                              "lines): the leads cannot be told apart", record_id=rid, path=hea)
     uncal = [_check_calibrated(ln.split(), i + 1, rid=rid, hea=hea, name=names[i] if i < len(names) else None)
              for i, ln in enumerate(lines[1:])]
-    keep, factor, dropped = _scales(names, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
+    keep, factor, dropped = channel_scales(names, units, rid=rid, path=hea, z_scale=z_scale, uncalibrated=uncal)
     spf, keep, factor, other_rate = _one_rate(rec, names, keep, factor, rid=rid, hea=hea)
     dropped += other_rate
     d = np.stack([np.asarray(signals[i]) for i in keep]) if keep else np.empty((0, 0))
