@@ -87,6 +87,21 @@ def test_extract_list__gzip_and_bom_read_as_text(tmp_path: Path):
         read_id_list(tmp_path / "bad.txt")
 
 
+def test_id_list__a_header_and_no_ids_is_refused_naming_the_file(tmp_path: Path):
+    """Review s42geno: a --keep/--remove file holding only its id header (a RAP export of no participant) read as
+    an empty set: --keep then said it left no sample of the genotypes, naming no file, and --remove was silent."""
+    from edfgen.formats.genotypes.selection import read_id_list
+
+    for name, text, head in [("k1", "participant.eid\n", "participant.eid"), ("k2", "FID IID\n", "IID"),
+                             ("k3.csv", "eid,p31\n", "eid"), ("k4", "#IID\n", "#IID"), ("k5", "FINNGENID\r\n", "FINNGENID")]:
+        (tmp_path / name).write_text(text)
+        for what in ("--keep", "--remove"):
+            with pytest.raises(InputError, match=rf"^{what} {tmp_path / name}: header {head!r} and no ids$"):
+                read_id_list(tmp_path / name, what=what)
+    (tmp_path / "one.txt").write_text("S0001\n")                   # one id and no header: still an id
+    assert read_id_list(tmp_path / "one.txt") == {"S0001"}
+
+
 def test_gwas_pheno__utf16_table_is_refused_naming_the_encoding(cohort: Path):
     """Was: '<pheno.tsv>:122: 1 field, the header has 3 (a short row)' for an Excel 'Unicode text' (UTF-16)
     export; now the error names the encoding, with and without a byte-order mark."""
