@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.gwas_levels import drop_constant_indicators, reference_among_analysed
+from edfgen.commands.gwas_levels import default_columns, drop_constant_indicators, reference_among_analysed
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.sex import SEX_COVARIATE_NAMES as _SEX_NAMES
 from edfgen.formats.tables import some_names
@@ -285,7 +285,7 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
         if not cols:
             raise InputError(f"{source}: no column starts with --pheno-prefix {prefix!r}")
     else:
-        cols = [c for c in table.columns if c not in ("IID", "FID", "#FID", REASON_COLUMN)]  # PR's note: no phenotype
+        cols = [c for c in default_columns(table, source, "phenotypes") if c != REASON_COLUMN]  # PR's note: no phenotype
         text = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c]) and number_fraction(table[c]) == 0]
         comma = next((f" ({c}: {h})" for c in text if (h := decimal_comma_hint(table[c]))), "")
         if text:  # all-text columns are not phenotypes: said, never silently (numbers with commas named)
@@ -362,7 +362,7 @@ def covariate_columns(table: pd.DataFrame, columns: Sequence[str] | None, phenot
             raise InputError(f"{source}: covariate {both[0]!r} is also a phenotype: a phenotype cannot be adjusted "
                              f"for itself (drop it from --covariates)")
         return cols
-    cols = [c for c in table.columns if c not in ("IID", "FID", "#FID")]
+    cols = default_columns(table, source, "covariates")
     left = [c for c in cols if c in phen]
     if left:
         log.warning("%s: %d phenotype column(s) left out of the default covariates (all columns): %s", source,
