@@ -35,6 +35,9 @@ def test_default_covariates_leave_out_the_phenotypes(tmp_path, caplog):
     assert tables.design.columns == ["intercept", "age", "sex", "height"]
     assert any("left out of the default covariates" in m and "qt" in m for m in _warnings(caplog))
     assert covariate_columns(t, None, ["qt", "height"], "all.tsv") == ["age", "sex"]
+    # every column a phenotype (no --pheno-cols): no covariate, not all of them (each phenotype was adjusted for
+    # itself: covariate_design read the empty list of covariate_columns as "all columns"; review s42geno)
+    assert read_gwas_tables(tmp_path / "all.tsv", tmp_path / "all.tsv").design.columns == ["intercept"]
 
 
 def test_id_alias_columns_beside_iid_are_no_default_phenotype_or_covariate(tmp_path, caplog):

@@ -155,7 +155,7 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
     table : DataFrame
         ``IID`` plus covariate columns.
     columns : list of str, optional
-        Covariates to use (ranges like ``PC1..PC10`` expanded); default all columns but ``IID``/``FID``.
+        Covariates to use (ranges like ``PC1..PC10`` expanded; ``[]``: none); default all columns but ``IID``/``FID``.
     categorical : list of str
         Columns to treat as categorical even if numeric. An undeclared column is categorical only when none of its
         values is a number (all text, e.g. ``centre`` = ``A``, ``B``) and it has few levels
@@ -178,7 +178,7 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
         column has too many levels or decimal commas."""
     if check_levels is None:
         check_levels = not columns
-    cols = expand_columns(columns) if columns else [c for c in table.columns if c not in (id_column, "FID", "#FID")]
+    cols = expand_columns(columns) if columns is not None else [c for c in table.columns if c not in (id_column, "FID", "#FID")]
     twice = [c for c in dict.fromkeys(cols) if cols.count(c) > 1]
     if twice:        # named twice (also through a range): say so, not "a linear combination of itself"
         raise InputError(f"{source}: covariate(s) {', '.join(map(str, twice))} listed twice in the covariate "
