@@ -247,6 +247,23 @@ def test_gwas_plink_negative_position__one_line_saying_plink_skips_it_and_how_to
     bim.write_text("\n".join("\t".join(r) for r in rows) + "\n")
     _one_line_error(_run(_gwas(cohort)), "g.bim: variant 5: base-pair position -5", "PLINK 1 marks a variant to skip",
                     "plink2 --bfile", "--make-bed")
+    # review s42geno: the command is quoted for a shell (a folder with a blank) and writes into the working folder
+    # (the input's may be read-only: the RAP's /mnt/project); run, plink2 writes the fileset without the variant
+    import shlex
+    import shutil
+    import subprocess
+
+    (cohort / "my data").mkdir()
+    for name in ("g.bed", "g.bim", "g.fam", "pheno.tsv"):
+        (cohort / name).rename(cohort / "my data" / name)
+    line = _one_line_error(_run(_gwas(cohort / "my data")), "--make-bed --out ./g_kept writes")
+    cmd = line.split("; ", 1)[1].split(" writes the fileset")[0]
+    assert cmd == f"plink2 --bfile {shlex.quote(str(cohort / 'my data' / 'g'))} --make-bed --out ./g_kept"
+    if shutil.which("plink2") is None:
+        pytest.skip("plink2 not installed")
+    (cohort / "work").mkdir()
+    subprocess.run(shlex.split(cmd), cwd=cohort / "work", check=True, capture_output=True)
+    assert len((cohort / "work" / "g_kept.bim").read_text().splitlines()) == len(rows) - 1
 
 
 def test_gwas_plink_xy_and_mt__two_chromosomes_stay_two(cohort: Path):
