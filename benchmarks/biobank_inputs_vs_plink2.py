@@ -8,8 +8,10 @@ runs ``edfgen gwas`` (fast engine, no transform, QC off, ``--missing-genotypes d
 hide-covar`` on the files plink2 reads (``ref`` column: the same files, or their plink2 spelling), and compares
 beta, SE, p (relative 1e-5: plink2 prints 6 digits) and ``n`` = ``OBS_CT`` for every variant plink2 tests.
 
-Outcomes: ``agrees`` (every variant), ``refused`` (edfgen's one-line error, shown), ``DIFFERS`` (a failure), and
-``edfgen runs, plink2 refuses`` (shown with plink2's error). BGEN dosages that 8/16-bit probabilities hold exactly
+Each case expects ``agree`` (every variant plink2 lists: the same numbers, or NA on both sides; at least one
+tested; no edfgen number that plink2 does not give) or ``refuse`` (exit 2, one ``edfgen gwas: error:`` line naming
+an input file, no traceback), with why; any other outcome is ``**FAILED**`` and the run exits 1 (review s42geno:
+any failed edfgen run, a traceback too, counted as "refused", and "agrees (0 tests)" passed). BGEN dosages that 8/16-bit probabilities hold exactly
 but plink2 rounds to 1/16384 are compared to plink2 on the ``--make-pgen`` of the same BGEN (plink2's own
 rounding, so edfgen's exact read is compared with it too); plink2 on the BGEN itself agrees to 1e-4.
 
@@ -50,29 +52,60 @@ def _plink2(args, out: Path) -> subprocess.CompletedProcess:
                            "--threads", "1", "--out", str(out), *map(str, args)], capture_output=True, text=True)
 
 
-def _compare(ours_dir: Path, p2: Path, phenos, rtol: float = 1e-5) -> str:
-    """'' when edfgen's files equal plink2's for every variant plink2 tests, else the first differences."""
-    bad, tested = [], 0
+def _compare(ours_dir: Path, p2: Path, phenos, rtol: float = 1e-5) -> tuple[bool, str]:
+    """Whether edfgen's files equal plink2's, and what was compared: for every variant plink2 lists, edfgen's one
+    row (same id, position and alleles) has plink2's beta, SE, p and n, or NA where plink2 has NA; a number where
+    plink2 has NA, an edfgen row with a number that plink2 does not list, or no variant tested at all is a failure."""
+    bad, tested, both_na = [], 0, 0
     for ph in phenos:
         f, g = ours_dir / f"{ph}.tsv.gz", Path(f"{p2}.{ph}.glm.linear")
         if not f.exists() or not g.exists():
-            return f"{ph}: no output (edfgen {f.exists()}, plink2 {g.exists()})"
+            return False, f"{ph}: no output (edfgen {f.exists()}, plink2 {g.exists()})"
         a = pd.read_csv(f, sep="\t")
-        b = pd.read_csv(g, sep="\t").dropna(subset=["BETA"])
+        b = pd.read_csv(g, sep="\t")
+        seen = []
         for row in b.itertuples():
             o = a[(a["variant_id"] == row.ID) & (a["base_pair_location"] == row.POS)]
             o = o[[{x.effect_allele, x.other_allele} == {row.REF, row.ALT} for x in o.itertuples()]]
             if len(o) != 1:
                 bad.append(f"{ph} {row.ID}: {len(o)} rows")
                 continue
+            seen.append(o.index[0])
             o = o.iloc[0]
+            if pd.isna(row.BETA):
+                if pd.isna(o.beta):
+                    both_na += 1
+                else:
+                    bad.append(f"{ph} {row.ID}: edfgen beta {o.beta:.6g} where plink2 has NA")
+                continue
             s = 1.0 if o.effect_allele == row.A1 else -1.0
             ok = (np.isclose(s * o.beta, row.BETA, rtol=rtol, atol=0) and int(o.n) == int(row.OBS_CT)
                   and np.isclose(o.standard_error, row.SE, rtol=rtol) and np.isclose(o.p_value, row.P, rtol=rtol))
             tested += ok
             if not ok:
                 bad.append(f"{ph} {row.ID}: beta {s * o.beta:.6g}/{row.BETA:.6g} n {o.n}/{row.OBS_CT}")
-    return "; ".join(bad[:3]) if bad else f"agrees ({tested} tests)"
+        extra = a.drop(index=seen)
+        extra = extra[extra["beta"].notna()]
+        if len(extra):
+            bad.append(f"{ph}: {len(extra)} edfgen row(s) with a beta that plink2 does not list "
+                       f"(e.g. {extra['variant_id'].iloc[0]})")
+    if not tested and not bad:
+        bad.append("0 variants compared")
+    na = f", {both_na} NA on both sides" if both_na else ""
+    return (False, "; ".join(bad[:3]) + (f" (+{len(bad) - 3} more)" if len(bad) > 3 else "")) if bad else \
+        (True, f"agrees ({tested} tests{na})")
+
+
+def _refusal(r: subprocess.CompletedProcess, args) -> tuple[bool, str]:
+    """Whether edfgen's failed run is a refusal as users are owed one (exit 2, exactly one ``edfgen gwas: error:``
+    line naming one of the input files, no traceback), and that line (or why not)."""
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("edfgen gwas: error: ")]
+    files = [str(a) for a in args if isinstance(a, Path)]
+    if "Traceback" in r.stderr or r.returncode != 2 or len(lines) != 1:
+        return False, f"exit {r.returncode}, {len(lines)} error line(s): {r.stderr.strip()[-1500:]}"
+    if not any(f in lines[0] for f in files):
+        return False, f"names no input file: {lines[0]}"
+    return True, lines[0]
 
 
 class Cohort:
@@ -140,8 +173,18 @@ def _ukb_sample(path: Path, ids, sex, words=None) -> None:
     path.write_text("\n".join(["ID_1 ID_2 missing sex", "0 0 0 D", *rows]) + "\n")
 
 
+class REFUSE(str):
+    """A case's expected outcome when edfgen is to refuse its inputs (the default: edfgen agrees with plink2 on
+    every variant plink2 tests), with why."""
+
+
+class RTOL(float):
+    """A case's relative tolerance, when not 1e-5."""
+
+
 def cases(c: Cohort, w: Path):
-    """``(name, edfgen args, plink2 args, phenotypes[, rtol])`` of every case; files written under ``w``."""
+    """``(name, edfgen args, plink2 args, phenotypes[, REFUSE(why)][, RTOL(x)])`` of every case; files written
+    under ``w``."""
     B, d, ph, cv = c.B, c.d, c.d / "ph", c.d / "cv"
     base = ["--pheno", ph, "--covar", cv]
     yield "baseline: .bed, #FID IID tables, string categorical (auto one-hot)", ["--bfile", B, *base], \
@@ -156,16 +199,16 @@ def cases(c: Cohort, w: Path):
         ["--bfile", B, "--pheno", w / "miss_p2.tsv"], ["y", "y2"]
     c.pheno.assign(yc=1.5).to_csv(w / "const.tsv", sep="\t", index=False)
     yield "a constant phenotype", ["--bfile", B, "--pheno", w / "const.tsv"], \
-        ["--bfile", B, "--pheno", w / "const.tsv"], ["y"]
+        ["--bfile", B, "--pheno", w / "const.tsv"], ["y"], REFUSE("plink2 refuses it too")
     c.pheno.assign(ym="NA").to_csv(w / "allna.tsv", sep="\t", index=False)
     yield "an all-missing phenotype", ["--bfile", B, "--pheno", w / "allna.tsv"], \
-        ["--bfile", B, "--pheno", w / "allna.tsv"], ["y"]
+        ["--bfile", B, "--pheno", w / "allna.tsv"], ["y"], REFUSE("plink2 refuses it too")
     c.covar.assign(batch=np.array(["b1", "b2", "b3"])[np.arange(N) % 3]).to_csv(w / "cat2.tsv", sep="\t", index=False)
     yield "two string categoricals (centre, batch)", ["--bfile", B, "--pheno", ph, "--covar", w / "cat2.tsv"], \
         ["--bfile", B, "--pheno", ph, "--covar", w / "cat2.tsv"], ["y", "y2"]
     c.covar.assign(age2=2 * c.age + 1).to_csv(w / "coll.tsv", sep="\t", index=False)
     yield "perfectly collinear covariates", ["--bfile", B, "--pheno", ph, "--covar", w / "coll.tsv"], \
-        ["--bfile", B, "--pheno", ph, "--covar", w / "coll.tsv"], ["y"]
+        ["--bfile", B, "--pheno", ph, "--covar", w / "coll.tsv"], ["y"], REFUSE("plink2 refuses it too")
     fam = pd.read_csv(f"{B}.fam", sep=r"\s+", header=None, dtype=str)
     dup = fam.copy()
     dup.loc[1, [0, 1]] = ["F2", "s0"]
@@ -174,7 +217,8 @@ def cases(c: Cohort, w: Path):
     dup.to_csv(w / "dup.fam", sep="\t", header=False, index=False)
     c.pheno.assign(**{"#FID": dup[0], "IID": dup[1]}).to_csv(w / "dup.tsv", sep="\t", index=False)
     yield "duplicate IID across FIDs", ["--bfile", w / "dup", "--pheno", w / "dup.tsv"], \
-        ["--bfile", w / "dup", "--pheno", w / "dup.tsv"], ["y"]
+        ["--bfile", w / "dup", "--pheno", w / "dup.tsv"], ["y"], \
+        REFUSE("edfgen keys samples by IID (DESIGN.md); plink2, keyed by FID+IID, runs")
     fams = fam.copy()
     fams[0] = [f"fam{i // 2}" for i in range(N)]
     for ext in ("bed", "bim"):
@@ -246,7 +290,8 @@ def cases(c: Cohort, w: Path):
     _ukb_sample(w / "swapped.sample", swapped, c.sex)
     yield "BGEN stored ids vs .sample: two rows swapped", \
         ["--bgen", d / "b.bgen", "--sample", w / "swapped.sample", "--pheno", ph], \
-        ["--bgen", d / "b.bgen", "ref-first", "--sample", w / "swapped.sample", "--pheno", ph], ["y"]
+        ["--bgen", d / "b.bgen", "ref-first", "--sample", w / "swapped.sample", "--pheno", ph], ["y"], \
+        REFUSE("a .sample that reorders the BGEN's own ids is taken as the wrong file; plink2 trusts the .sample")
     for words, label in ((None, "1/2"), ({1: "male", 2: "female"}, "male/female")):
         _ukb_sample(w / f"x{label[0]}.sample", c.iid, c.sex, words)
         yield f"BGEN chrX, males ploidy 1, PAR diploid; .sample sex {label} (plink2 on the .bed)", \
@@ -278,14 +323,15 @@ def cases(c: Cohort, w: Path):
         ["--pfile", w / "dos", "--pheno", ph, "--mach-r2-filter", "0.9", "2"], ["y"]
     yield "BGEN 16-bit dosages, read exactly (plink2 rounds them to 1/16384: compared to 1e-4)", \
         ["--bgen", w / "dos16.bgen", "--sample", w / "dos16.sample", "--pheno", ph], \
-        ["--bgen", w / "dos16.bgen", "ref-first", "--sample", w / "dos16.sample", "--pheno", ph], ["y"], 1e-4
+        ["--bgen", w / "dos16.bgen", "ref-first", "--sample", w / "dos16.sample", "--pheno", ph], ["y"], RTOL(1e-4)
     yield "PGEN plink2 made of that BGEN (the same rounded dosages on both sides)", \
         ["--pfile", w / "dos16p", "--pheno", ph], ["--pfile", w / "dos16p", "--pheno", ph], ["y"]
     for ext in ("bed", "fam"):
         shutil.copy(f"{B}.{ext}", w / f"neg.{ext}")
     _column(bim, 3, ["-5", *bim[3][1:]]).to_csv(w / "neg.bim", sep="\t", header=False, index=False)
     yield "a negative .bim position (PLINK's 'skip this variant')", ["--bfile", w / "neg", "--pheno", ph], \
-        ["--bfile", w / "neg", "--pheno", ph], ["y"]
+        ["--bfile", w / "neg", "--pheno", ph], ["y"], \
+        REFUSE("skipping would need every reader to carry an exclusion; the error gives the plink2 command")
     pd.DataFrame({"": range(1, N + 1), "IID": c.iid, "y": c.y}).to_csv(w / "r.csv", index=False, quoting=1)
     yield "R write.csv (row names, quotes)", ["--bfile", B, "--pheno", w / "r.csv"], ["--bfile", B, "--pheno", ph], \
         ["y"]
@@ -302,31 +348,41 @@ def main() -> None:
         c = Cohort(Path(tmp))
         w = Path(tmp) / "w"
         w.mkdir()
-        for k, (name, ours, ref, phenos, *rtol) in enumerate(cases(c, w)):
+        for k, (name, ours, ref, phenos, *opts) in enumerate(cases(c, w)):
+            refuse = next((o for o in opts if isinstance(o, REFUSE)), None)
+            rtol = next((o for o in opts if isinstance(o, RTOL)), 1e-5)
             r, r2 = _edfgen(ours, w / f"e{k}"), _plink2(ref, w / f"p{k}")
-            err = (r.stderr.strip().splitlines() or [""])[-1]
             p2err = next((ln for ln in (r2.stdout + r2.stderr).splitlines() if ln.startswith("Error")),
                          f"exit {r2.returncode}") if r2.returncode else ""
+            p2 = f" (plink2: {p2err})" if p2err else " (plink2 runs)"
             if r.returncode:
-                outcome = f"refused: `{err[:200]}`" + (f" (plink2: {p2err[:90]})" if p2err else " (plink2 runs)")
+                ok, line = _refusal(r, ours)
+                outcome = f"refused: `{line}`{p2}" if ok else f"bad refusal: {line}{p2}"
+                ok = ok and refuse is not None
+            elif refuse is not None:
+                ok, outcome = False, "edfgen runs (expected to refuse)" + p2
             elif r2.returncode:
-                outcome = f"edfgen runs, plink2 refuses: {p2err[:150]}"
+                ok, outcome = False, f"edfgen runs, plink2 refuses: {p2err}"
             else:
-                outcome = _compare(w / f"e{k}", w / f"p{k}", phenos, *rtol)
-                outcome = outcome if outcome.startswith("agrees") else f"**DIFFERS**: {outcome}"
-            rows.append((name, outcome.replace(f"{tmp}/", "").replace("|", "/")))
-            print(f"{name}: {outcome}", flush=True)
+                ok, outcome = _compare(w / f"e{k}", w / f"p{k}", phenos, rtol)
+            outcome = outcome if ok else f"**FAILED**: {outcome}"
+            expected = f"refuse: {refuse}" if refuse is not None else "agree"
+            rows.append((name, expected, outcome.replace(f"{tmp}/", "").replace("|", "/").replace("\n", " / ")))
+            print(f"{name} [{expected}]: {outcome}", flush=True)
     md = ["# Biobank inputs into edfgen gwas against plink2 --glm", "",
           f"`python benchmarks/biobank_inputs_vs_plink2.py` ({time.perf_counter() - t0:.0f} s); reference: {plink2} "
           "(`--glm hide-covar allow-no-covars --covar-variance-standardize`). Agrees: beta, SE, p within 1e-5 "
           "relative (plink2 prints 6 digits) and n = OBS_CT for every variant plink2 tests.", "",
-          "| case | outcome |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows]]
+          "Each case's expected outcome: `agree` (edfgen runs and agrees with plink2 on every variant plink2 lists, "
+          "NA where plink2 has NA, at least one variant tested) or `refuse` (exit 2 and one `edfgen gwas: error:` "
+          "line naming an input file), with why. Anything else fails the run (exit 1).", "",
+          "| case | expected | outcome |", "|---|---|---|", *[f"| {a} | {e} | {b} |" for a, e, b in rows]]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out.with_suffix(".md.tmp")
     tmp_out.write_text("\n".join(md) + "\n")
     os.replace(tmp_out, out)
-    bad = [a for a, b in rows if "DIFFERS" in b]
-    print(f"{len(rows)} cases, {len(bad)} differ" + (f": {bad}" if bad else ""))
+    bad = [a for a, _, b in rows if "**FAILED**" in b]
+    print(f"{len(rows)} cases, {len(bad)} failed" + (f": {bad}" if bad else ""))
     sys.exit(1 if bad else 0)
 
 

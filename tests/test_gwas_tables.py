@@ -35,6 +35,34 @@ def test_default_covariates_leave_out_the_phenotypes(tmp_path, caplog):
     assert tables.design.columns == ["intercept", "age", "sex", "height"]
     assert any("left out of the default covariates" in m and "qt" in m for m in _warnings(caplog))
     assert covariate_columns(t, None, ["qt", "height"], "all.tsv") == ["age", "sex"]
+    # every column a phenotype (no --pheno-cols): no covariate, not all of them (each phenotype was adjusted for
+    # itself: covariate_design read the empty list of covariate_columns as "all columns"; review s42geno)
+    assert read_gwas_tables(tmp_path / "all.tsv", tmp_path / "all.tsv").design.columns == ["intercept"]
+
+
+def test_id_alias_columns_beside_iid_are_no_default_phenotype_or_covariate(tmp_path, caplog):
+    """Review s42geno: a table with IID and a biobank's id column (participant.eid, eid, f.eid, FINNGENID) ran the
+    unused id column as a phenotype (numeric eids) and, as a covariate, refused FinnGen's text ids with the advice
+    to give --categorical participant.eid. Those columns are left out of the defaults as FID is, in one log line."""
+    t = _cohort(60)
+    for alias, ids in [("participant.eid", 1000000 + np.arange(60)), ("eid", 1000000 + np.arange(60)),
+                       ("f.eid", 1000000 + np.arange(60)), ("FINNGENID", [f"FG{i:08d}" for i in range(60)])]:
+        caplog.clear()
+        t.insert(1, alias, ids)
+        t[["IID", alias, "qt"]].to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+        t.drop(columns="qt").to_csv(tmp_path / "c.tsv", sep="\t", index=False)
+        with caplog.at_level("INFO"):
+            tables = read_gwas_tables(tmp_path / "p.tsv", tmp_path / "c.tsv")
+        assert tables.names == ["qt"] and tables.design.columns == ["intercept", "age", "sex", "height"], alias
+        assert f"p.tsv: participant-id column(s) {alias} left out of the default phenotypes" in caplog.text
+        assert f"c.tsv: participant-id column(s) {alias} left out of the default covariates" in caplog.text
+        t = t.drop(columns=alias)
+    t.insert(1, "FID", t["IID"])       # (FID silently, as before)
+    t.to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    with caplog.at_level("INFO"):
+        caplog.clear()
+        assert read_gwas_tables(tmp_path / "p.tsv", None).names == ["qt", "age", "sex", "height"]
+    assert "participant-id column" not in caplog.text
 
 
 def test_column_lists_given_as_one_string_are_read_as_on_the_command_line(tmp_path):

@@ -87,6 +87,21 @@ def test_extract_list__gzip_and_bom_read_as_text(tmp_path: Path):
         read_id_list(tmp_path / "bad.txt")
 
 
+def test_id_list__a_header_and_no_ids_is_refused_naming_the_file(tmp_path: Path):
+    """Review s42geno: a --keep/--remove file holding only its id header (a RAP export of no participant) read as
+    an empty set: --keep then said it left no sample of the genotypes, naming no file, and --remove was silent."""
+    from edfgen.formats.genotypes.selection import read_id_list
+
+    for name, text, head in [("k1", "participant.eid\n", "participant.eid"), ("k2", "FID IID\n", "IID"),
+                             ("k3.csv", "eid,p31\n", "eid"), ("k4", "#IID\n", "#IID"), ("k5", "FINNGENID\r\n", "FINNGENID")]:
+        (tmp_path / name).write_text(text)
+        for what in ("--keep", "--remove"):
+            with pytest.raises(InputError, match=rf"^{what} {tmp_path / name}: header {head!r} and no ids$"):
+                read_id_list(tmp_path / name, what=what)
+    (tmp_path / "one.txt").write_text("S0001\n")                   # one id and no header: still an id
+    assert read_id_list(tmp_path / "one.txt") == {"S0001"}
+
+
 def test_gwas_pheno__utf16_table_is_refused_naming_the_encoding(cohort: Path):
     """Was: '<pheno.tsv>:122: 1 field, the header has 3 (a short row)' for an Excel 'Unicode text' (UTF-16)
     export; now the error names the encoding, with and without a byte-order mark."""
@@ -232,6 +247,23 @@ def test_gwas_plink_negative_position__one_line_saying_plink_skips_it_and_how_to
     bim.write_text("\n".join("\t".join(r) for r in rows) + "\n")
     _one_line_error(_run(_gwas(cohort)), "g.bim: variant 5: base-pair position -5", "PLINK 1 marks a variant to skip",
                     "plink2 --bfile", "--make-bed")
+    # review s42geno: the command is quoted for a shell (a folder with a blank) and writes into the working folder
+    # (the input's may be read-only: the RAP's /mnt/project); run, plink2 writes the fileset without the variant
+    import shlex
+    import shutil
+    import subprocess
+
+    (cohort / "my data").mkdir()
+    for name in ("g.bed", "g.bim", "g.fam", "pheno.tsv"):
+        (cohort / name).rename(cohort / "my data" / name)
+    line = _one_line_error(_run(_gwas(cohort / "my data")), "--make-bed --out ./g_kept writes")
+    cmd = line.split("; ", 1)[1].split(" writes the fileset")[0]
+    assert cmd == f"plink2 --bfile {shlex.quote(str(cohort / 'my data' / 'g'))} --make-bed --out ./g_kept"
+    if shutil.which("plink2") is None:
+        pytest.skip("plink2 not installed")
+    (cohort / "work").mkdir()
+    subprocess.run(shlex.split(cmd), cwd=cohort / "work", check=True, capture_output=True)
+    assert len((cohort / "work" / "g_kept.bim").read_text().splitlines()) == len(rows) - 1
 
 
 def test_gwas_plink_xy_and_mt__two_chromosomes_stay_two(cohort: Path):

@@ -509,3 +509,20 @@ def test_gwas_hail__sex_from_the_covariates_named_in_the_unknown_sex_warning(hai
     assert f"30 samples of unknown sex ({d / 'covar_sex.tsv'} column 'sex') left out of X" in caplog.text
     res = pd.read_csv(tmp_path / "h" / "y.tsv.gz", sep="\t").set_index("variant_id")
     assert set(res.loc[[f"v{j}" for j, c in enumerate(KINDS) if c == "23"], "n"]) == {670}
+
+
+def test_covariate_sex__genetic_sex_before_reported_sex_whatever_the_column_order(caplog):
+    """Review s42geno: a RAP export puts participant.p31 (reported sex) before participant.p22001 (genetic sex),
+    and X's ploidy was coded from the reported sex, the first sex-like column. The genetic sex is read first
+    (UK Biobank's 22001 in each spelling, genetic_sex, inferred_sex), and the disagreement is still warned about."""
+    from edfgen.formats.genotypes.sex import covariate_sex
+
+    reported, genetic = [1, 0, 0, 1], [1, 1, 0, 1]          # UK Biobank's 0/1, 1 male: sample b differs
+    for rep, gen in [("participant.p31", "participant.p22001"), ("p31", "p22001"), ("31-0.0", "22001-0.0"),
+                     ("f.31.0.0", "f.22001.0.0"), ("is_male", "genetic_sex"), ("sex", "inferred_sex")]:
+        caplog.clear()
+        t = pd.DataFrame({"IID": ["a", "b", "c", "d"], rep: reported if rep != "sex" else [1, 2, 2, 1],
+                          gen: genetic if gen[-1].isdigit() else ["M", "M", "F", "M"]})
+        sex, where = covariate_sex(t, "c.tsv")
+        assert sex.tolist() == [1, 1, 2, 1] and where == f"c.tsv column {gen!r}", (rep, gen)
+        assert f"column {gen!r} and c.tsv column {rep!r} disagree on the sex of 1 sample(s)" in caplog.text

@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.gwas_levels import drop_constant_indicators, reference_among_analysed
+from edfgen.commands.gwas_levels import default_columns, drop_constant_indicators, reference_among_analysed
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.sex import SEX_COVARIATE_NAMES as _SEX_NAMES
 from edfgen.formats.tables import some_names
@@ -155,7 +155,7 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
     table : DataFrame
         ``IID`` plus covariate columns.
     columns : list of str, optional
-        Covariates to use (ranges like ``PC1..PC10`` expanded); default all columns but ``IID``/``FID``.
+        Covariates to use (ranges like ``PC1..PC10`` expanded; ``[]``: none); default all columns but ``IID``/``FID``.
     categorical : list of str
         Columns to treat as categorical even if numeric. An undeclared column is categorical only when none of its
         values is a number (all text, e.g. ``centre`` = ``A``, ``B``) and it has few levels
@@ -178,7 +178,7 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
         column has too many levels or decimal commas."""
     if check_levels is None:
         check_levels = not columns
-    cols = expand_columns(columns) if columns else [c for c in table.columns if c not in (id_column, "FID", "#FID")]
+    cols = expand_columns(columns) if columns is not None else [c for c in table.columns if c not in (id_column, "FID", "#FID")]
     twice = [c for c in dict.fromkeys(cols) if cols.count(c) > 1]
     if twice:        # named twice (also through a range): say so, not "a linear combination of itself"
         raise InputError(f"{source}: covariate(s) {', '.join(map(str, twice))} listed twice in the covariate "
@@ -285,7 +285,7 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
         if not cols:
             raise InputError(f"{source}: no column starts with --pheno-prefix {prefix!r}")
     else:
-        cols = [c for c in table.columns if c not in ("IID", "FID", "#FID", REASON_COLUMN)]  # PR's note: no phenotype
+        cols = [c for c in default_columns(table, source, "phenotypes") if c != REASON_COLUMN]  # PR's note: no phenotype
         text = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c]) and number_fraction(table[c]) == 0]
         comma = next((f" ({c}: {h})" for c in text if (h := decimal_comma_hint(table[c]))), "")
         if text:  # all-text columns are not phenotypes: said, never silently (numbers with commas named)
@@ -362,7 +362,7 @@ def covariate_columns(table: pd.DataFrame, columns: Sequence[str] | None, phenot
             raise InputError(f"{source}: covariate {both[0]!r} is also a phenotype: a phenotype cannot be adjusted "
                              f"for itself (drop it from --covariates)")
         return cols
-    cols = [c for c in table.columns if c not in ("IID", "FID", "#FID")]
+    cols = default_columns(table, source, "covariates")
     left = [c for c in cols if c in phen]
     if left:
         log.warning("%s: %d phenotype column(s) left out of the default covariates (all columns): %s", source,

@@ -1,5 +1,6 @@
 """The covariate design's columns over the analysed samples: a categorical covariate's reference level chosen
-among them, and indicators constant there dropped (used by :func:`edfgen.commands.gwas_design.analysed_inputs`)."""
+among them, and indicators constant there dropped (used by :func:`edfgen.commands.gwas_design.analysed_inputs`);
+the columns of a table that may be default phenotypes or covariates (:func:`default_columns`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import logging
 
 import numpy as np
 
-from edfgen.formats.tables import some_names
+import pandas as pd
+
+from edfgen.formats.tables import ID_ALIASES, some_names
 from edfgen.kernels.covariates import constant_columns
 
 log = logging.getLogger(__name__)
@@ -46,3 +49,32 @@ def drop_constant_indicators(C: np.ndarray, names: list[str], *, warn: bool = Tr
     if dropped and warn:
         log.warning("covariate column(s) constant in the analysed samples, dropped: %s", some_names(dropped, 15))
     return C[:, keep], [n for n, k in zip(names, keep) if k]
+
+
+def default_columns(table: pd.DataFrame, source: str, what: str) -> list:
+    """The columns of ``table`` that may be its default ``what`` (phenotypes or covariates).
+
+    All but the id ``IID``, PLINK's ``FID`` and the other participant-id columns a biobank exports beside it
+    (:data:`~edfgen.formats.tables.ID_ALIASES`: ``participant.eid``, ``eid``, ``f.eid``, ``FINNGENID`` ...), which
+    were run as a phenotype, and refused as a text covariate with the advice to give ``--categorical
+    participant.eid`` (review s42geno). Those left out are logged in one line.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A phenotype or covariate table read with ``id_column="IID"``.
+    source : str
+        Its file, for the log.
+    what : str
+        ``"phenotypes"`` or ``"covariates"``, for the log.
+
+    Returns
+    -------
+    list
+        The column names, in the table's order.
+    """
+    ids = [c for c in table.columns if c in ID_ALIASES and c != "IID"]
+    if ids:
+        log.info("%s: participant-id column(s) %s left out of the default %s (the id is IID)", source,
+                 some_names(ids, 5), what)
+    return [c for c in table.columns if c not in ("IID", "FID", "#FID", *ids)]

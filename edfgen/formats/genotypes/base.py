@@ -25,6 +25,7 @@ import abc
 import hashlib
 import logging
 import os
+import shlex
 import tempfile
 from typing import Iterator, Sequence
 
@@ -67,10 +68,12 @@ def _shared_strings(values) -> np.ndarray:
 
 def _negative_position_hint(source: str) -> str:
     """What a negative position means (PLINK 1's mark for a variant to skip, which plink2 skips too) and, for a
-    ``.bim``/``.pvar`` ``source``, the plink2 command that writes the fileset without it."""
+    ``.bim``/``.pvar`` ``source``, the plink2 command (quoted for a shell) that writes the fileset without it into
+    the working folder (the input's may be read-only: the RAP's /mnt/project)."""
     stem, ext = os.path.splitext(str(source))
-    how = {".bim": f"plink2 --bfile {stem} --make-bed --out {stem}_kept",
-           ".pvar": f"plink2 --pfile {stem} --make-pgen --out {stem}_kept"}.get(ext)
+    stem, out = shlex.quote(stem), shlex.quote(f"./{os.path.basename(stem)}_kept")   # (inputs may be read-only)
+    how = {".bim": f"plink2 --bfile {stem} --make-bed --out {out}",
+           ".pvar": f"plink2 --pfile {stem} --make-pgen --out {out}"}.get(ext)
     return (" (PLINK 1 marks a variant to skip with a negative position, and plink2 skips it"
             + (f"; {how} writes the fileset without it)" if how else ")"))
 

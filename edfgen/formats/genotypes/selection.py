@@ -157,6 +157,8 @@ def read_id_list(path: str | Path, *, what: str = "--keep") -> set[str]:
     for key in dict.fromkeys(a.lstrip("#") for a in ID_ALIASES):
         if key in head:
             j = head.index(key)
+            if len(rows) == 1:      # was an empty set: --keep "left no sample of g", --remove silent
+                raise InputError(f"{what} {path}: header {rows[0][j]!r} and no ids")
             return {r[j] for r in rows[1:] if len(r) > j}
     if head[0] in ("FID",) and len(head) > 1:
         return {r[1] for r in rows[1:] if len(r) > 1}

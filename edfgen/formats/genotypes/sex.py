@@ -42,6 +42,10 @@ SEX_COVARIATE_NAMES = re.compile(r"^(sex|gender|is_?male|is_?female|male|female|
 _ONE_IS_MALE = re.compile(r"^(is_?male|male|msex|31-0\.0|22001-0\.0|f\.31\.0\.0|f\.22001\.0\.0|(?:participant\.)?p31|"
                           r"(?:participant\.)?p22001)$", re.I)
 _ONE_IS_FEMALE = re.compile(r"^(is_?female|female)$", re.I)
+#: covariates holding the sex inferred from the genotypes (UK Biobank's field 22001, ``genetic_sex``,
+#: ``inferred_sex``): read before a reported sex (field 31, ``sex``, ...) whatever the column order, since X's
+#: ploidy is the genome's (a RAP export puts ``participant.p31`` before ``participant.p22001``; review s42geno)
+_GENETIC_SEX = re.compile(r"^(genetic_sex|inferred_sex|22001-0\.0|f\.22001\.0\.0|(?:participant\.)?p22001)$", re.I)
 
 
 def sample_sex(samples: pd.DataFrame, label: str = "the sample table") -> np.ndarray | None:
@@ -92,7 +96,8 @@ def source_sex(source) -> pd.Series | None:
 
 def covariate_sex(table: pd.DataFrame, label: str) -> tuple[pd.Series | None, str]:
     """Sex by IID (codes of :func:`sample_sex`) from the columns of a covariate ``table`` named like sex
-    (:data:`SEX_COVARIATE_NAMES`, no indicator suffix), the first whose coding says who is male: PLINK's 1/2 (0 and
+    (:data:`SEX_COVARIATE_NAMES`, no indicator suffix), the first whose coding says who is male (a genetic sex,
+    :data:`_GENETIC_SEX`, before a reported one whatever the column order): PLINK's 1/2 (0 and
     -9 unknown), M/F, male/female (U/unknown unknown), or 0/1 in a column whose name says which (``is_male``, UK
     Biobank's 31 and 22001: 1 male; ``is_female``: 1 female); and what was found, for the log (``"--covar c.tsv
     column 'sex'"``, or why no column is read). A plain ``sex`` coded 0/1, or holding other values, is not read:
@@ -101,6 +106,7 @@ def covariate_sex(table: pd.DataFrame, label: str) -> tuple[pd.Series | None, st
     ``edfgen gwas`` reads X, Y and MT with it where the genotype files give no sex (VCF, a ``.fam`` of zeros), as
     plink2 run with this sex put in the ``.fam`` (s36c)."""
     cols = [c for c in table.columns if c != "IID" and (m := SEX_COVARIATE_NAMES.match(str(c))) and not m.group(2)]
+    cols.sort(key=lambda c: not _GENETIC_SEX.match(str(c)))     # genetic sex first, whatever the column order
     if not cols:
         return None, "no covariate named like sex"
     read = [_column_sex(table, c, f"{label} column {c!r}") for c in cols]
