@@ -626,3 +626,20 @@ def test_recording__a_users_file_written_over_a_killed_runs_planned_file_is_refu
             (gw / x).write_text("new")
     assert (tmp_path / "mine.png").read_text() == "the user's own figure"
     assert not (gw / ".edfgen.lock").exists()       # its own run done: the killed run's lock is not put back
+
+
+def test_gwas_force_twice__a_users_figure_at_a_planned_name_in_a_killed_runs_folder_survives_both(tiny_sim_cohort,
+                                                                                                 tmp_path):
+    """s42filesfix #2 as a user saw it: a killed run's folder (a real SIGKILL, manifest listing plots/ whole), the
+    user's own figure put at plots/x.qq.png, a name gwas writes. The first `gwas --force` was refused, yet took the
+    killed run's lock away with it; the second, with no heartbeat left to judge by, wrote over the figure. Every try
+    is now refused, saying the file may be the killed run's last output and to move it away."""
+    gw = tmp_path / "gw"
+    args = [a for a in _gwas_args(tiny_sim_cohort, tmp_path, gw) if a != "--no-plots"]
+    _old_stage_killed(gw, heartbeat=0.1)
+    (gw / "plots" / "x.qq.png").write_text("the user's own figure")           # put there after the kill
+    for _ in range(2):
+        res = CliRunner().invoke(cli, [*args, "--force"])
+        assert res.exit_code == 2 and "may be that run's last output or a file of yours: move it away" in res.output, \
+            res.output
+        assert (gw / "plots" / "x.qq.png").read_text() == "the user's own figure"
