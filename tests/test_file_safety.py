@@ -1189,3 +1189,68 @@ def test_annotate__a_ds_store_in_an_older_edfgens_regional_folder_is_refused_say
     regional.rename(tmp_path / "moved_away")
     res = CliRunner().invoke(cli, [*args, str(out)])
     assert res.exit_code == 0, res.output
+
+
+def test_recording__a_folder_at_a_planned_file_name_holding_only_a_ds_store_is_refused_not_crashed_on(tmp_path):
+    """s42filesfix #1 (a regression of s42files): a folder sat where the command writes a FILE (res.tsv/) holding
+    only the Finder's .DS_Store. Junk was skipped there too, so the run went on and crashed writing res.tsv
+    (IsADirectoryError traceback after the whole run). Junk is skipped only under folder entries: refused in one
+    line naming it, at entry, the folder and its .DS_Store kept."""
+    (tmp_path / "res.tsv").mkdir()
+    (tmp_path / "res.tsv" / ".DS_Store").write_bytes(b"finder")
+    with pytest.raises(InputError, match=r"res\.tsv/\.DS_Store exists and was not written"):
+        with recording(tmp_path, "edfgen demo", planned=["res.tsv"]):
+            pytest.fail("the run must not start")
+    assert (tmp_path / "res.tsv" / ".DS_Store").read_bytes() == b"finder"
+
+
+def test_gwas__a_folder_at_gwas_summary_tsv_holding_a_ds_store_is_refused_in_one_line(tiny_sim_cohort, tmp_path):
+    """s42filesfix #1 as a user saw it: `mkdir gw/gwas_summary.tsv` with a .DS_Store in it, then `edfgen gwas --out
+    gw` ran the whole GWAS and ended in an IsADirectoryError traceback. Now exit 2 and one line naming it."""
+    out = tmp_path / "gw"
+    (out / "gwas_summary.tsv").mkdir(parents=True)
+    (out / "gwas_summary.tsv" / ".DS_Store").write_bytes(b"finder")
+    args = ["gwas", "--bfile", str(tiny_sim_cohort / "genotypes"), "--pheno", str(tiny_sim_cohort / "physiology.tsv"),
+            "--pheno-cols", "qrs_duration_ms", "--covar", str(tiny_sim_cohort / "covariates.tsv"), "--covar-cols",
+            "age,sex", "--no-plots", "--out", str(out)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2, res.output
+    assert "gwas_summary.tsv/.DS_Store exists" in res.output and "Traceback" not in res.output, res.output
+    assert sorted(p.name for p in out.iterdir()) == ["gwas_summary.tsv"]
+
+
+def test_recording__a_thumbs_db_made_during_a_run_is_no_output_and_a_rerun_keeps_it(tmp_path):
+    """s42filesfix #3: the README says a desktop's junk is never written or removed, yet a Thumbs.db (Windows
+    Explorer) or desktop.ini that appeared while a run wrote was listed in manifest.json as an output, and the next
+    rerun deleted it. Now never listed, and kept by the rerun."""
+    with recording(tmp_path, "edfgen demo", planned=["r.tsv", "plots/a.png"]):
+        (tmp_path / "plots").mkdir()
+        for f, text in (("r.tsv", "x"), ("plots/a.png", "png"), ("Thumbs.db", "explorer"),
+                        ("plots/desktop.ini", "shell")):
+            (tmp_path / f).write_text(text)
+    assert read_manifest(tmp_path)["outputs"] == ["plots/a.png", "r.tsv"]
+    with recording(tmp_path, "edfgen demo", planned=["r.tsv", "plots/a.png"]):
+        (tmp_path / "r.tsv").write_text("y")
+        (tmp_path / "plots" / "a.png").write_text("png2")
+    assert (tmp_path / "Thumbs.db").read_text() == "explorer"
+    assert (tmp_path / "plots" / "desktop.ini").read_text() == "shell"
+
+
+def test_owned_files__a_ds_store_unchanged_since_an_old_whole_folder_run_is_not_edfgens_and_is_kept(tmp_path):
+    """s42filesfix #3: in a folder an older edfgen's manifest lists whole, a .DS_Store older than the run's finish
+    counted as edfgen's (unchanged since) and a rerun removed it; junk is never edfgen's, so it stays."""
+    import json
+
+    from edfgen.formats.manifest import owned_files, remove_outputs
+
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "plots" / "a.png").write_bytes(b"png")
+    (tmp_path / "plots" / ".DS_Store").write_bytes(b"finder")
+    (tmp_path / "Thumbs.db").write_bytes(b"explorer")
+    finished = _finished_now()
+    old = {"command": "edfgen demo", "started": finished, "finished": finished, "outputs": ["plots/", "Thumbs.db"]}
+    (tmp_path / "manifest.json").write_text(json.dumps(old))
+    assert owned_files(old, tmp_path) == {tmp_path / "plots" / "a.png"}
+    remove_outputs(tmp_path, command="edfgen demo")
+    assert not (tmp_path / "plots" / "a.png").exists()
+    assert (tmp_path / "plots" / ".DS_Store").read_bytes() == b"finder" and (tmp_path / "Thumbs.db").exists()

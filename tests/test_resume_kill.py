@@ -597,7 +597,11 @@ def test_recording__a_users_file_written_over_a_killed_runs_planned_file_is_refu
     wrote their own figure over its plots/edf_001.png in place (the folder's time unchanged). The rerun and --force
     plan that very name, so they counted it edfgen's and wrote over it (edfgen run, which plans nothing, refused it).
     Its status-change time, after the killed run's last heartbeat, says it is not edfgen's: refused in one line naming
-    it, nothing removed; the killed run's other planned file is replaced once the user moved theirs away."""
+    it, nothing removed; the killed run's other planned file is replaced once the user moved theirs away.
+
+    s42filesfix #2: that protection lasted one try. The first try took over (deleted) the killed run's lock, was
+    refused, and removed its own lock; the second had no heartbeat to judge by and wrote over the user's figure. A
+    holder refused before its own run began now puts the killed run's lock back as it was: every try is refused."""
     from edfgen.exceptions import InputError
     from edfgen.formats.manifest import recording
 
@@ -605,11 +609,15 @@ def test_recording__a_users_file_written_over_a_killed_runs_planned_file_is_refu
     _old_stage_killed(gw, heartbeat=0.1)
     (gw / "plots" / "edf_001.png").write_text("the user's own figure")      # in place, after the kill
     planned = ["edf_001.tsv.gz", "plots/edf_001.png"]
-    with pytest.raises(InputError, match=r"plots/edf_001\.png is in plots/, .* \(this run writes that very name"):
-        with recording(gw, "edfgen gwas", planned=planned, force=force):
-            pass
-    assert (gw / "plots" / "edf_001.png").read_text() == "the user's own figure"
-    assert (gw / "edf_001.tsv.gz").read_text() == "killed run's output"
+    dead = ((gw / ".edfgen.lock").read_text(), (gw / ".edfgen.lock").stat().st_mtime)
+    for _ in range(2):      # (and says what it may be, and what to do: s42filesfix #5)
+        with pytest.raises(InputError, match=r"plots/edf_001\.png is in plots/, .* \(this run writes that very name.*"
+                                             r"may be that run's last output or a file of yours: move it away"):
+            with recording(gw, "edfgen gwas", planned=planned, force=force):
+                pass
+        assert (gw / "plots" / "edf_001.png").read_text() == "the user's own figure"
+        assert (gw / "edf_001.tsv.gz").read_text() == "killed run's output"
+    assert ((gw / ".edfgen.lock").read_text(), (gw / ".edfgen.lock").stat().st_mtime) == dead
     (gw / "plots" / "edf_001.png").rename(tmp_path / "mine.png")
     with recording(gw, "edfgen gwas", planned=planned, force=force):
         assert not (gw / "edf_001.tsv.gz").exists()
@@ -617,3 +625,21 @@ def test_recording__a_users_file_written_over_a_killed_runs_planned_file_is_refu
             (gw / x).parent.mkdir(exist_ok=True)
             (gw / x).write_text("new")
     assert (tmp_path / "mine.png").read_text() == "the user's own figure"
+    assert not (gw / ".edfgen.lock").exists()       # its own run done: the killed run's lock is not put back
+
+
+def test_gwas_force_twice__a_users_figure_at_a_planned_name_in_a_killed_runs_folder_survives_both(tiny_sim_cohort,
+                                                                                                 tmp_path):
+    """s42filesfix #2 as a user saw it: a killed run's folder (a real SIGKILL, manifest listing plots/ whole), the
+    user's own figure put at plots/x.qq.png, a name gwas writes. The first `gwas --force` was refused, yet took the
+    killed run's lock away with it; the second, with no heartbeat left to judge by, wrote over the figure. Every try
+    is now refused, saying the file may be the killed run's last output and to move it away."""
+    gw = tmp_path / "gw"
+    args = [a for a in _gwas_args(tiny_sim_cohort, tmp_path, gw) if a != "--no-plots"]
+    _old_stage_killed(gw, heartbeat=0.1)
+    (gw / "plots" / "x.qq.png").write_text("the user's own figure")           # put there after the kill
+    for _ in range(2):
+        res = CliRunner().invoke(cli, [*args, "--force"])
+        assert res.exit_code == 2 and "may be that run's last output or a file of yours: move it away" in res.output, \
+            res.output
+        assert (gw / "plots" / "x.qq.png").read_text() == "the user's own figure"

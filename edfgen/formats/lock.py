@@ -66,6 +66,9 @@ _HELD: dict[str, int] = {}  # resolved folder -> nesting depth, in this process
 #: resolved folder -> (content, modification time) of the stale lock of a writer that is gone, which this process took
 #: over when it took the folder's lock (:func:`dead_writer_lock` while it holds it: s42files #1)
 _TAKEN: dict[str, tuple[dict, float]] = {}
+# the folders (keys of _TAKEN) whose holder wrote its own in-progress manifest: the killed writer's time window no
+# longer judges anything there, so its lock is not put back when the holder exits (s42filesfix #2)
+_OWN_RUN: set[str] = set()
 
 #: seconds between two refreshes of a held lock's modification time (its heartbeat, read by other hosts)
 HEARTBEAT_S = 60.0
@@ -351,6 +354,38 @@ def _take_over(path: Path, other: dict) -> float | None:
     return None
 
 
+def _put_back(path: Path, other: dict, beat: float) -> None:
+    """Write the killed writer's lock ``other`` back at ``path`` with its last heartbeat ``beat`` as its modification
+    time, whole or not at all and only where no lock is (hard link, as :func:`_create`); nothing when that fails.
+    A holder that took it over and fails before its own run began (refused: a user's file at a planned name) leaves
+    the folder as it found it, so the next try still judges the killed run's files by the time it ran (s42filesfix
+    #2: the second ``--force`` overwrote the user's file the first had refused to)."""
+    tmp = temp_name(path, suffix="")
+    with contextlib.suppress(OSError, ValueError):
+        try:
+            with open(tmp, "x") as fh:
+                json.dump(other, fh)
+            os.utime(tmp, (beat, beat))
+            os.link(tmp, path)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def own_run_began(folder: str | os.PathLike) -> None:
+    """Note that this process, holding ``folder``'s lock, has written its own in-progress manifest there: a killed
+    writer's lock it took over (:func:`dead_writer_lock`) is then not put back when it lets the folder go.
+
+    Parameters
+    ----------
+    folder
+        The folder whose lock this process holds.
+    """
+    key = str(Path(folder).resolve())
+    if key in _TAKEN:
+        _OWN_RUN.add(key)
+
+
 def _wait_unreadable(other: dict, path: Path) -> None:
     """Wait (at most :data:`UNREADABLE_S` seconds) until the empty or unreadable lock ``path`` is old enough to be
     stale, or is written: a writer killed while taking it on a file system without hard links, or by an older
@@ -423,7 +458,7 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
     _HELD[key] = 1
     if taken is not None:             # what the dead writer's files are judged by while this process holds it
         _TAKEN[key] = taken
-    stop = threading.Event()
+    stop, failed = threading.Event(), False
     beat = threading.Thread(target=_heartbeat, args=(path, stop, info["heartbeat_s"], info), daemon=True,
                             name=f"edfgen-lock-heartbeat {folder}")
     try:
@@ -433,15 +468,22 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
             log.warning("%s: cannot start the heartbeat of its lock (%s): another host may take the lock over "
                         "after %.0f min", folder, exc, stale_after(info["heartbeat_s"]) / 60)
         yield path
+    except BaseException:
+        failed = True
+        raise
     finally:
         stop.set()
         if beat.is_alive():
             beat.join(timeout=5)
         _HELD.pop(key, None)
+        dead = _TAKEN.get(key) if failed and key not in _OWN_RUN else None
         _TAKEN.pop(key, None)
+        _OWN_RUN.discard(key)
         if _read(path) == info:
             with contextlib.suppress(OSError):
                 path.unlink()
+                if dead is not None:  # failed (refused) before its own run began: the killed run's lock is back
+                    _put_back(path, *dead)
 
 
 def _heartbeat(path: Path, stop: threading.Event, every: float, info: dict | None = None) -> None:

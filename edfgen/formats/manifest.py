@@ -56,7 +56,7 @@ from edfgen import __version__
 from edfgen.exceptions import ENVIRONMENT_ERRNOS, InputError, OutputError, environment_error
 from edfgen.formats.atomic import atomic_write, clean_temp_files, is_temp_name
 from edfgen.formats.jsonsafe import finite_json   # re-exported: callers import it from here
-from edfgen.formats.lock import HIDDEN_NAMES, folder_lock
+from edfgen.formats.lock import HIDDEN_NAMES, JUNK_NAMES, folder_lock, own_run_began
 from edfgen.formats.owned import (MANIFEST, Anchor, anchored, folders_holding_files, listed_outputs,  # noqa: F401
                                   owned_files, unlisted_file, unlisted_file_said, unowned_reason)  # (re-exported)
 from edfgen.formats.owned import (kept_by_force, kept_name_planned, more_there, not_listed as _not_listed,
@@ -287,7 +287,7 @@ def _snapshot(out_dir: Path) -> dict[str, tuple[int, int]]:
 def _files_written(out_dir: Path, before: dict[str, tuple[int, int]]) -> list[str]:
     now = _snapshot(out_dir)
     return sorted(k for k, v in now.items() if not Path(k).name.startswith(".") and not is_temp_name(k)
-                  and Path(k).name != MANIFEST and before.get(k) != v)
+                  and Path(k).name not in (MANIFEST, *JUNK_NAMES) and before.get(k) != v)  # (s42filesfix #3)
 
 
 def mark_in_progress(path: str | os.PathLike, manifest: dict[str, Any] | None = None, **extra: Any) -> None:
@@ -414,16 +414,15 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         # in a folder an older manifest lists whole, only those planned again or unchanged since (review s40)
         plan = [out_dir / x.rstrip("/") for x in planned]
         covered = owned_files(previous, out_dir, plan=plan, name=name)
-        # checked before anything is removed: each planned output, the sub-folders it writes into (review s39) and,
-        # replacing, each folder the earlier manifest lists whole (what edfgen cannot tell is its own there stays,
-        # unlisted: s40 #2); only --force goes on, keeping them (a .DS_Store made each --force refused: s41safe #1); a
-        # desktop's junk (.DS_Store) is no reason to refuse, but in such a whole folder (skip: s42files #4)
+        # checked before anything is removed: each planned output, the sub-folders it writes into (s39) and, replacing,
+        # each folder the earlier manifest lists whole (what edfgen cannot tell is its own stays: s40 #2); only --force
+        # goes on, keeping them (s41safe #1); junk (.DS_Store) under a folder entry not listed whole is skipped (s42files(fix) #4/#1)
         anchor, root = Anchor(), os.path.realpath(out_dir)
         whole = [str(d.relative_to(root)) for d in _whole_folders(previous, out_dir)] if replace else []
         left = kept_by_force(previous, out_dir, covered, planned) if force and replace and whole else set()
         for x in dict.fromkeys([*planned, *_subfolders([*planned, *folders]), *whole]):
             foreign = _not_listed(out_dir / x.rstrip("/"), covered | left, anchor=anchor, manifest=previous,
-                                  base=out_dir, name=name, skip_junk=(skip := x.rstrip("/") not in whole))
+                                  base=out_dir, name=name, skip_junk=(skip := x.endswith("/") and x[:-1] not in whole))
             if foreign:     # (naming how many more are there: s41safefix2 #3, one per try after a --force kept some)
                 why = unowned_reason(foreign, previous, out_dir, name=name)   # (an old whole folder: "move all")
                 more = "" if why else more_there(foreign, out_dir / x.rstrip("/"), covered | left, out_dir, skip_junk=skip)
@@ -445,9 +444,10 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
             (out_dir / name).unlink(missing_ok=True)
         progress_m = Manifest(command=command, seed=seed, outputs=planned, extra={"in_progress": True})
         _write_json(out_dir / name, progress_m.to_dict())
+        own_run_began(out_dir)   # (a try refused before this puts a killed run's lock it took back: s42filesfix #2)
         before = _snapshot(out_dir) if name == MANIFEST else {}
     except BaseException:
-        lock.close()
+        lock.__exit__(*sys.exc_info())      # (the refusal reaches folder_lock: s42filesfix #2)
         if created:
             _remove_if_empty(out_dir)
         raise

@@ -121,7 +121,9 @@ def owned_files(manifest: dict[str, Any] | None, base: str | os.PathLike, *,
     frozenset of Path
         The files (and listed entries that are no folder) edfgen may replace or remove.
     """
-    listed = listed_outputs(manifest, base)
+    # a desktop's junk is never edfgen's, even listed (an older edfgen listed a Thumbs.db made during its run) or
+    # unchanged since in a folder listed whole: never removed (s42filesfix #3)
+    listed = [p for p in listed_outputs(manifest, base) if p.name not in JUNK_NAMES]
     folders = _folders(listed)
     if not folders:
         return frozenset(listed)
@@ -137,7 +139,7 @@ def owned_files(manifest: dict[str, Any] | None, base: str | os.PathLike, *,
             here = unchanged[folder] = unchanged.get(os.path.dirname(folder), True) and edfgens(_ctime(Path(folder)))
             for name in files + [x for x in dirs if os.path.islink(os.path.join(folder, x))]:
                 f = Path(folder, name)
-                if f in planned or (here and edfgens(_ctime(f))):
+                if name not in JUNK_NAMES and (f in planned or (here and edfgens(_ctime(f)))):
                     owned.add(f)
     return frozenset(owned)
 
@@ -356,8 +358,11 @@ def kept_name_planned(manifest: dict[str, Any] | None, base: str | os.PathLike, 
              for f in _unowned(a, ())]
     if (taken := min((f for f in found if not edfgens(_changed(f, whole))), default=None)) is None:
         return None
+    # a killed run's: it may be that run's last output, written after its last heartbeat (s42filesfix #5)
+    last = ("; written after the killed run's last heartbeat, it may be that run's last output or a file of yours: "
+            "move it away (delete it if it is not yours) and run again") if timed else ""
     return (f"{taken.relative_to(os.path.realpath(base))} {unowned_reason(taken, manifest, base, name=name)} (this run "
-            "writes that very name, and edfgen never writes over such a file)")
+            f"writes that very name, and edfgen never writes over such a file, even with --force{last})")
 
 
 def _unowned(path: Path, owned: Iterable[Path], skip=None, anchor=None) -> list[Path]:
