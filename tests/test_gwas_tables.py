@@ -51,7 +51,7 @@ def test_id_alias_columns_beside_iid_are_no_default_phenotype_or_covariate(tmp_p
         t.insert(1, alias, ids)
         t[["IID", alias, "qt"]].to_csv(tmp_path / "p.tsv", sep="\t", index=False)
         t.drop(columns="qt").to_csv(tmp_path / "c.tsv", sep="\t", index=False)
-        with caplog.at_level("INFO"):
+        with caplog.at_level("INFO", logger="edfgen"):
             tables = read_gwas_tables(tmp_path / "p.tsv", tmp_path / "c.tsv")
         assert tables.names == ["qt"] and tables.design.columns == ["intercept", "age", "sex", "height"], alias
         assert f"p.tsv: participant-id column(s) {alias} left out of the default phenotypes" in caplog.text
@@ -59,7 +59,7 @@ def test_id_alias_columns_beside_iid_are_no_default_phenotype_or_covariate(tmp_p
         t = t.drop(columns=alias)
     t.insert(1, "FID", t["IID"])       # (FID silently, as before)
     t.to_csv(tmp_path / "p.tsv", sep="\t", index=False)
-    with caplog.at_level("INFO"):
+    with caplog.at_level("INFO", logger="edfgen"):
         caplog.clear()
         assert read_gwas_tables(tmp_path / "p.tsv", None).names == ["qt", "age", "sex", "height"]
     assert "participant-id column" not in caplog.text

@@ -277,7 +277,7 @@ def test_hail_firth__writes_the_rows_of_the_fast_engines_firth_fallback(hail_con
     _rare_binary_cohort(tmp_path)
     out = {}
     for engine, test in (("fast", "firth-fallback"), ("hail", "firth")):
-        with caplog.at_level("INFO"):
+        with caplog.at_level("INFO", logger="edfgen"):
             run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / "pheno.tsv", tmp_path / "covar.tsv",
                      tmp_path / engine, covar_cols=["age"], qc=NO_QC, threads=1,
                      settings=GwasSettings(binary=True, engine=engine, logistic_test=test, plots=False))

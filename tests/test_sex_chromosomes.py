@@ -322,7 +322,7 @@ def test_gwas__sex_from_the_covariates_where_the_fam_has_none_as_plink2_with_it_
     d = _sexed_cohort(tmp_path)
     nosex = _fam_without_sex(d, coding)
     out = tmp_path / "e"
-    with caplog.at_level("INFO"):
+    with caplog.at_level("INFO", logger="edfgen"):
         run_gwas(GenotypeSource(bfile=str(nosex)), d / "pheno.tsv", d / "covar_sex.tsv", out, covar_cols=["age"],
                  qc=QCSettings(), settings=GwasSettings(transform="none", plots=False, missing_genotypes="drop"))
     warned = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")

@@ -40,7 +40,7 @@ def test_select_samples__leaves_out_negative_ids_and_logs_the_count(tmp_path, ca
     reader = BedReader(str(prefix))
     ids = reader.samples["IID"].to_numpy(str)
     want = np.array([i for i, s in enumerate(ids) if not (s.startswith("-") and s[1:].isdigit())])
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="edfgen"):
         rows = select_samples(reader)
     assert len(want) == N - N_WITHDRAWN and np.array_equal(rows, want)
     assert f"{N_WITHDRAWN} samples with negative ids (UK Biobank withdrawn participants) left out" in caplog.text
@@ -193,7 +193,7 @@ def test_ld_panel__x_bgen_with_its_own_samples(tmp_path, caplog):
                 "bits=8", "id-paste=iid", "--out", tmp_path / "ref" / f"c{c}")
     src = GenotypeSource(bgen=str(tmp_path / "imp" / "c{chr}.bgen"), sample=str(tmp_path / "imp" / "c{chr}.sample"))
     ref = GenotypeSource(bgen=str(tmp_path / "ref" / "c{chr}.bgen"), sample=str(tmp_path / "ref" / "c{chr}.sample"))
-    with caplog.at_level(logging.INFO), open_panel(src) as a, open_panel(ref) as b:
+    with caplog.at_level(logging.INFO, logger="edfgen"), open_panel(src) as a, open_panel(ref) as b:
         assert a.n_samples == b.n_samples == N - 5 - 3          # in both files, not withdrawn
         assert np.array_equal(a.reader.samples["IID"].to_numpy()[a.sample_index],
                               b.reader.samples["IID"].to_numpy()[b.sample_index])
