@@ -142,6 +142,23 @@ def test_harmonise__indels_coded_as_insertion_deletion():
     assert h.at["i2", "mr_keep"] and h.at["i2", "beta_outcome"] == pytest.approx(-0.2)
 
 
+def test_harmonise__an_outcome_repeat_excludes_only_its_allele_pair_at_a_multi_allelic_site():
+    """Review s42sumfix finding 2: the outcome exclusion was keyed on variant_id, so a multi-allelic outcome site
+    rs1 with one A/G row and two A/T rows that differ marked the A/G instrument duplicated_in_outcome (the A/G row
+    is unique and is the one the instrument means). Now only the repeated pair is excluded: an A/G instrument uses
+    its row (on the other strand and flipped too); an A/T instrument is duplicated_in_outcome."""
+    exp = pd.DataFrame({"variant_id": ["rs1", "rs2", "rs3"], "effect_allele": ["A", "C", "A"],
+                        "other_allele": ["G", "T", "T"], "beta": [0.1, 0.2, 0.3], "standard_error": [0.01] * 3})
+    out = pd.DataFrame({"variant_id": ["rs1", "rs1", "rs1", "rs2", "rs3", "rs3", "rs3"],
+                        "effect_allele": ["C", "A", "A", "C", "A", "A", "A"],
+                        "other_allele": ["T", "T", "T", "T", "C", "T", "T"],
+                        "beta": [0.05, 0.3, 0.4, 0.1, 0.6, 0.7, 0.8], "standard_error": [0.02] * 7})
+    h = harmonise(exp, out).set_index("variant_id")     # rs1 C/T: A/G on the other strand, effect allele G
+    assert h.at["rs1", "reason"] == "kept" and h.at["rs1", "mr_keep"]
+    assert h.at["rs1", "beta_outcome"] == pytest.approx(-0.05) and h.at["rs2", "reason"] == "kept"
+    assert h.at["rs3", "reason"] == "duplicated_in_outcome" and not h.at["rs3", "mr_keep"]
+
+
 def test_find_proxies__a_multi_allelic_proxy_site_gives_the_row_with_the_panels_alleles():
     """Review of stop 24: with an outcome site stored one row per ALT allele (GWAS-VCF), the proxy took the id's first
     row and checked only its effect allele against the panel, after complementing: a T/A row passed for an A/G

@@ -360,3 +360,25 @@ def test_say_thinned__one_line_per_exposure_up_to_five_then_one_line_for_all(cap
     assert [r.getMessage() for r in caplog.records] == [
         "28 of 70 listed instruments of 7 exposures are in LD with a stronger variant (clumping): left out "
         "(e1 1 of 10, e2 2 of 10, e3 3 of 10, ...)"]
+
+
+@needs_plink
+def test_mr__clumping_does_not_pick_a_strong_row_of_an_instrument_on_rows_that_disagree(panel, tmp_path, caplog):
+    """Review s42sumfix finding 1, clumping path: clumping keeps the smallest p of a repeated id, and the p filter
+    dropped the weak row before the 'rows that differ' check, so a clump index on a strong and a weak row that
+    disagree was used with the strong row's values (a pick). select_instruments now leaves it out before any
+    threshold, and keep_clumped keeps only selected rows: the index is not an instrument, named in a warning."""
+    exp, out = panel / "ss" / "qt.tsv.gz", panel / "ss" / "hr.tsv.gz"
+    base = run_mr(exp, out, None, ld_bfile=panel / "geno", settings=MRSettings(nboot=0, presso_sims=0),
+                  plots=False).harmonised
+    ss = pd.read_csv(exp, sep="\t")
+    snp = str(base["variant_id"].iloc[0])
+    weak = ss[ss["variant_id"] == snp].assign(beta=1e-4, p_value=0.5)
+    f = tmp_path / "qt.tsv"
+    pd.concat([ss, weak]).to_csv(f, sep="\t", index=False)
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        got = run_mr(f, out, None, ld_bfile=panel / "geno", settings=MRSettings(nboot=0, presso_sims=0),
+                     plots=False).harmonised
+    assert snp not in set(got["variant_id"]) and len(got) >= 1
+    assert f"instrument(s) of qt on several rows with the same alleles and different values or positions " \
+           f"(e.g. '{snp}' on 2 rows): left out" in caplog.text

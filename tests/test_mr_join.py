@@ -121,13 +121,23 @@ def test_mr__different_declared_builds_match_by_rsid_only_and_say_so(tmp_path, c
 
 
 def test_key_outcome__rsid_on_two_rows_with_the_same_alleles_is_left_out():
+    """Review s42sumfix finding 4: an instrument matched by rsID onto two outcome rows that differ was dropped from
+    the join, so it ended missing_in_outcome (matched_by NA) and --proxies could seek a proxy for it; under its id
+    the same rows give duplicated_in_outcome. Now the copies stay under its id: duplicated_in_outcome, matched_by
+    rsid, and the id is in the outcome (mr seeks proxies only for ids absent from it)."""
     from edfgen.commands.mr_join import key_outcome
+    from edfgen.kernels.mr.harmonise import harmonise
 
-    inst = pd.DataFrame({"variant_id": ["1:100:A:G"], "rsid": ["rs1"], "effect_allele": ["G"], "other_allele": ["A"]})
+    inst = pd.DataFrame({"variant_id": ["1:100:A:G"], "rsid": ["rs1"], "effect_allele": ["G"], "other_allele": ["A"],
+                         "beta": [0.2], "standard_error": [0.01]})
     out = pd.DataFrame({"variant_id": ["x", "y"], "rsid": ["rs1", "rs1"], "effect_allele": ["G", "A"],
-                        "other_allele": ["A", "G"], "beta": [0.1, -0.1], "standard_error": [0.1, 0.1]})
+                        "other_allele": ["A", "G"], "beta": [0.1, -0.2], "standard_error": [0.1, 0.1]})
     got, matched = key_outcome(out, inst)
-    assert matched == {} and len(got) == 2
+    assert matched == {"1:100:A:G": "rsid"} and (got["variant_id"] == "1:100:A:G").sum() == 2
+    h = harmonise(inst, got[got["variant_id"] == "1:100:A:G"])
+    assert h["reason"].tolist() == ["duplicated_in_outcome"] and not h["mr_keep"].any()
+    whole, _ = key_outcome(out.iloc[[0, 0]], inst)        # a whole-row repeat: used once
+    assert harmonise(inst, whole[whole["variant_id"] == "1:100:A:G"])["reason"].tolist() == ["kept"]
 
 
 def test_cli_mr__no_overlap_error_shows_an_id_of_each_side(tmp_path):

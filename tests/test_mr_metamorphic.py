@@ -149,3 +149,26 @@ def test_mr__a_repeat_inside_one_of_an_outcomes_per_chromosome_files_is_harmless
     c = _write(pd.concat([lo, hi.iloc[[0]]]), tmp_path / "c", OUT)
     with pytest.raises(InputError, match=rf"variant '{hi['SNP'].iloc[0]} .*' of phenotype .* appears twice"):
         run_mr(d / EXP, [c, b], None, settings=SETTINGS, clump=False, plots=False)
+
+
+def test_mr__a_repeat_that_disagrees_is_left_out_even_when_one_row_fails_the_p_threshold(base, tmp_path, caplog):
+    """Review s42sumfix finding 1: the p filter ran before the 'rows that differ' check, so an instrument on two
+    rows that disagree, one p < 5e-8 and one p >= 5e-8, kept the strong row silently (a pick). The disagreement is
+    now found among all selected rows: the instrument is left out, named in the warning, as without the p filter."""
+    import logging
+
+    d, _ = base
+    e = pd.read_csv(d / EXP)
+    k = int(np.flatnonzero(e["SNP"] == "rs543874")[0])
+    weak = e.iloc[[k]].assign(**{"beta.exposure": 0.001, "pval.exposure": 0.5})
+    path = _write(pd.concat([e, weak]), tmp_path / "weak", EXP)
+    without = run_mr(_write(e.drop(index=k), tmp_path / "without", EXP), d / OUT, None,
+                     settings=MRSettings(nboot=60, presso_sims=60, seed=5, p_threshold=5e-8), clump=False,
+                     plots=False)
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        got = run_mr(path, d / OUT, None, settings=MRSettings(nboot=60, presso_sims=60, seed=5, p_threshold=5e-8),
+                     clump=False, plots=False)
+    assert "rs543874" not in set(got.harmonised["variant_id"])
+    assert "(e.g. 'rs543874' on 2 rows): left out, never one of the rows picked" in caplog.text, caplog.text
+    for name in ("mr_results", "mr_heterogeneity", "mr_pleiotropy"):
+        pd.testing.assert_frame_equal(got.tables[name], without.tables[name])

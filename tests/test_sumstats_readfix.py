@@ -515,3 +515,20 @@ def test_read_header__reads_the_first_line_only(truth, tmp_path, monkeypatch, gz
                                                                                    raising=False)
     assert read_header(path) == list(_ssf(truth).columns)
     assert 0 < sum(handed) < 200_000, sum(handed)
+
+
+def test_mr_rows__multi_allelic_ids_are_counted_once_whatever_else_repeats(caplog):
+    """Review s42sumfix finding 6: the multi-allelic count was (ids on several rows) - (repeated allele pairs), so
+    an id both multi-allelic and repeated within one pair (rs1: A/G, A/T, A/T that differ) was not counted, and an
+    id repeated in two pairs took one off another id's count. Now: the ids with several allele pairs."""
+    from edfgen.formats.sumstats.twosamplemr import mr_rows
+
+    df = pd.DataFrame({"variant_id": ["rs1", "rs1", "rs1", "rs2", "rs2", "rs3", "rs3", "rs4"],
+                       "effect_allele": ["A", "A", "A", "C", "C", "G", "G", "A"],
+                       "other_allele": ["G", "T", "T", "T", "T", "A", "C", "G"],
+                       "beta": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], "standard_error": 0.1, "p_value": 0.5})
+    with caplog.at_level(logging.INFO, logger="edfgen"):
+        out = mr_rows(df, "m.tsv")
+    assert len(out) == len(df)
+    assert "m.tsv: 2 variant id(s) on several rows with different alleles" in caplog.text, caplog.text   # rs1, rs3
+    assert "m.tsv: 2 variant(s) on several rows with the same alleles and different values" in caplog.text  # rs1, rs2

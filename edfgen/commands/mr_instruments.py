@@ -124,6 +124,12 @@ def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None
         if absent and named:      # (a list without phenotypes may name other exposures' instruments)
             log.warning("%s: %d of %d listed instruments of %s are not in the file: left out", source, absent,
                         len(listed), name)
+    sel = sel[~sel.duplicated().to_numpy()]          # a row repeated whole: one instrument
+    # rows that disagree (values, or positions: an rsID dbSNP places twice): which one? neither. Found before the
+    # p filter: a strong and a weak row of one variant must not leave the strong one picked silently
+    keys = variant_allele_keys(sel)
+    many = keys.duplicated(keep=False).to_numpy()
+    bad, bad_ids = set(keys[many]), sel.loc[many, "variant_id"].astype(str)
     if p_threshold is not None:
         if "p_value" not in sel.columns:
             raise InputError(f"{source}: --p-threshold needs a p_value column")
@@ -131,14 +137,14 @@ def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None
         if instruments is not None and weak.any():
             log.warning("%s: %d of %d listed instruments of %s have p >= %g (--p-threshold): left out", source,
                         int(weak.sum()), len(sel), name, p_threshold)
-        sel = sel[~weak]
-    sel = sel[~sel.duplicated().to_numpy()]          # a row repeated whole: one instrument
-    twice = variant_allele_keys(sel).duplicated(keep=False).to_numpy()
-    if twice.any():     # rows that disagree (values, or positions: an rsID dbSNP places twice): which one? neither
+        sel, keys = sel[~weak.to_numpy()], keys[~weak.to_numpy()]
+    twice = keys.isin(bad).to_numpy()
+    if twice.any():
         gone = sel.loc[twice, "variant_id"].astype(str)
+        rows = int((bad_ids == gone.iloc[0]).sum())        # its rows before the p filter
         log.warning("%s: %d instrument(s) of %s on several rows with the same alleles and different values or "
                     "positions (e.g. %r on %d rows): left out, never one of the rows picked", source,
-                    gone.nunique(), name, gone.iloc[0], int((gone == gone.iloc[0]).sum()))
+                    gone.nunique(), name, gone.iloc[0], rows)
         sel = sel[~twice]
     one = one_row_per_variant(sel, source=source)
     return one.iloc[np.argsort(one["variant_id"].astype(str).to_numpy(), kind="stable")].reset_index(drop=True)

@@ -181,10 +181,10 @@ def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *,
     twice = variant_allele_keys(extra).duplicated(keep=False).to_numpy()
     if twice.any():     # one rsID on two outcome rows with the same alleles: which one? neither (said)
         gone = set(extra["variant_id"].to_numpy()[twice])
+        # the rows stay under the instrument's id: harmonise leaves it out as duplicated_in_outcome (rows that
+        # differ; a whole-row repeat is used once), as a repeat under the id itself, and no proxy is sought
         log.warning("%d instruments match several outcome rows with the same alleles by rsID/position (e.g. %s): "
-                    "left out", len(gone), sorted(gone)[0])
-        extra = extra[~twice]
-        matched = {k: v for k, v in matched.items() if k not in gone}
+                    "left out where the rows differ (duplicated_in_outcome)", len(gone), sorted(gone)[0])
     return pd.concat([outcome, extra], ignore_index=True), matched
 
 

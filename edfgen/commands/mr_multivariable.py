@@ -140,14 +140,16 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     first = frames[names[0]]
     first = first[first["variant_id"].isin(set(ids))]
     twice = variant_allele_keys(first).duplicated(keep=False).to_numpy()
+    repeated = set(first.loc[twice, "variant_id"])
     if twice.any():      # another exposure's instrument on rows of the first that differ: none of them picked
         log.warning("--multivariable: %d instrument(s) on several rows of %s with the same alleles and different "
                     "values (e.g. %r): left out", first.loc[twice, "variant_id"].nunique(), names[0],
                     str(first.loc[twice, "variant_id"].iloc[0]))
         first = first[~twice]
     ref = one_row_per_variant(first, source=names[0]).reset_index(drop=True)
-    if len(ref) < len(ids):
-        log.warning("--multivariable: %d instrument(s) missing from %s are dropped", len(ids) - len(ref), names[0])
+    missing = set(ids) - set(ref["variant_id"]) - repeated      # (a repeated one is said above: counted once)
+    if missing:
+        log.warning("--multivariable: %d instrument(s) missing from %s are dropped", len(missing), names[0])
     kw = {"palindromes": palindromes, "maf_threshold": maf_threshold, "exposure_name": names[0]}
     # the other exposures and the outcomes keyed differently meet the instruments as in mr (mr_join)
     # (keyed on the rows an instrument can match: the same result as on the whole file, mr_join.candidate_rows)

@@ -17,7 +17,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.layout import ALIASES, _column_mapping
 from edfgen.formats.sumstats.coordinates import declares_zero_based
 from edfgen.formats.sumstats.read import SumstatsMapping, fast_sumstats_columns, read_header, read_sumstats
-from edfgen.kernels.alleles import variant_site_codes
+from edfgen.kernels.alleles import variant_allele_codes, variant_site_codes
 from edfgen.formats.tables import PathLike, read_table
 
 log = logging.getLogger(__name__)
@@ -225,7 +225,8 @@ def mr_rows(df: pd.DataFrame, path: PathLike) -> pd.DataFrame:
                  "%s): harmless unless an instrument, which is then left out (duplicated_in_outcome in an "
                  "outcome), never one of its rows picked", path, int(key[dup].nunique()),
                  str(df["variant_id"].iloc[on[first]]), ", ".join(map(str, rows)))
-    n_multi = int((np.bincount(ids) > 1).sum()) - (int(key[dup].nunique()) if dup.any() else 0)
+    # ids with several allele pairs (an id also repeated within one pair, or at two positions, still counts once)
+    n_multi = int((pd.Series(variant_allele_codes(df.iloc[on]).to_numpy()).groupby(ids[on]).nunique() > 1).sum())
     if n_multi > 0:
         log.info("%s: %d variant id(s) on several rows with different alleles (multi-allelic sites, one row per "
                  "allele): each matched to the exposure by its alleles", path, n_multi)

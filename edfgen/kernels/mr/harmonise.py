@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.kernels.alleles import COMPLEMENT, variant_allele_codes
+from edfgen.kernels.alleles import COMPLEMENT, variant_allele_codes, variant_allele_keys
 from edfgen.kernels.ld import r2_vector
 
 log = logging.getLogger(__name__)
@@ -271,8 +271,9 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
                      int(again.sum()))
             outcome = outcome[~again]
         twice = variant_allele_codes(outcome).duplicated(keep=False).to_numpy()
-        duplicated = set(outcome.loc[twice, "variant_id"])
-        outcome = outcome[~outcome["variant_id"].isin(duplicated).to_numpy()]
+        # keyed on the allele pair: a multi-allelic site's other rows (another ALT allele) stay usable
+        duplicated = set(variant_allele_keys(outcome[twice]))
+        outcome = outcome[~twice]
     exp, out = exposure, one_row_per_variant(outcome, reference=exposure, source=outcome_name)
     proxy_variant = np.full(len(out), None, dtype=object)
     proxy_r2 = np.full(len(out), np.nan)
@@ -336,7 +337,7 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
         mr_keep[np.flatnonzero(p)[unusable]] = False
         reason[p] = r
     if duplicated:       # repeated in the outcome with other values: no row of it used, said by its reason
-        gone = exp["variant_id"].isin(duplicated).to_numpy()
+        gone = variant_allele_keys(exp).isin(duplicated).to_numpy()
         reason[gone], mr_keep[gone] = "duplicated_in_outcome", False
     cols["effect_allele_outcome"], cols["other_allele_outcome"] = ea_o, oa_o
     cols["mr_keep"], cols["reason"] = mr_keep, reason
