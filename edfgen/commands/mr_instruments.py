@@ -36,7 +36,7 @@ from edfgen.formats.sumstats import (MR_REQUIRED, combine_phenotype, expand_sums
 from edfgen.formats.sumstats.discovery import phenotype_name
 from edfgen.formats.sumstats.twosamplemr import is_harmonised_table
 from edfgen.formats.sumstats.zscores import fill_sample_size
-from edfgen.kernels.alleles import variant_allele_keys
+from edfgen.kernels.alleles import repeated_rows, variant_allele_keys
 from edfgen.formats.tables import PathLike
 from edfgen.kernels.clump import ClumpSettings
 from edfgen.kernels.validate import numeric_values
@@ -124,7 +124,7 @@ def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None
         if absent and named:      # (a list without phenotypes may name other exposures' instruments)
             log.warning("%s: %d of %d listed instruments of %s are not in the file: left out", source, absent,
                         len(listed), name)
-    sel = sel[~sel.duplicated().to_numpy()]          # a row repeated whole: one instrument
+    sel = sel[~repeated_rows(sel)]          # a row repeated on the MR columns: one instrument
     # rows that disagree (values, or positions: an rsID dbSNP places twice): which one? neither. Found before the
     # p filter: a strong and a weak row of one variant must not leave the strong one picked silently
     keys = variant_allele_keys(sel)

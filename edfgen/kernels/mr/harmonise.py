@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.kernels.alleles import COMPLEMENT, variant_allele_codes, variant_allele_keys
+from edfgen.kernels.alleles import COMPLEMENT, repeated_rows, variant_allele_codes, variant_allele_keys
 from edfgen.kernels.ld import r2_vector
 
 log = logging.getLogger(__name__)
@@ -265,7 +265,7 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
                          f"({int(dup.sum())} repeated rows); give one row per variant")
     duplicated = set()
     if outcome["variant_id"].duplicated().any():     # (ids each on one row cannot repeat: not keyed)
-        again = outcome.duplicated().to_numpy()
+        again = repeated_rows(outcome)
         if again.any():
             log.info("%s: %d outcome row(s) repeat an earlier row whole: each used once", outcome_name,
                      int(again.sum()))
