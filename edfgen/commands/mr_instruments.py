@@ -87,7 +87,9 @@ def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None,
 def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,
                        instruments: pd.DataFrame | None, source: str) -> pd.DataFrame:
     """Rows of an exposure frame used as instruments (instrument list and/or p-value threshold), one per variant
-    (:func:`one_row_per_variant`: a multi-allelic site's strongest allele).
+    (:func:`one_row_per_variant`: a multi-allelic site's strongest allele). An instrument repeated on the MR
+    columns is used once; one on several rows with the same alleles that disagree (values, or positions: an rsID
+    at two positions) is left out with a warning, never one of its rows picked.
 
     Parameters
     ----------
@@ -108,10 +110,7 @@ def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None
     DataFrame
         The selected rows, sorted by variant id (TwoSampleMR's ``harmonise_data`` order: its ``merge`` sorts by
         SNP), so the estimates, and the bootstraps' draws (seeded per pair), do not depend on the file's row
-        order. Listed instruments left out (not in the file, or ``p >= p_threshold``) are counted in a warning.
-
-    An instrument repeated whole is used once; one on several rows with the same alleles that disagree (values,
-    or positions: an rsID at two positions) is left out with a warning, never one of its rows picked."""
+        order. Listed instruments left out (not in the file, or ``p >= p_threshold``) are counted in a warning."""
     sel = df
     if instruments is not None:
         ids = instruments

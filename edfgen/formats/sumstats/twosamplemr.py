@@ -149,7 +149,8 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
     Raises
     ------
     InputError
-        A harmonised table without a role, or without the role's allele, beta or SE columns; repeated rows.
+        A harmonised table without a role, or without the role's allele, beta or SE columns (a repeated variant
+        is not refused: rows repeated on the MR columns are used once, others kept and logged).
     """
     try:
         names = read_header(path)        # the header only: the file is read whole once, by read_sumstats

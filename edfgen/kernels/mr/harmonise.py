@@ -171,7 +171,8 @@ def one_row_per_variant(df: pd.DataFrame, reference: pd.DataFrame | None = None,
     """``df`` with one row per ``variant_id``, in its order.
 
     A variant id on several rows with different alleles is a multi-allelic site, one row per ALT allele (GWAS-VCF
-    and split VCFs store it so; :func:`edfgen.formats.sumstats.load_sumstats` and :func:`harmonise` refuse true repeats). With
+    and split VCFs store it so; rows repeated on the MR columns are used once and an instrument whose rows disagree is
+    left out, by :func:`edfgen.formats.sumstats.load_sumstats`, select_instruments and :func:`harmonise`). With
     ``reference`` (the exposure's instruments: :func:`harmonise` matches the outcome so) the row kept is the one whose alleles are the reference's for that
     id (either order, or their strand complements), else the id's first row (harmonisation then finds its alleles
     incompatible and drops it, as TwoSampleMR's first-row choice does); without it, the row with the smallest
