@@ -11,9 +11,10 @@ beta, SE, p (relative 1e-5: plink2 prints 6 digits) and ``n`` = ``OBS_CT`` for e
 Each case expects ``agree`` (every variant plink2 lists: the same numbers, or NA on both sides; at least one
 tested; no edfgen number that plink2 does not give) or ``refuse`` (exit 2, one ``edfgen gwas: error:`` line naming
 an input file, no traceback), with why; any other outcome is ``**FAILED**`` and the run exits 1 (review s42geno:
-any failed edfgen run, a traceback too, counted as "refused", and "agrees (0 tests)" passed). BGEN dosages that 8/16-bit probabilities hold exactly
-but plink2 rounds to 1/16384 are compared to plink2 on the ``--make-pgen`` of the same BGEN (plink2's own
-rounding, so edfgen's exact read is compared with it too); plink2 on the BGEN itself agrees to 1e-4.
+any failed edfgen run, a traceback too, counted as "refused", and "agrees (0 tests)" passed). BGEN dosages that
+8/16-bit probabilities hold exactly but plink2 rounds to 1/16384 are compared to plink2 on the ``--make-pgen`` of
+the same BGEN (plink2's own rounding, so edfgen's exact read is compared with it too); plink2 on the BGEN itself
+agrees to 1e-4.
 
 Usage::
 

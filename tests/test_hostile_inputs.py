@@ -916,3 +916,34 @@ def test_annotate__loci_with_a_header_only_warn(tmp_path: Path):
               "--out", tmp_path / "a" / "annotated.tsv"])
     assert r.exit_code == 0, r.output
     assert "holds no locus (a header line only): the annotated table is empty" in r.output, r.output
+
+
+@pytest.mark.parametrize("packed", [".zst", ".gz"])
+def test_negative_position_hint__a_compressed_pvar_gets_a_plink2_command_that_runs(tmp_path, monkeypatch, packed):
+    """A .pvar.zst / .pvar.gz with a negative position was told no command (second read s42); the command given
+    is run through plink2 on a real fileset: it writes the fileset without the skipped variant."""
+    import shlex
+    import shutil
+    import subprocess
+
+    from edfgen.formats.genotypes.base import _negative_position_hint
+
+    hint = _negative_position_hint(str(tmp_path / f"g.pvar{packed}"))
+    assert "; plink2 " in hint and "--make-pgen --out ./g_kept writes the fileset" in hint
+    if shutil.which("plink2") is None:
+        pytest.skip("plink2 not installed")
+    run = dict(cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(["plink2", "--dummy", "6", "5", "--make-pgen", "--out", "g"], **run)
+    rows = (tmp_path / "g.pvar").read_text().splitlines()
+    rows[2] = "\t".join([rows[2].split("\t")[0], "-5", *rows[2].split("\t")[2:]])
+    text = ("\n".join(rows) + "\n").encode()
+    (tmp_path / "g.pvar").unlink()
+    if packed == ".gz":
+        (tmp_path / "g.pvar.gz").write_bytes(gzip.compress(text))
+    else:
+        import zstandard
+        (tmp_path / "g.pvar.zst").write_bytes(zstandard.ZstdCompressor().compress(text))
+    cmd = hint.split("; ", 1)[1].split(" writes the fileset")[0]
+    subprocess.run(shlex.split(cmd), **run)
+    kept = (tmp_path / "g_kept.pvar").read_text().splitlines()
+    assert len(kept) == len(rows) - 1 and rows[2].split("\t")[2] not in {r.split("\t")[2] for r in kept}

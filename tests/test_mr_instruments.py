@@ -363,6 +363,7 @@ def test_say_thinned__one_line_per_exposure_up_to_five_then_one_line_for_all(cap
 
 
 @needs_plink
+@pytest.mark.filterwarnings("error::RuntimeWarning")    # (nboot=0, presso_sims=0: no numpy warning)
 def test_mr__clumping_does_not_pick_a_strong_row_of_an_instrument_on_rows_that_disagree(panel, tmp_path, caplog):
     """Review s42sumfix finding 1, clumping path: clumping keeps the smallest p of a repeated id, and the p filter
     dropped the weak row before the 'rows that differ' check, so a clump index on a strong and a weak row that

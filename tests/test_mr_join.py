@@ -341,3 +341,23 @@ def test_proxy_candidates__are_the_panel_variants_within_the_window_of_an_instru
     brute = {v.variant_id[j] for i in (3, 77, 150) for j in range(300)
              if v.chromosome[j] == v.chromosome[i] and abs(v.position[j] - v.position[i]) <= 250_000}
     assert proxy_candidates(v, ids, 250) == brute and proxy_candidates(v, ["absent"], 250) == set()
+
+
+def test_repeated_rows__a_repeat_differing_only_in_a_column_mr_does_not_read_is_used_once_by_every_reader(tmp_path):
+    """A row repeated on the MR columns is one variant whatever an extra column (``info``) says: the GWAS-SSF
+    subset reader (only_mr_columns) and the whole-file reader both keep rs2 once (the whole-file one read the
+    ``info`` column, called the rows different and left rs2 out of mr: second read s42), and so does harmonise."""
+    from edfgen.formats.sumstats import load_sumstats
+    from edfgen.kernels.mr.harmonise import harmonise
+
+    g = pd.DataFrame({"variant_id": [f"rs{i}" for i in range(5)], "chromosome": "1",
+                      "base_pair_location": np.arange(5) * 100 + 100, "effect_allele": "A", "other_allele": "G",
+                      "beta": 0.1, "standard_error": 0.01, "p_value": 1e-10, "info": 0.9})
+    g = pd.concat([g, g.iloc[[2]].assign(info=0.5)], ignore_index=True)
+    g.to_csv(tmp_path / "i.tsv", sep="\t", index=False)
+    for kw in ({}, {"only_mr_columns": True}):
+        df = load_sumstats(tmp_path / "i.tsv", **kw)
+        assert (df["variant_id"] == "rs2").sum() == 1, kw
+    h = harmonise(g.iloc[:5].drop(columns="info"), g, exposure_name="x", outcome_name="y")
+    assert h.loc[h["variant_id"] == "rs2", "mr_keep"].tolist() == [True]
+    assert "duplicated_in_outcome" not in set(h["reason"].dropna())

@@ -332,3 +332,21 @@ def test_methods__edges_as_twosamplemr_exposure_beta_0_and_two_instruments(fixtu
     assert sm_.b == pytest.approx(_twosamplemr_weighted_median(b_iv, np.full(10, 0.1)), rel=1e-12)
     two = [m.name for m in M.METHODS.values() if m.accepts(2)]
     assert "MR Egger" not in two and "Weighted median" not in two and "Inverse variance weighted" in two
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("nboot", [0, 1])
+def test_bootstrap_se__fewer_than_two_draws_give_na_without_a_numpy_warning(nboot):
+    """nboot 0 or 1: the bootstrap SE is NA, as R's sd()/mad() of < 2 values (numpy warned "Degrees of freedom
+    <= 0 for slice" / "Mean of empty slice" into an mr run: second read s42); the point estimates are unchanged."""
+    rng = np.random.default_rng(3)
+    bx = rng.uniform(0.05, 0.2, 8)
+    by = 0.3 * bx + rng.normal(0, 0.01, 8)
+    sx, sy = np.full(8, 0.01), np.full(8, 0.01)
+    for fn in (M.weighted_median, M.simple_median):
+        r = fn(bx, by, sx, sy, nboot=nboot, rng=1)
+        assert np.isnan(r.se) and r.b == pytest.approx(fn(bx, by, sx, sy, nboot=50, rng=1).b)
+    if nboot == 0:
+        M._MODE_CACHE.clear()
+        simple, weighted = M._modes(bx, by, sx, sy, nboot=0, rng=1, phi=1.0)
+        assert np.isnan(simple.se) and np.isnan(weighted.se) and np.isfinite(simple.b)

@@ -532,3 +532,18 @@ def test_mr_rows__multi_allelic_ids_are_counted_once_whatever_else_repeats(caplo
     assert len(out) == len(df)
     assert "m.tsv: 2 variant id(s) on several rows with different alleles" in caplog.text, caplog.text   # rs1, rs3
     assert "m.tsv: 2 variant(s) on several rows with the same alleles and different values" in caplog.text  # rs1, rs2
+
+
+def test_expand_sumstats__a_zstd_file_cut_inside_its_first_block_is_named_not_dropped(tmp_path):
+    """A .zst cut inside its first block decompresses to nothing: its header read found no line, so a folder
+    {a.tsv, b.tsv.zst} silently became [a.tsv] and the file given directly was called "empty (no header line)"
+    (second read s42); it is named as truncated, as a cut .gz is."""
+    import zstandard
+
+    (tmp_path / "a.tsv").write_text("variant_id\tp_value\nrs1\t0.1\n")
+    whole = zstandard.ZstdCompressor().compress(b"variant_id\tp_value\nrs1\t0.1\n" * 50)
+    (tmp_path / "b.tsv.zst").write_bytes(whole[:12])
+    with pytest.raises(InputError, match=r"b\.tsv\.zst.*truncated zstd"):
+        expand_sumstats([tmp_path])
+    with pytest.raises(InputError, match=r"b\.tsv\.zst.*truncated zstd"):
+        read_header(tmp_path / "b.tsv.zst")

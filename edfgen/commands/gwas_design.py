@@ -178,7 +178,7 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
         column has too many levels or decimal commas."""
     if check_levels is None:
         check_levels = not columns
-    cols = expand_columns(columns) if columns is not None else [c for c in table.columns if c not in (id_column, "FID", "#FID")]
+    cols = expand_columns(columns) if columns is not None else [c for c in table if c not in (id_column, "FID", "#FID")]
     twice = [c for c in dict.fromkeys(cols) if cols.count(c) > 1]
     if twice:        # named twice (also through a range): say so, not "a linear combination of itself"
         raise InputError(f"{source}: covariate(s) {', '.join(map(str, twice))} listed twice in the covariate "
@@ -285,7 +285,7 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
         if not cols:
             raise InputError(f"{source}: no column starts with --pheno-prefix {prefix!r}")
     else:
-        cols = [c for c in default_columns(table, source, "phenotypes") if c != REASON_COLUMN]  # PR's note: no phenotype
+        cols = [c for c in default_columns(table, source, "phenotypes") if c != REASON_COLUMN]  # (PR's note)
         text = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c]) and number_fraction(table[c]) == 0]
         comma = next((f" ({c}: {h})" for c in text if (h := decimal_comma_hint(table[c]))), "")
         if text:  # all-text columns are not phenotypes: said, never silently (numbers with commas named)
@@ -302,8 +302,8 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
                         n_minus9)
             table[c] = np.where(v == -9, np.nan, v)
     if not cols:
-        raise InputError(f"{source}: no numeric phenotype columns{comma}"
-                         + (" (--binary expects 0/1, PLINK's 1/2 or TRUE/FALSE; -9 or empty = missing)" if binary else ""))
+        expects = " (--binary expects 0/1, PLINK's 1/2 or TRUE/FALSE; -9 or empty = missing)" if binary else ""
+        raise InputError(f"{source}: no numeric phenotype columns{comma}{expects}")
     return list(cols)
 
 

@@ -36,7 +36,7 @@ from edfgen.formats.sumstats import (MR_REQUIRED, combine_phenotype, expand_sums
 from edfgen.formats.sumstats.discovery import phenotype_name
 from edfgen.formats.sumstats.twosamplemr import is_harmonised_table
 from edfgen.formats.sumstats.zscores import fill_sample_size
-from edfgen.kernels.alleles import variant_allele_keys
+from edfgen.kernels.alleles import repeated_rows, variant_allele_keys
 from edfgen.formats.tables import PathLike
 from edfgen.kernels.clump import ClumpSettings
 from edfgen.kernels.validate import numeric_values
@@ -87,7 +87,9 @@ def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None,
 def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,
                        instruments: pd.DataFrame | None, source: str) -> pd.DataFrame:
     """Rows of an exposure frame used as instruments (instrument list and/or p-value threshold), one per variant
-    (:func:`one_row_per_variant`: a multi-allelic site's strongest allele).
+    (:func:`one_row_per_variant`: a multi-allelic site's strongest allele). An instrument repeated on the MR
+    columns is used once; one on several rows with the same alleles that disagree (values, or positions: an rsID
+    at two positions) is left out with a warning, never one of its rows picked.
 
     Parameters
     ----------
@@ -108,10 +110,7 @@ def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None
     DataFrame
         The selected rows, sorted by variant id (TwoSampleMR's ``harmonise_data`` order: its ``merge`` sorts by
         SNP), so the estimates, and the bootstraps' draws (seeded per pair), do not depend on the file's row
-        order. Listed instruments left out (not in the file, or ``p >= p_threshold``) are counted in a warning.
-
-    An instrument repeated whole is used once; one on several rows with the same alleles that disagree (values,
-    or positions: an rsID at two positions) is left out with a warning, never one of its rows picked."""
+        order. Listed instruments left out (not in the file, or ``p >= p_threshold``) are counted in a warning."""
     sel = df
     if instruments is not None:
         ids = instruments
@@ -124,7 +123,7 @@ def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None
         if absent and named:      # (a list without phenotypes may name other exposures' instruments)
             log.warning("%s: %d of %d listed instruments of %s are not in the file: left out", source, absent,
                         len(listed), name)
-    sel = sel[~sel.duplicated().to_numpy()]          # a row repeated whole: one instrument
+    sel = sel[~repeated_rows(sel)]          # a row repeated on the MR columns: one instrument
     # rows that disagree (values, or positions: an rsID dbSNP places twice): which one? neither. Found before the
     # p filter: a strong and a weak row of one variant must not leave the strong one picked silently
     keys = variant_allele_keys(sel)

@@ -259,7 +259,7 @@ def _analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Gener
                           "r2_source_exposure": src_x, "r2_source_outcome": src_y, "n_exposure": np.nan,
                           "n_outcome": np.nan, "correct_causal_direction": pd.NA, "steiger_pval": np.nan})
     # MR-PRESSO
-    if settings.presso and k >= 4:
+    if settings.presso and settings.presso_sims > 0 and k >= 4:      # (0 sims: skipped, as --presso-sims 0)
         pr = sens.mr_presso(bx, by, sx, sy, n_sim=settings.presso_sims, rng=gen("MR-PRESSO"))
         c = pr.corrected
         t.presso.append({**base, "nsnp": k, "rss_obs": pr.rss_obs, "global_pval": pr.global_pval,

@@ -98,6 +98,29 @@ def variant_site_codes(df: pd.DataFrame) -> pd.Series:
     return key
 
 
+# the columns MR reads: a row repeated on these is the same instrument whatever the file's other columns (an info
+# score, a direction string) say, so the reader (GWAS-SSF subset or whole file) cannot change which rows repeat
+MR_COLUMNS = ("variant_id", "chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
+              "standard_error", "p_value", "effect_allele_frequency", "n", "n_cases", "n_controls")
+
+
+def repeated_rows(df: pd.DataFrame) -> np.ndarray:
+    """Rows equal to an earlier row on the MR columns present (:data:`MR_COLUMNS`; all columns where none is).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Summary-statistic rows with canonical column names.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask, True on each repeat after the first.
+    """
+    cols = [c for c in MR_COLUMNS if c in df.columns]
+    return (df.duplicated(subset=cols) if cols else df.duplicated()).to_numpy()
+
+
 def upper_text(values: pd.Series, *, strip: bool = False) -> pd.Series:
     """``values.astype(str).str.upper()`` (``.str.strip()`` first when ``strip``), computed once per distinct
     value: alleles and test names have a handful of distinct values in 10^7 rows, where the per-row string

@@ -71,9 +71,15 @@ def _negative_position_hint(source: str) -> str:
     ``.bim``/``.pvar`` ``source``, the plink2 command (quoted for a shell) that writes the fileset without it into
     the working folder (the input's may be read-only: the RAP's /mnt/project)."""
     stem, ext = os.path.splitext(str(source))
-    stem, out = shlex.quote(stem), shlex.quote(f"./{os.path.basename(stem)}_kept")   # (inputs may be read-only)
-    how = {".bim": f"plink2 --bfile {stem} --make-bed --out {out}",
-           ".pvar": f"plink2 --pfile {stem} --make-pgen --out {out}"}.get(ext)
+    packed = ext if ext in (".zst", ".gz") else ""    # a compressed .pvar (plink2 reads both: checked on files)
+    if packed:
+        stem, ext = os.path.splitext(stem)
+    q, out = shlex.quote(stem), shlex.quote(f"./{os.path.basename(stem)}_kept")   # (inputs may be read-only)
+    how = {(".bim", ""): f"plink2 --bfile {q} --make-bed --out {out}",
+           (".pvar", ""): f"plink2 --pfile {q} --make-pgen --out {out}",
+           (".pvar", ".zst"): f"plink2 --pfile {q} vzs --make-pgen --out {out}",
+           (".pvar", ".gz"): f"plink2 --pgen {shlex.quote(stem + '.pgen')} --pvar {shlex.quote(stem + '.pvar.gz')} "
+                             f"--psam {shlex.quote(stem + '.psam')} --make-pgen --out {out}"}.get((ext, packed))
     return (" (PLINK 1 marks a variant to skip with a negative position, and plink2 skips it"
             + (f"; {how} writes the fileset without it)" if how else ")"))
 

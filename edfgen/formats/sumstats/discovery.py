@@ -401,8 +401,22 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
                       option: str = "", across_files_only: bool = False) -> pd.DataFrame:
     """One phenotype's summary statistics from its files' tables (e.g. one per chromosome), in the order given.
 
-    ``across_files_only``: a variant repeated inside one file is left to the caller (``edfgen mr``'s readers keep
-    it, harmless unless an instrument); only a variant in two of the files is refused.
+    Parameters
+    ----------
+    tables : sequence of DataFrame
+        The phenotype's tables, one per file.
+    paths : sequence of str or Path
+        Their files, for messages.
+    option : str
+        The command-line option that named them, for messages.
+    across_files_only : bool
+        A variant repeated inside one file is left to the caller (``edfgen mr``'s readers keep it, harmless unless
+        an instrument); only a variant in two of the files is refused. False: one inside a file is refused too.
+
+    Returns
+    -------
+    DataFrame
+        The tables concatenated, in the order given.
 
     Raises
     ------

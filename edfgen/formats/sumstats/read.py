@@ -109,6 +109,8 @@ def _read_header(path: PathLike) -> list[str]:
                 data = fh.readline(textio.MAX_FIRST_LINE + 1)
                 while data and not data.strip(b"\r\n"):   # empty lines before the header skipped, as pandas
                     data = fh.readline(textio.MAX_FIRST_LINE + 1)   # skips them in .tsv and .tsv.gz
+            if not data.strip(b"\r\n"):       # nothing decompressed: empty, or cut inside its first block
+                read_text_bytes(path)           # ("truncated zstd file", as a cut .gz is named; second read s42)
         _check_first_line(path, compression == "gzip", data)
 
     def source():                          # a stream: a fresh buffer for each read (the first read used one up)

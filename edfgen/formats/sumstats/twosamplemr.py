@@ -17,7 +17,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.layout import ALIASES, _column_mapping
 from edfgen.formats.sumstats.coordinates import declares_zero_based
 from edfgen.formats.sumstats.read import SumstatsMapping, fast_sumstats_columns, read_header, read_sumstats
-from edfgen.kernels.alleles import variant_allele_codes, variant_site_codes
+from edfgen.kernels.alleles import repeated_rows, variant_allele_codes, variant_site_codes
 from edfgen.formats.tables import PathLike, read_table
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,8 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
     Raises
     ------
     InputError
-        A harmonised table without a role, or without the role's allele, beta or SE columns; repeated rows.
+        A harmonised table without a role, or without the role's allele, beta or SE columns (a repeated variant
+        is not refused: rows repeated on the MR columns are used once, others kept and logged).
     """
     try:
         names = read_header(path)        # the header only: the file is read whole once, by read_sumstats
@@ -205,7 +206,7 @@ def mr_rows(df: pd.DataFrame, path: PathLike) -> pd.DataFrame:
         return df
     on = np.flatnonzero(multi)
     row = np.arange(len(df)) + 1             # each row's number in the file's rows (for the log)
-    again = df.iloc[on].duplicated().to_numpy()     # a row repeated whole: the same variant, used once
+    again = repeated_rows(df.iloc[on])     # a row repeated on the MR columns: the same variant, used once
     if again.any():
         log.info("%s: %d row(s) repeat an earlier row whole (e.g. %r on row %d): each used once", path,
                  int(again.sum()), str(df["variant_id"].iloc[on[again][0]]), int(on[again][0]) + 1)

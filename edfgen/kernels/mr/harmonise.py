@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.kernels.alleles import COMPLEMENT, variant_allele_codes, variant_allele_keys
+from edfgen.kernels.alleles import COMPLEMENT, repeated_rows, variant_allele_codes, variant_allele_keys
 from edfgen.kernels.ld import r2_vector
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,8 @@ def one_row_per_variant(df: pd.DataFrame, reference: pd.DataFrame | None = None,
     """``df`` with one row per ``variant_id``, in its order.
 
     A variant id on several rows with different alleles is a multi-allelic site, one row per ALT allele (GWAS-VCF
-    and split VCFs store it so; :func:`edfgen.formats.sumstats.load_sumstats` and :func:`harmonise` refuse true repeats). With
+    and split VCFs store it so; rows repeated on the MR columns are used once and an instrument whose rows disagree is
+    left out, by :func:`edfgen.formats.sumstats.load_sumstats`, select_instruments and :func:`harmonise`). With
     ``reference`` (the exposure's instruments: :func:`harmonise` matches the outcome so) the row kept is the one whose alleles are the reference's for that
     id (either order, or their strand complements), else the id's first row (harmonisation then finds its alleles
     incompatible and drops it, as TwoSampleMR's first-row choice does); without it, the row with the smallest
@@ -265,7 +266,7 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
                          f"({int(dup.sum())} repeated rows); give one row per variant")
     duplicated = set()
     if outcome["variant_id"].duplicated().any():     # (ids each on one row cannot repeat: not keyed)
-        again = outcome.duplicated().to_numpy()
+        again = repeated_rows(outcome)
         if again.any():
             log.info("%s: %d outcome row(s) repeat an earlier row whole: each used once", outcome_name,
                      int(again.sum()))

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.kernels.mr.points import r_density_mode, weighted_median_point
-from edfgen.kernels.robust import robust_sd
+from edfgen.kernels.robust import robust_sd, sample_sd
 
 __all__ = [
     "MRResult", "MRMethod", "METHODS", "DEFAULT_METHODS", "get_method", "run_method",
@@ -336,7 +336,7 @@ def _median_bootstrap(b_exp, b_out, se_exp, se_out, weights, nboot, rng) -> floa
     bx = rng.normal(sign * b_exp, se_exp, size=(nboot, k))
     by = rng.normal(sign * b_out, se_out, size=(nboot, k))
     med = weighted_median_point(by / bx, weights)
-    return float(np.std(med, ddof=1))
+    return float(sample_sd(med))        # (nboot < 2: NA, as R's sd(); no numpy warning)
 
 
 def weighted_median(b_exp, b_out, se_exp, se_out, *, nboot: int = 1000, rng=None, **_) -> MRResult:
@@ -396,7 +396,7 @@ def simple_median(b_exp, b_out, se_exp, se_out, *, nboot: int = 1000, rng=None, 
 # --------------------------------------------------------------------------- modes
 
 def _r_sd(x):
-    return np.std(x, axis=-1, ddof=1)
+    return sample_sd(x, axis=-1)
 
 
 def _r_mad(x):
